@@ -1,0 +1,1 @@
+//! handset-conformance: helpers shared by the conformance tests.

@@ -1,0 +1,11 @@
+//! handset-core: an allocation-free, sans-IO SIP desk-phone engine.
+//!
+//! The core never reads a clock, a socket or a random source: every input
+//! arrives with the current [`time::Instant`], every effect leaves as an
+//! output the caller carries out.
+#![no_std]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod rng;
+pub mod time;

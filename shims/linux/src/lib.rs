@@ -1,0 +1,1 @@
+//! handset-linux: the handset phone core wired to Linux sockets.

@@ -1,0 +1,1 @@
+//! handset-sim: a deterministic network simulator for handset phones.
