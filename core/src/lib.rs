@@ -7,5 +7,6 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod message;
 pub mod rng;
 pub mod time;

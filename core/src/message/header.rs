@@ -1,0 +1,278 @@
+//! Header names (full and compact forms) and iteration over a header
+//! section, folding included.
+
+use super::scan::{eq_ic, is_token_char, trim_lws};
+
+macro_rules! header_names {
+    ($( $(#[$doc:meta])* $variant:ident => $full:literal $(, $compact:literal)? ;)*) => {
+        /// A header name. Known names are matched case-insensitively in full
+        /// or compact form (RFC 3261 §7.3.3, §20); others stay reachable as
+        /// [`HeaderName::Other`].
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum HeaderName<'a> {
+            $( $(#[$doc])* $variant, )*
+            /// A header this codec has no name for, as written.
+            Other(&'a str),
+        }
+
+        impl<'a> HeaderName<'a> {
+            /// The name as written on the wire, parsed case-insensitively.
+            pub fn parse(name: &'a str) -> HeaderName<'a> {
+                $(
+                    if eq_ic(name, $full) $( || eq_ic(name, $compact) )? {
+                        return HeaderName::$variant;
+                    }
+                )*
+                HeaderName::Other(name)
+            }
+
+            /// The canonical full name.
+            pub fn as_str(&self) -> &'a str {
+                match self {
+                    $( HeaderName::$variant => $full, )*
+                    HeaderName::Other(s) => s,
+                }
+            }
+
+            /// Whether the written `name` denotes this header.
+            pub fn matches(&self, name: &str) -> bool {
+                match self {
+                    $( HeaderName::$variant => eq_ic(name, $full) $( || eq_ic(name, $compact) )?, )*
+                    HeaderName::Other(s) => eq_ic(name, s),
+                }
+            }
+        }
+    };
+}
+
+header_names! {
+    /// Accept.
+    Accept => "Accept";
+    /// Alert-Info.
+    AlertInfo => "Alert-Info";
+    /// Allow.
+    Allow => "Allow";
+    /// Allow-Events (compact `u`).
+    AllowEvents => "Allow-Events", "u";
+    /// Authorization.
+    Authorization => "Authorization";
+    /// Call-ID (compact `i`).
+    CallId => "Call-ID", "i";
+    /// Call-Info.
+    CallInfo => "Call-Info";
+    /// Contact (compact `m`).
+    Contact => "Contact", "m";
+    /// Content-Disposition.
+    ContentDisposition => "Content-Disposition";
+    /// Content-Encoding (compact `e`).
+    ContentEncoding => "Content-Encoding", "e";
+    /// Content-Length (compact `l`).
+    ContentLength => "Content-Length", "l";
+    /// Content-Type (compact `c`).
+    ContentType => "Content-Type", "c";
+    /// CSeq.
+    CSeq => "CSeq";
+    /// Date.
+    Date => "Date";
+    /// Event (compact `o`).
+    Event => "Event", "o";
+    /// Expires.
+    Expires => "Expires";
+    /// From (compact `f`).
+    From => "From", "f";
+    /// Max-Forwards.
+    MaxForwards => "Max-Forwards";
+    /// Min-Expires.
+    MinExpires => "Min-Expires";
+    /// Min-SE.
+    MinSe => "Min-SE";
+    /// Proxy-Authenticate.
+    ProxyAuthenticate => "Proxy-Authenticate";
+    /// Proxy-Authorization.
+    ProxyAuthorization => "Proxy-Authorization";
+    /// Proxy-Require.
+    ProxyRequire => "Proxy-Require";
+    /// RAck.
+    RAck => "RAck";
+    /// Record-Route.
+    RecordRoute => "Record-Route";
+    /// Refer-Sub.
+    ReferSub => "Refer-Sub";
+    /// Refer-To (compact `r`).
+    ReferTo => "Refer-To", "r";
+    /// Referred-By (compact `b`).
+    ReferredBy => "Referred-By", "b";
+    /// Replaces.
+    Replaces => "Replaces";
+    /// Require.
+    Require => "Require";
+    /// Retry-After.
+    RetryAfter => "Retry-After";
+    /// Route.
+    Route => "Route";
+    /// RSeq.
+    RSeq => "RSeq";
+    /// Server.
+    Server => "Server";
+    /// Session-Expires (compact `x`).
+    SessionExpires => "Session-Expires", "x";
+    /// Subject (compact `s`).
+    Subject => "Subject", "s";
+    /// Subscription-State.
+    SubscriptionState => "Subscription-State";
+    /// Supported (compact `k`).
+    Supported => "Supported", "k";
+    /// Timestamp.
+    Timestamp => "Timestamp";
+    /// To (compact `t`).
+    To => "To", "t";
+    /// Unsupported.
+    Unsupported => "Unsupported";
+    /// User-Agent.
+    UserAgent => "User-Agent";
+    /// Via (compact `v`).
+    Via => "Via", "v";
+    /// Warning.
+    Warning => "Warning";
+    /// WWW-Authenticate.
+    WwwAuthenticate => "WWW-Authenticate";
+}
+
+impl HeaderName<'_> {
+    /// Whether the header's grammar is a comma-separated list, so that
+    /// several values may share one line (RFC 3261 §7.3.1). Headers such as
+    /// WWW-Authenticate or Date carry commas without being lists.
+    pub fn is_list(&self) -> bool {
+        matches!(
+            self,
+            HeaderName::Accept
+                | HeaderName::AlertInfo
+                | HeaderName::Allow
+                | HeaderName::AllowEvents
+                | HeaderName::CallInfo
+                | HeaderName::Contact
+                | HeaderName::ContentEncoding
+                | HeaderName::ProxyRequire
+                | HeaderName::RecordRoute
+                | HeaderName::Require
+                | HeaderName::Route
+                | HeaderName::Supported
+                | HeaderName::Unsupported
+                | HeaderName::Via
+                | HeaderName::Warning
+        )
+    }
+}
+
+/// One header line as written: the name, and the value with surrounding
+/// white space removed (folded line breaks inside stay and read as space).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeaderField<'a> {
+    /// The name as written (any case, full or compact form).
+    pub name: &'a str,
+    /// The raw value.
+    pub value: &'a str,
+}
+
+impl<'a> HeaderField<'a> {
+    /// The parsed name.
+    pub fn header_name(&self) -> HeaderName<'a> {
+        HeaderName::parse(self.name)
+    }
+}
+
+/// Iterates the header lines of a header section that the parser has
+/// already checked, joining folded continuation lines (RFC 3261 §7.3.1).
+#[derive(Clone, Debug)]
+pub struct Headers<'a> {
+    rest: &'a str,
+}
+
+impl<'a> Headers<'a> {
+    /// The headers of a checked header section (no start line, no blank line).
+    pub(crate) fn new(section: &'a str) -> Self {
+        Headers { rest: section }
+    }
+}
+
+/// Splits the first logical header line off `s`: `(line, rest)`.
+pub(crate) fn next_logical_line(s: &str) -> (&str, &str) {
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\n' {
+            match bytes.get(i + 1) {
+                Some(b' ' | b'\t') => {} // folded: the value goes on
+                _ => {
+                    let line = s.get(..i).unwrap_or("");
+                    let line = line.strip_suffix('\r').unwrap_or(line);
+                    return (line, s.get(i + 1..).unwrap_or(""));
+                }
+            }
+        }
+        i += 1;
+    }
+    (s.strip_suffix('\r').unwrap_or(s), "")
+}
+
+/// Splits a logical header line into name and value, `None` when it has no
+/// `token` name followed by optional white space and a colon.
+pub(crate) fn split_header_line(line: &str) -> Option<HeaderField<'_>> {
+    let bytes = line.as_bytes();
+    let name_end = bytes.iter().position(|&b| !is_token_char(b))?;
+    if name_end == 0 {
+        return None;
+    }
+    let after = line.get(name_end..)?;
+    // RFC 3261 §7.3.1: white space is allowed between the name and the colon.
+    let after = after.trim_start_matches([' ', '\t']);
+    let value = after.strip_prefix(':')?;
+    Some(HeaderField {
+        name: line.get(..name_end)?,
+        value: trim_lws(value),
+    })
+}
+
+impl<'a> Iterator for Headers<'a> {
+    type Item = HeaderField<'a>;
+    fn next(&mut self) -> Option<HeaderField<'a>> {
+        loop {
+            if self.rest.is_empty() {
+                return None;
+            }
+            let (line, rest) = next_logical_line(self.rest);
+            self.rest = rest;
+            // Lines were validated at parse time; one that does not split is
+            // skipped rather than trusted.
+            if let Some(field) = split_header_line(line) {
+                return Some(field);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compact_and_case_insensitive_names() {
+        assert_eq!(HeaderName::parse("v"), HeaderName::Via);
+        assert_eq!(HeaderName::parse("cAll-iD"), HeaderName::CallId);
+        assert_eq!(HeaderName::parse("X-Foo"), HeaderName::Other("X-Foo"));
+        assert!(HeaderName::Contact.matches("M"));
+        assert!(HeaderName::Other("x-foo").matches("X-FOO"));
+    }
+
+    #[test]
+    fn folded_lines_join_and_whitespace_before_colon_is_allowed() {
+        let section = "Subject : one\r\n  two\r\nTo:\tsip:a@b\r\n";
+        let mut it = Headers::new(section);
+        let f = it.next().unwrap();
+        assert_eq!(f.name, "Subject");
+        assert_eq!(f.value, "one\r\n  two");
+        let t = it.next().unwrap();
+        assert_eq!((t.name, t.value), ("To", "sip:a@b"));
+        assert!(it.next().is_none());
+    }
+}

@@ -1,0 +1,103 @@
+//! Generic `;name=value` parameter lists (RFC 3261 §25.1 generic-param,
+//! uri-parameter).
+
+use super::scan::{eq_ic, split_outside, trim_lws};
+
+/// Iterates `;name[=value]` parameters. The input starts after the thing
+/// the parameters belong to, with or without the leading `;`.
+#[derive(Clone, Debug)]
+pub struct Params<'a> {
+    rest: Option<&'a str>,
+}
+
+impl<'a> Params<'a> {
+    /// The parameters in `s` (e.g. `;tag=1;lr`).
+    pub fn new(s: &'a str) -> Self {
+        let s = trim_lws(s);
+        let s = s.strip_prefix(';').unwrap_or(s);
+        Params {
+            rest: if s.is_empty() { None } else { Some(s) },
+        }
+    }
+
+    /// The value of the first parameter named `name` (case-insensitive):
+    /// `Some(Some(v))` for `name=v`, `Some(None)` for a bare `name`.
+    pub fn get(&self, name: &str) -> Option<Option<&'a str>> {
+        self.clone().find(|(n, _)| eq_ic(n, name)).map(|(_, v)| v)
+    }
+
+    /// Whether a parameter named `name` is present.
+    pub fn contains(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+}
+
+impl<'a> Iterator for Params<'a> {
+    type Item = (&'a str, Option<&'a str>);
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let s = self.rest?;
+            let (item, rest) = split_outside(s, b';');
+            self.rest = rest;
+            let item = trim_lws(item);
+            if item.is_empty() {
+                continue;
+            }
+            return Some(match split_outside(item, b'=') {
+                (n, Some(v)) => (trim_lws(n), Some(trim_lws(v))),
+                (n, None) => (n, None),
+            });
+        }
+    }
+}
+
+/// Removes one pair of surrounding double quotes, if present. Quoted-pair
+/// escapes stay as written; see [`unescape_quoted`].
+pub fn unquote(s: &str) -> &str {
+    s.strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .unwrap_or(s)
+}
+
+/// Copies the contents of a quoted string into `out`, resolving
+/// quoted-pair escapes (RFC 3261 §25.1). Returns the used prefix of `out`,
+/// or `None` when `out` is too small or the string is not UTF-8 afterwards.
+pub fn unescape_quoted<'b>(s: &str, out: &'b mut [u8]) -> Option<&'b str> {
+    let inner = unquote(s).as_bytes();
+    let mut n = 0;
+    let mut i = 0;
+    while let Some(&b) = inner.get(i) {
+        let byte = if b == b'\\' {
+            i += 1;
+            *inner.get(i)?
+        } else {
+            b
+        };
+        *out.get_mut(n)? = byte;
+        n += 1;
+        i += 1;
+    }
+    core::str::from_utf8(out.get(..n)?).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_with_and_without_values() {
+        let p = Params::new(";tag=abc ; lr;Q=0.5");
+        assert_eq!(p.get("TAG"), Some(Some("abc")));
+        assert_eq!(p.get("lr"), Some(None));
+        assert_eq!(p.get("q"), Some(Some("0.5")));
+        assert_eq!(p.get("x"), None);
+        assert_eq!(p.count(), 3);
+    }
+
+    #[test]
+    fn quoted_pairs_are_resolved() {
+        let mut buf = [0u8; 16];
+        assert_eq!(unescape_quoted(r#""a\"b\\c""#, &mut buf), Some(r#"a"b\c"#));
+        assert_eq!(unescape_quoted(r#""toolong string""#, &mut [0u8; 4]), None);
+    }
+}

@@ -1,0 +1,373 @@
+//! SIP, SIPS and tel URIs (RFC 3261 §19.1, §25.1; RFC 3966), borrowed from
+//! the input.
+
+use super::error::{ParseError, ParseErrorKind};
+use super::params::Params;
+
+/// A URI scheme this codec understands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Scheme {
+    /// `sip:`
+    Sip,
+    /// `sips:`
+    Sips,
+    /// `tel:`
+    Tel,
+}
+
+/// The host part of a SIP URI.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Host<'a> {
+    /// A domain or host name.
+    Name(&'a str),
+    /// A dotted IPv4 address.
+    V4(core::net::Ipv4Addr),
+    /// An IPv6 reference, written in brackets.
+    V6(core::net::Ipv6Addr),
+}
+
+impl Host<'_> {
+    /// The IP address, when the host is one.
+    pub fn ip(&self) -> Option<core::net::IpAddr> {
+        match *self {
+            Host::V4(a) => Some(a.into()),
+            Host::V6(a) => Some(a.into()),
+            Host::Name(_) => None,
+        }
+    }
+
+    /// Parses `host` (RFC 3261 §25.1 host: hostname / IPv4address / IPv6reference).
+    pub fn parse(s: &str) -> Option<Host<'_>> {
+        if let Some(inner) = s.strip_prefix('[') {
+            let inner = inner.strip_suffix(']')?;
+            return inner.parse().ok().map(Host::V6);
+        }
+        if s.is_empty() {
+            return None;
+        }
+        if s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+            if let Ok(a) = s.parse() {
+                return Some(Host::V4(a));
+            }
+        }
+        // hostname = *( domainlabel "." ) toplabel [ "." ]
+        let ok = s
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+            && !s.starts_with(['.', '-']);
+        ok.then_some(Host::Name(s))
+    }
+}
+
+impl core::fmt::Display for Host<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Host::Name(n) => f.write_str(n),
+            Host::V4(a) => write!(f, "{a}"),
+            Host::V6(a) => write!(f, "[{a}]"),
+        }
+    }
+}
+
+/// A parsed URI. Every part borrows the input and keeps its %-escapes; use
+/// [`percent_decode`] to read a part's value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Uri<'a> {
+    /// The scheme.
+    pub scheme: Scheme,
+    /// The user part (SIP/SIPS), or the telephone number (tel).
+    pub user: Option<&'a str>,
+    /// The password after `user:` (deprecated, RFC 3261 §19.1.1).
+    pub password: Option<&'a str>,
+    /// The host (SIP/SIPS only).
+    pub host: Option<Host<'a>>,
+    /// The port, when written.
+    pub port: Option<u16>,
+    /// The parameters, starting at the first `;` (may be empty).
+    pub params: &'a str,
+    /// The headers after `?`, without the `?` (may be empty).
+    pub headers: &'a str,
+    /// The whole URI as written.
+    pub raw: &'a str,
+}
+
+fn bad(offset: usize) -> ParseError {
+    ParseError::new(ParseErrorKind::BadUri, offset)
+}
+
+/// Characters allowed in a URI outside escapes, per the RFC 3261 §25.1
+/// unreserved / reserved / user-unreserved / param-unreserved sets.
+fn is_uri_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'-' | b'_'
+                | b'.'
+                | b'!'
+                | b'~'
+                | b'*'
+                | b'\''
+                | b'('
+                | b')'
+                | b'%'
+                | b';'
+                | b'/'
+                | b'?'
+                | b':'
+                | b'@'
+                | b'&'
+                | b'='
+                | b'+'
+                | b'$'
+                | b','
+                | b'['
+                | b']'
+        )
+}
+
+impl<'a> Uri<'a> {
+    /// Parses a SIP, SIPS or tel URI.
+    pub fn parse(s: &'a str) -> Result<Uri<'a>, ParseError> {
+        if let Some(i) = s.bytes().position(|b| !is_uri_char(b)) {
+            return Err(bad(i));
+        }
+        // %-escapes must be complete: "%" HEXDIG HEXDIG (RFC 3261 §25.1 escaped).
+        let bytes = s.as_bytes();
+        for (i, _) in s.match_indices('%') {
+            let ok = bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit);
+            if !ok {
+                return Err(bad(i));
+            }
+        }
+        let colon = s.find(':').ok_or(bad(0))?;
+        let scheme_str = s.get(..colon).ok_or(bad(0))?;
+        let scheme = if scheme_str.eq_ignore_ascii_case("sip") {
+            Scheme::Sip
+        } else if scheme_str.eq_ignore_ascii_case("sips") {
+            Scheme::Sips
+        } else if scheme_str.eq_ignore_ascii_case("tel") {
+            Scheme::Tel
+        } else {
+            return Err(bad(0));
+        };
+        let rest = s.get(colon + 1..).ok_or(bad(colon))?;
+        let base = colon + 1;
+        if scheme == Scheme::Tel {
+            // RFC 3966: telephone-subscriber, then ;params. No headers.
+            let (number, params) = match rest.find(';') {
+                Some(i) => (rest.get(..i).unwrap_or(""), rest.get(i..).unwrap_or("")),
+                None => (rest, ""),
+            };
+            let ok = !number.is_empty()
+                && number.bytes().all(|b| {
+                    b.is_ascii_hexdigit()
+                        || matches!(b, b'+' | b'-' | b'.' | b'(' | b')' | b'*' | b'#')
+                });
+            if !ok {
+                return Err(bad(base));
+            }
+            return Ok(Uri {
+                scheme,
+                user: Some(number),
+                password: None,
+                host: None,
+                port: None,
+                params,
+                headers: "",
+                raw: s,
+            });
+        }
+        let (before_headers, headers) = match rest.find('?') {
+            Some(i) => (rest.get(..i).unwrap_or(""), rest.get(i + 1..).unwrap_or("")),
+            None => (rest, ""),
+        };
+        // The userinfo ends at the last '@' before the host; ';' may appear
+        // inside the user part (RFC 4475 §3.1.1.9 semiuri).
+        let (userinfo, hostport_params, hp_off) = match before_headers.rfind('@') {
+            Some(i) => (
+                Some(before_headers.get(..i).unwrap_or("")),
+                before_headers.get(i + 1..).unwrap_or(""),
+                base + i + 1,
+            ),
+            None => (None, before_headers, base),
+        };
+        let (user, password) = match userinfo {
+            Some(u) => {
+                let (user, pw) = match u.find(':') {
+                    Some(i) => (u.get(..i).unwrap_or(""), u.get(i + 1..)),
+                    None => (u, None),
+                };
+                if user.is_empty() {
+                    return Err(bad(base));
+                }
+                (Some(user), pw)
+            }
+            None => (None, None),
+        };
+        let (hostport, params) = match hostport_params.find(';') {
+            Some(i) => (
+                hostport_params.get(..i).unwrap_or(""),
+                hostport_params.get(i..).unwrap_or(""),
+            ),
+            None => (hostport_params, ""),
+        };
+        let (host_str, port) = split_host_port(hostport).ok_or(bad(hp_off))?;
+        let host = Host::parse(host_str).ok_or(bad(hp_off))?;
+        // Every parameter needs a name (RFC 3261 §25.1 uri-parameter).
+        if Params::new(params).any(|(n, _)| n.is_empty()) {
+            return Err(bad(hp_off + hostport.len()));
+        }
+        Ok(Uri {
+            scheme,
+            user,
+            password,
+            host: Some(host),
+            port,
+            params,
+            headers,
+            raw: s,
+        })
+    }
+
+    /// The URI's parameters.
+    pub fn param_list(&self) -> Params<'a> {
+        Params::new(self.params)
+    }
+
+    /// The value of URI parameter `name`: `Some(Some(v))`, `Some(None)` for a
+    /// flag such as `lr`, `None` when absent.
+    pub fn param(&self, name: &str) -> Option<Option<&'a str>> {
+        self.param_list().get(name)
+    }
+
+    /// Iterates the `?name=value&...` headers, values still %-escaped.
+    pub fn header_list(&self) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+        let h = self.headers;
+        h.split('&')
+            .filter(|s| !s.is_empty())
+            .map(|kv| match kv.find('=') {
+                Some(i) => (kv.get(..i).unwrap_or(""), kv.get(i + 1..).unwrap_or("")),
+                None => (kv, ""),
+            })
+    }
+
+    /// The value (still %-escaped) of URI header `name`, compared
+    /// case-insensitively.
+    pub fn header(&self, name: &str) -> Option<&'a str> {
+        self.header_list()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    }
+
+    /// The transport named by `;transport=`, if any.
+    pub fn transport(&self) -> Option<&'a str> {
+        self.param("transport").flatten()
+    }
+}
+
+/// Splits `host[:port]`, IPv6 references included.
+pub(crate) fn split_host_port(s: &str) -> Option<(&str, Option<u16>)> {
+    let (host, port) = if s.starts_with('[') {
+        let end = s.find(']')?;
+        let host = s.get(..=end)?;
+        match s.get(end + 1..)? {
+            "" => (host, None),
+            p => (host, Some(p.strip_prefix(':')?)),
+        }
+    } else {
+        match s.rfind(':') {
+            Some(i) => (s.get(..i)?, Some(s.get(i + 1..)?)),
+            None => (s, None),
+        }
+    };
+    let port = match port {
+        None => None,
+        Some(p) if !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()) => {
+            Some(p.parse().ok()?)
+        }
+        Some(_) => return None,
+    };
+    Some((host, port))
+}
+
+/// Decodes %-escapes of `s` into `out`; returns the decoded bytes, or `None`
+/// when `out` is too small or an escape is malformed.
+pub fn percent_decode<'b>(s: &str, out: &'b mut [u8]) -> Option<&'b [u8]> {
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    let mut n = 0;
+    while let Some(&b) = bytes.get(i) {
+        let v = if b == b'%' {
+            let hi = hex_val(*bytes.get(i + 1)?)?;
+            let lo = hex_val(*bytes.get(i + 2)?)?;
+            i += 3;
+            (hi << 4) | lo
+        } else {
+            i += 1;
+            b
+        };
+        *out.get_mut(n)? = v;
+        n += 1;
+    }
+    out.get(..n)
+}
+
+fn hex_val(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sip_uri_parts() {
+        let u =
+            Uri::parse("sip:alice:secret@[2001:db8::10]:5070;transport=tcp;lr?subject=hi&x=%20")
+                .unwrap();
+        assert_eq!(u.scheme, Scheme::Sip);
+        assert_eq!(u.user, Some("alice"));
+        assert_eq!(u.password, Some("secret"));
+        assert_eq!(u.host, Some(Host::V6("2001:db8::10".parse().unwrap())));
+        assert_eq!(u.port, Some(5070));
+        assert_eq!(u.transport(), Some("tcp"));
+        assert_eq!(u.param("lr"), Some(None));
+        assert_eq!(u.header("SUBJECT"), Some("hi"));
+        let mut buf = [0u8; 8];
+        assert_eq!(
+            percent_decode(u.header("x").unwrap(), &mut buf),
+            Some(&b" "[..])
+        );
+    }
+
+    #[test]
+    fn user_part_may_hold_semicolons_and_tel_uris_parse() {
+        let u = Uri::parse("sip:user;par=u%40example.net@example.com").unwrap();
+        assert_eq!(u.user, Some("user;par=u%40example.net"));
+        assert_eq!(u.host, Some(Host::Name("example.com")));
+        let t = Uri::parse("tel:+1-201-555-0123;phone-context=example.com").unwrap();
+        assert_eq!((t.scheme, t.user), (Scheme::Tel, Some("+1-201-555-0123")));
+    }
+
+    #[test]
+    fn malformed_uris_are_errors() {
+        for s in [
+            "sip:",
+            "http://x",
+            "sip:a b@c",
+            "sip:a@b:99999",
+            "sip:a@b:x",
+            "sip:%zz@a",
+            "sip:@a",
+            "sip:[::1",
+        ] {
+            assert!(Uri::parse(s).is_err(), "{s}");
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! The Via header (RFC 3261 §20.42, §18.2.1; RFC 3581 rport).
+
+use super::error::{ParseError, ParseErrorKind};
+use super::params::Params;
+use super::scan::{is_token, trim_lws};
+use super::uri::Host;
+
+/// One Via value: `SIP/2.0/UDP host:port;branch=...`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Via<'a> {
+    /// The transport, e.g. `UDP`, `TCP`, `TLS`.
+    pub transport: &'a str,
+    /// The sent-by host.
+    pub host: Host<'a>,
+    /// The sent-by port, when written.
+    pub port: Option<u16>,
+    /// The parameters after sent-by (may be empty).
+    pub params: &'a str,
+    /// The whole value as written.
+    pub raw: &'a str,
+}
+
+fn bad() -> ParseError {
+    ParseError::new(ParseErrorKind::BadHeaderValue, 0)
+}
+
+impl<'a> Via<'a> {
+    /// Parses one Via value (one element of the comma list).
+    pub fn parse(s: &'a str) -> Result<Via<'a>, ParseError> {
+        let s = trim_lws(s);
+        // sent-protocol = protocol-name SLASH protocol-version SLASH transport,
+        // with LWS allowed around each slash (RFC 3261 §25.1 SLASH).
+        let mut rest = s;
+        let mut parts = [""; 3];
+        for (i, part) in parts.iter_mut().enumerate() {
+            rest = trim_lws(rest);
+            let end = if i < 2 {
+                rest.find('/').ok_or(bad())?
+            } else {
+                rest.find(|c: char| c.is_ascii_whitespace()).ok_or(bad())?
+            };
+            *part = trim_lws(rest.get(..end).ok_or(bad())?);
+            rest = rest.get(end + usize::from(i < 2)..).ok_or(bad())?;
+        }
+        if !parts.iter().all(|p| is_token(p)) {
+            return Err(bad());
+        }
+        let rest = trim_lws(rest);
+        let (sent_by, params) = match rest.find(';') {
+            Some(i) => (
+                trim_lws(rest.get(..i).ok_or(bad())?),
+                rest.get(i..).ok_or(bad())?,
+            ),
+            None => (rest, ""),
+        };
+        // Tolerate LWS around the colon in sent-by (RFC 4475 §3.1.1.1 wsinv).
+        let (host_str, port) = split_host_port_lws(sent_by).ok_or(bad())?;
+        let host = Host::parse(host_str).ok_or(bad())?;
+        if Params::new(params).any(|(n, _)| !is_token(n)) {
+            return Err(bad());
+        }
+        Ok(Via {
+            transport: parts[2],
+            host,
+            port,
+            params,
+            raw: s,
+        })
+    }
+
+    /// The parameter list.
+    pub fn param_list(&self) -> Params<'a> {
+        Params::new(self.params)
+    }
+
+    /// The branch parameter (RFC 3261 §8.1.1.7).
+    pub fn branch(&self) -> Option<&'a str> {
+        self.param_list().get("branch").flatten()
+    }
+
+    /// The received parameter (RFC 3261 §18.2.1).
+    pub fn received(&self) -> Option<&'a str> {
+        self.param_list().get("received").flatten()
+    }
+
+    /// The rport parameter (RFC 3581): `Some(None)` when requested but empty.
+    pub fn rport(&self) -> Option<Option<u16>> {
+        self.param_list()
+            .get("rport")
+            .map(|v| v.and_then(|p| p.parse().ok()))
+    }
+
+    /// The maddr parameter.
+    pub fn maddr(&self) -> Option<&'a str> {
+        self.param_list().get("maddr").flatten()
+    }
+
+    /// The ttl parameter (0-255).
+    pub fn ttl(&self) -> Option<u8> {
+        self.param_list().get("ttl").flatten()?.parse().ok()
+    }
+
+    /// Whether the branch carries the RFC 3261 magic cookie `z9hG4bK`
+    /// (§8.1.1.7), so that transactions match on it.
+    pub fn has_rfc3261_branch(&self) -> bool {
+        self.branch().is_some_and(|b| b.starts_with("z9hG4bK"))
+    }
+}
+
+/// sent-by = host [ COLON port ], where COLON allows LWS on both sides
+/// (RFC 3261 §25.1).
+fn split_host_port_lws(s: &str) -> Option<(&str, Option<u16>)> {
+    let (host, port) = if s.starts_with('[') {
+        let end = s.find(']')?;
+        (s.get(..=end)?, trim_lws(s.get(end + 1..)?))
+    } else {
+        match s.find(':') {
+            Some(i) => (trim_lws(s.get(..i)?), s.get(i..)?),
+            None => (s, ""),
+        }
+    };
+    if port.is_empty() {
+        return Some((host, None));
+    }
+    let port = trim_lws(port.strip_prefix(':')?);
+    if port.is_empty() || port.len() > 5 || !port.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((host, Some(port.parse().ok()?)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn via_fields() {
+        let v = Via::parse("SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK776;received=10.0.0.1;rport=5061;ttl=16;maddr=224.2.0.1").unwrap();
+        assert_eq!(v.transport, "UDP");
+        assert_eq!(v.host, Host::V4([192, 0, 2, 1].into()));
+        assert_eq!(v.port, Some(5060));
+        assert_eq!(v.branch(), Some("z9hG4bK776"));
+        assert!(v.has_rfc3261_branch());
+        assert_eq!(v.received(), Some("10.0.0.1"));
+        assert_eq!(v.rport(), Some(Some(5061)));
+        assert_eq!(v.ttl(), Some(16));
+        assert_eq!(v.maddr(), Some("224.2.0.1"));
+    }
+
+    #[test]
+    fn via_with_spaces_ipv6_and_empty_rport() {
+        let v = Via::parse("SIP / 2.0 / TCP [2001:db8::1]:5061 ;rport;branch=z9hG4bKx").unwrap();
+        assert_eq!(v.transport, "TCP");
+        assert_eq!(v.port, Some(5061));
+        assert_eq!(v.rport(), Some(None));
+        let w = Via::parse("SIP/2.0/UDP host.example.com ; branch=z9hG4bK1").unwrap();
+        assert_eq!(w.host, Host::Name("host.example.com"));
+        assert_eq!(w.port, None);
+        assert!(Via::parse("SIP/2.0 host").is_err());
+        assert!(Via::parse("SIP/2.0/UDP ").is_err());
+    }
+}
