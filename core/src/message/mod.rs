@@ -18,6 +18,7 @@ mod params;
 mod scan;
 mod uri;
 mod via;
+mod write;
 
 pub use addr::NameAddr;
 pub use error::{ParseError, ParseErrorKind, WriteError};
@@ -26,6 +27,7 @@ pub use params::{unescape_quoted, unquote, Params};
 pub use scan::CommaList;
 pub use uri::{percent_decode, Host, Scheme, Uri};
 pub use via::Via;
+pub use write::{reason_phrase, MessageWriter};
 
 use header::{next_logical_line, split_header_line};
 use scan::{is_token, parse_u32, trim_lws};
