@@ -1,0 +1,675 @@
+//! The `handset-sim` command line: argument parsing, the registry the named
+//! flows register into, and the `list`, `flow` and `sweep` commands.
+//!
+//! ```
+//! use handset_sim::cli::{self, FlowRegistry, FlowRun};
+//! use handset_sim::{FaultProfile, Simulation};
+//!
+//! let mut flows = FlowRegistry::new();
+//! flows.register("nothing", "a flow where nobody sends anything", |params| {
+//!     let sim = Simulation::new(params.seed, params.profile);
+//!     FlowRun { trace: sim.into_trace(), outcome: Ok(()) }
+//! });
+//! let mut out = Vec::new();
+//! let mut err = Vec::new();
+//! let code = cli::main_with(&flows, ["list"].map(String::from), &mut out, &mut err);
+//! assert_eq!(code, 0);
+//! assert_eq!(String::from_utf8(out).unwrap(), "nothing  a flow where nobody sends anything\n");
+//! ```
+
+use std::fmt;
+use std::io::Write;
+use std::path::PathBuf;
+
+use crate::fault::FaultProfile;
+use crate::render::{Format, MediaRows, RowOptions};
+use crate::trace::Trace;
+
+/// The command's usage text.
+pub const USAGE: &str = "\
+usage: handset-sim list
+       handset-sim flow NAME [--seed N] [--loss PCT] [--dup PCT] [--reorder PCT]
+                             [--format ladder|mermaid|json|pcap|svg] [--out FILE]
+                             [--clean] [--media omit|summarise|each]
+       handset-sim sweep NAME --seeds N [--seed FIRST] [--loss PCT] [--dup PCT]
+                             [--reorder PCT]
+
+  list    names the flows
+  flow    runs one flow and prints its trace (or writes it to FILE)
+  sweep   runs a flow over N seeds (FIRST, FIRST+1, ...; FIRST defaults to 1)
+          and exits 1 if any run did not end as expected
+  --clean hides lost datagrams, retransmissions and duplicates
+";
+
+/// What a flow is run with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FlowParams {
+    /// Seed of every random draw of the run.
+    pub seed: u64,
+    /// Profile of every link.
+    pub profile: FaultProfile,
+}
+
+/// What a flow run produced.
+#[derive(Debug)]
+pub struct FlowRun {
+    /// Everything sent during the run.
+    pub trace: Trace,
+    /// `Ok` if the run ended as the flow expects, else why not.
+    pub outcome: Result<(), String>,
+}
+
+/// A flow's body: runs one simulation with the given parameters.
+pub type FlowFn = Box<dyn Fn(&FlowParams) -> FlowRun>;
+
+/// A named flow.
+pub struct Flow {
+    /// Name on the command line (`basic-call`).
+    pub name: &'static str,
+    /// One line on what it shows.
+    pub summary: &'static str,
+    /// The body.
+    pub run: FlowFn,
+}
+
+impl fmt::Debug for Flow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Flow")
+            .field("name", &self.name)
+            .field("summary", &self.summary)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The named flows, in the order they were registered.
+#[derive(Debug, Default)]
+pub struct FlowRegistry {
+    flows: Vec<Flow>,
+}
+
+impl FlowRegistry {
+    /// An empty registry.
+    pub fn new() -> FlowRegistry {
+        FlowRegistry::default()
+    }
+
+    /// Adds a flow.
+    ///
+    /// # Panics
+    /// If a flow of that name is registered already.
+    pub fn register(
+        &mut self,
+        name: &'static str,
+        summary: &'static str,
+        run: impl Fn(&FlowParams) -> FlowRun + 'static,
+    ) {
+        assert!(self.get(name).is_none(), "flow {name} registered twice");
+        self.flows.push(Flow {
+            name,
+            summary,
+            run: Box::new(run),
+        });
+    }
+
+    /// The flow named `name`.
+    pub fn get(&self, name: &str) -> Option<&Flow> {
+        self.flows.iter().find(|f| f.name == name)
+    }
+
+    /// Every flow, in registration order.
+    pub fn flows(&self) -> &[Flow] {
+        &self.flows
+    }
+}
+
+/// Fault percentages as given on the command line.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct FaultArgs {
+    /// `--loss PCT`.
+    pub loss: f64,
+    /// `--dup PCT`.
+    pub dup: f64,
+    /// `--reorder PCT`.
+    pub reorder: f64,
+}
+
+impl FaultArgs {
+    /// The link profile these percentages describe.
+    pub fn profile(&self) -> FaultProfile {
+        FaultProfile::lossy(self.loss, self.dup, self.reorder)
+    }
+}
+
+impl fmt::Display for FaultArgs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "loss {}%, dup {}%, reorder {}%",
+            self.loss, self.dup, self.reorder
+        )
+    }
+}
+
+/// A parsed command line.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    /// `-h`, `--help` or `help`.
+    Help,
+    /// `list`.
+    List,
+    /// `flow NAME ...`.
+    Flow {
+        /// The flow's name.
+        name: String,
+        /// `--seed N` (default 1).
+        seed: u64,
+        /// Link faults.
+        faults: FaultArgs,
+        /// `--format` (default ladder).
+        format: Format,
+        /// `--out FILE` (default standard output).
+        out: Option<PathBuf>,
+        /// Which datagrams the ladder and diagrams show.
+        rows: RowOptions,
+    },
+    /// `sweep NAME --seeds N ...`.
+    Sweep {
+        /// The flow's name.
+        name: String,
+        /// First seed (`--seed`, default 1).
+        first_seed: u64,
+        /// Number of seeds.
+        seeds: u64,
+        /// Link faults.
+        faults: FaultArgs,
+    },
+}
+
+/// A command line that cannot be run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UsageError(pub String);
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+fn usage_error(msg: impl Into<String>) -> UsageError {
+    UsageError(msg.into())
+}
+
+/// Parses the arguments after the program name.
+pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, UsageError> {
+    let mut args = args.into_iter();
+    let sub = args.next().ok_or_else(|| usage_error("no command given"))?;
+    match sub.as_str() {
+        "-h" | "--help" | "help" => Ok(Command::Help),
+        "list" => match args.next() {
+            None => Ok(Command::List),
+            Some(extra) => Err(usage_error(format!(
+                "list takes no arguments, got {extra:?}"
+            ))),
+        },
+        "flow" | "sweep" => {
+            let name = args
+                .next()
+                .filter(|n| !n.starts_with('-'))
+                .ok_or_else(|| usage_error(format!("{sub} needs a flow name")))?;
+            let opts = Options::parse(args, sub == "sweep")?;
+            if sub == "flow" {
+                Ok(Command::Flow {
+                    name,
+                    seed: opts.seed.unwrap_or(1),
+                    faults: opts.faults,
+                    format: opts.format.unwrap_or(Format::Ladder),
+                    out: opts.out,
+                    rows: opts.rows,
+                })
+            } else {
+                let seeds = opts
+                    .seeds
+                    .ok_or_else(|| usage_error("sweep needs --seeds N"))?;
+                Ok(Command::Sweep {
+                    name,
+                    first_seed: opts.seed.unwrap_or(1),
+                    seeds,
+                    faults: opts.faults,
+                })
+            }
+        }
+        other => Err(usage_error(format!("unknown command {other:?}"))),
+    }
+}
+
+/// The options after `flow NAME` or `sweep NAME`.
+#[derive(Default)]
+struct Options {
+    seed: Option<u64>,
+    seeds: Option<u64>,
+    faults: FaultArgs,
+    format: Option<Format>,
+    out: Option<PathBuf>,
+    rows: RowOptions,
+}
+
+impl Options {
+    fn parse(args: impl Iterator<Item = String>, sweep: bool) -> Result<Options, UsageError> {
+        let mut o = Options::default();
+        let mut args = args.peekable();
+        while let Some(arg) = args.next() {
+            // Both `--seed 5` and `--seed=5`.
+            let (flag, inline) = match arg.split_once('=') {
+                Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
+                _ => (arg.clone(), None),
+            };
+            let takes_value = !matches!(flag.as_str(), "--clean");
+            let value = if takes_value {
+                match inline {
+                    Some(v) => v,
+                    None => args
+                        .next()
+                        .ok_or_else(|| usage_error(format!("{flag} needs a value")))?,
+                }
+            } else {
+                if inline.is_some() {
+                    return Err(usage_error(format!("{flag} takes no value")));
+                }
+                String::new()
+            };
+            match (flag.as_str(), sweep) {
+                ("--seed", _) => o.seed = Some(number(&flag, &value)?),
+                ("--seeds", true) => {
+                    let n = number(&flag, &value)?;
+                    if n == 0 {
+                        return Err(usage_error("--seeds must be at least 1"));
+                    }
+                    o.seeds = Some(n);
+                }
+                ("--loss", _) => o.faults.loss = percent(&flag, &value)?,
+                ("--dup", _) => o.faults.dup = percent(&flag, &value)?,
+                ("--reorder", _) => o.faults.reorder = percent(&flag, &value)?,
+                ("--format", false) => {
+                    o.format = Some(value.parse().map_err(UsageError)?);
+                }
+                ("--out", false) => o.out = Some(PathBuf::from(value)),
+                ("--clean", false) => {
+                    let media = o.rows.media;
+                    o.rows = RowOptions {
+                        media,
+                        ..RowOptions::clean()
+                    };
+                }
+                ("--media", false) => {
+                    o.rows.media = match value.as_str() {
+                        "omit" => MediaRows::Omit,
+                        "summarise" | "summarize" => MediaRows::Summarise,
+                        "each" => MediaRows::Each,
+                        v => {
+                            return Err(usage_error(format!(
+                                "unknown --media {v:?} (expected omit, summarise, each)"
+                            )))
+                        }
+                    };
+                }
+                _ => {
+                    let cmd = if sweep { "sweep" } else { "flow" };
+                    return Err(usage_error(format!("{cmd} does not take {flag}")));
+                }
+            }
+        }
+        Ok(o)
+    }
+}
+
+fn number(flag: &str, value: &str) -> Result<u64, UsageError> {
+    value
+        .parse()
+        .map_err(|_| usage_error(format!("{flag} needs a whole number, got {value:?}")))
+}
+
+fn percent(flag: &str, value: &str) -> Result<f64, UsageError> {
+    match value.parse::<f64>() {
+        Ok(p) if (0.0..=100.0).contains(&p) => Ok(p),
+        _ => Err(usage_error(format!(
+            "{flag} needs a percentage from 0 to 100, got {value:?}"
+        ))),
+    }
+}
+
+/// Runs a parsed command; returns the process exit code (0 success, 1 a
+/// flow did not end as expected or output failed, 2 a usage error).
+pub fn execute(
+    cmd: &Command,
+    flows: &FlowRegistry,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> i32 {
+    match run(cmd, flows, stdout, stderr) {
+        Ok(code) => code,
+        Err(Failure::Usage(msg)) => {
+            let _ = writeln!(stderr, "handset-sim: {msg}");
+            2
+        }
+        Err(Failure::Io(msg)) => {
+            let _ = writeln!(stderr, "handset-sim: {msg}");
+            1
+        }
+    }
+}
+
+enum Failure {
+    Usage(String),
+    Io(String),
+}
+
+fn io(what: &str) -> impl Fn(std::io::Error) -> Failure + '_ {
+    move |e| Failure::Io(format!("{what}: {e}"))
+}
+
+fn run(
+    cmd: &Command,
+    flows: &FlowRegistry,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<i32, Failure> {
+    let find = |name: &str| {
+        flows.get(name).ok_or_else(|| {
+            let names: Vec<&str> = flows.flows().iter().map(|f| f.name).collect();
+            Failure::Usage(format!(
+                "no flow named {name:?} (flows: {})",
+                if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(", ")
+                }
+            ))
+        })
+    };
+    match cmd {
+        Command::Help => {
+            stdout.write_all(USAGE.as_bytes()).map_err(io("stdout"))?;
+            Ok(0)
+        }
+        Command::List => {
+            let width = flows
+                .flows()
+                .iter()
+                .map(|f| f.name.len())
+                .max()
+                .unwrap_or(0);
+            for f in flows.flows() {
+                writeln!(stdout, "{:<width$}  {}", f.name, f.summary).map_err(io("stdout"))?;
+            }
+            Ok(0)
+        }
+        Command::Flow {
+            name,
+            seed,
+            faults,
+            format,
+            out,
+            rows,
+        } => {
+            let flow = find(name)?;
+            let params = FlowParams {
+                seed: *seed,
+                profile: faults.profile(),
+            };
+            let result = (flow.run)(&params);
+            let bytes = format.render(&result.trace, rows);
+            match out {
+                Some(path) => {
+                    std::fs::write(path, &bytes).map_err(io(&path.display().to_string()))?
+                }
+                None => stdout.write_all(&bytes).map_err(io("stdout"))?,
+            }
+            match result.outcome {
+                Ok(()) => Ok(0),
+                Err(why) => {
+                    let _ = writeln!(
+                        stderr,
+                        "flow {name} (seed {seed}, {faults}) did not end as expected: {why}"
+                    );
+                    Ok(1)
+                }
+            }
+        }
+        Command::Sweep {
+            name,
+            first_seed,
+            seeds,
+            faults,
+        } => {
+            let flow = find(name)?;
+            let profile = faults.profile();
+            let mut passed = 0u64;
+            let mut first_failure: Option<(u64, String)> = None;
+            let last_seed = first_seed.saturating_add(seeds - 1);
+            for seed in *first_seed..=last_seed {
+                match (flow.run)(&FlowParams { seed, profile }).outcome {
+                    Ok(()) => passed += 1,
+                    Err(why) => {
+                        first_failure.get_or_insert((seed, why));
+                    }
+                }
+            }
+            let failed = seeds - passed;
+            writeln!(
+                stdout,
+                "sweep {name}: seeds {first_seed}..={last_seed}, {faults}\n\
+                 ended as expected: {passed}\nfailed: {failed}"
+            )
+            .map_err(io("stdout"))?;
+            match first_failure {
+                None => Ok(0),
+                Some((seed, why)) => {
+                    writeln!(stdout, "first failing seed: {seed} ({why})").map_err(io("stdout"))?;
+                    Ok(1)
+                }
+            }
+        }
+    }
+}
+
+/// Parses `args` (without the program name) and runs them against
+/// `flows`; prints usage on a bad command line. Returns the exit code.
+pub fn main_with(
+    flows: &FlowRegistry,
+    args: impl IntoIterator<Item = String>,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> i32 {
+    match parse(args) {
+        Ok(cmd) => execute(&cmd, flows, stdout, stderr),
+        Err(e) => {
+            let _ = writeln!(stderr, "handset-sim: {e}\n\n{USAGE}");
+            2
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fault::Chance;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn flow_with_every_option() {
+        let cmd = parse(args(
+            "flow basic-call --seed 7 --loss 20 --dup=5 --reorder 2.5 --format svg --out x.svg --clean --media summarise",
+        ))
+        .unwrap();
+        let Command::Flow {
+            name,
+            seed,
+            faults,
+            format,
+            out,
+            rows,
+        } = cmd
+        else {
+            panic!("not a flow: {cmd:?}");
+        };
+        assert_eq!(name, "basic-call");
+        assert_eq!(seed, 7);
+        assert_eq!(
+            faults,
+            FaultArgs {
+                loss: 20.0,
+                dup: 5.0,
+                reorder: 2.5
+            }
+        );
+        assert_eq!(format, Format::Svg);
+        assert_eq!(out, Some(PathBuf::from("x.svg")));
+        assert!(!rows.show_lost && !rows.show_retransmissions && !rows.show_duplicates);
+        assert_eq!(rows.media, MediaRows::Summarise);
+        let p = faults.profile();
+        assert_eq!(p.loss, Chance::percent(20.0));
+        assert_eq!(p.reorder, Chance::per_million(25_000));
+    }
+
+    #[test]
+    fn flow_defaults() {
+        assert_eq!(
+            parse(args("flow register")).unwrap(),
+            Command::Flow {
+                name: "register".into(),
+                seed: 1,
+                faults: FaultArgs::default(),
+                format: Format::Ladder,
+                out: None,
+                rows: RowOptions::default(),
+            }
+        );
+    }
+
+    #[test]
+    fn sweep_needs_seeds_and_takes_a_first_seed() {
+        assert_eq!(
+            parse(args("sweep cancel --seeds 1000 --loss 20 --seed 50")).unwrap(),
+            Command::Sweep {
+                name: "cancel".into(),
+                first_seed: 50,
+                seeds: 1000,
+                faults: FaultArgs {
+                    loss: 20.0,
+                    ..FaultArgs::default()
+                },
+            }
+        );
+        assert!(parse(args("sweep cancel")).is_err());
+        assert!(parse(args("sweep cancel --seeds 0")).is_err());
+    }
+
+    #[test]
+    fn bad_command_lines_are_refused_with_a_reason() {
+        for (line, why) in [
+            ("", "no command"),
+            ("dance", "unknown command"),
+            ("list extra", "no arguments"),
+            ("flow", "needs a flow name"),
+            ("flow --seed 1", "needs a flow name"),
+            ("flow x --seed", "needs a value"),
+            ("flow x --seed -1", "whole number"),
+            ("flow x --loss 101", "percentage"),
+            ("flow x --loss nan", "percentage"),
+            ("flow x --format png", "unknown format"),
+            ("flow x --seeds 3", "does not take --seeds"),
+            ("sweep x --seeds 3 --format json", "does not take --format"),
+            ("flow x --clean=yes", "takes no value"),
+            ("flow x --media some", "unknown --media"),
+        ] {
+            let err = parse(args(line)).expect_err(line);
+            assert!(err.0.contains(why), "{line:?}: {err}");
+        }
+        assert_eq!(parse(args("--help")).unwrap(), Command::Help);
+    }
+
+    /// A registry of two flows over an empty network: one that always
+    /// succeeds and one that fails on odd seeds.
+    fn registry() -> FlowRegistry {
+        let mut flows = FlowRegistry::new();
+        flows.register("quiet", "nothing happens", |p| FlowRun {
+            trace: crate::Simulation::new(p.seed, p.profile).into_trace(),
+            outcome: Ok(()),
+        });
+        flows.register("flaky", "fails on odd seeds", |p| FlowRun {
+            trace: Trace::new(),
+            outcome: if p.seed % 2 == 1 {
+                Err(format!("seed {} is odd", p.seed))
+            } else {
+                Ok(())
+            },
+        });
+        flows
+    }
+
+    fn run_line(line: &str) -> (i32, String, String) {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code = main_with(&registry(), args(line), &mut out, &mut err);
+        (
+            code,
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(err).unwrap(),
+        )
+    }
+
+    #[test]
+    fn list_names_flows_in_registration_order() {
+        assert_eq!(
+            run_line("list"),
+            (
+                0,
+                "quiet  nothing happens\nflaky  fails on odd seeds\n".into(),
+                String::new()
+            )
+        );
+    }
+
+    #[test]
+    fn sweep_counts_failures_and_names_the_first_failing_seed() {
+        let (code, out, _) = run_line("sweep flaky --seeds 4 --seed 2");
+        assert_eq!(code, 1);
+        assert_eq!(
+            out,
+            "sweep flaky: seeds 2..=5, loss 0%, dup 0%, reorder 0%\n\
+             ended as expected: 2\nfailed: 2\nfirst failing seed: 3 (seed 3 is odd)\n"
+        );
+        let (code, out, _) = run_line("sweep quiet --seeds 3");
+        assert_eq!(code, 0);
+        assert!(out.ends_with("ended as expected: 3\nfailed: 0\n"), "{out}");
+    }
+
+    #[test]
+    fn flow_reports_failure_on_stderr_and_exit_code() {
+        let (code, out, err) = run_line("flow flaky --seed 3 --format json");
+        assert_eq!((code, out.as_str()), (1, "[\n]\n"));
+        assert!(err.contains("seed 3 is odd"), "{err}");
+        assert_eq!(run_line("flow flaky --seed 4").0, 0);
+        let (code, _, err) = run_line("flow missing");
+        assert_eq!(code, 2);
+        assert!(err.contains("flows: quiet, flaky"), "{err}");
+    }
+
+    #[test]
+    fn flow_writes_to_a_file() {
+        let path =
+            std::env::temp_dir().join(format!("handset-sim-cli-{}.pcap", std::process::id()));
+        let line = format!("flow quiet --format pcap --out {}", path.display());
+        let (code, out, _) = run_line(&line);
+        assert_eq!((code, out.as_str()), (0, ""));
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        // An empty capture is the 24-byte global header alone.
+        assert_eq!(bytes.len(), 24);
+        assert_eq!(&bytes[..4], &0xa1b2_c3d4_u32.to_le_bytes());
+    }
+}
