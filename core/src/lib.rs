@@ -10,4 +10,5 @@
 pub mod auth;
 pub mod message;
 pub mod rng;
+pub mod sdp;
 pub mod time;
