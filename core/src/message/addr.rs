@@ -2,8 +2,8 @@
 //! Refer-To, Referred-By (RFC 3261 §20.10, §25.1).
 
 use super::error::{ParseError, ParseErrorKind};
-use super::params::Params;
-use super::scan::{find_outside, is_lws, is_token_char, trim_lws};
+use super::params::{check_generic_params, unquote, Params};
+use super::scan::{is_lws, is_token_char, quoted_string_len, trim_lws};
 use super::uri::Uri;
 
 /// An address with optional display name and header parameters.
@@ -17,61 +17,97 @@ pub struct NameAddr<'a> {
     pub params: &'a str,
 }
 
-fn bad(kind: ParseErrorKind) -> ParseError {
-    ParseError::new(kind, 0)
+/// The parts of a name-addr or addr-spec value before the URI is parsed.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct AddrParts<'a> {
+    pub(crate) display_name: Option<&'a str>,
+    pub(crate) uri: &'a str,
+    /// Offset of `uri` in the value.
+    pub(crate) uri_offset: usize,
+    pub(crate) params: &'a str,
+    /// Offset of `params` in the value.
+    pub(crate) params_offset: usize,
+    /// Whether the URI was enclosed in `<>` (name-addr form).
+    pub(crate) angle: bool,
+}
+
+/// Splits `[display-name] <uri> *(;param)` or `addr-spec *(;param)`,
+/// checking the display name and the header parameters strictly.
+pub(crate) fn split_addr(value: &str) -> Result<AddrParts<'_>, ParseError> {
+    let lead = value.len()
+        - value
+            .trim_start_matches(|c: char| c.is_ascii() && is_lws(c as u8))
+            .len();
+    let s = trim_lws(value);
+    let at = |kind, off: usize| ParseError::new(kind, lead + off);
+    let parts = match find_outside_quotes(s, b'<').map_err(|e| at(e.kind, e.offset))? {
+        Some(lt) => {
+            let display = trim_lws(s.get(..lt).unwrap_or(""));
+            let display_name = if display.is_empty() {
+                None
+            } else {
+                check_display_name(display).map_err(|e| at(e.kind, e.offset))?;
+                Some(display)
+            };
+            let after = s.get(lt + 1..).unwrap_or("");
+            let gt = after
+                .find('>')
+                .ok_or(at(ParseErrorKind::BadHeaderValue, s.len()))?;
+            let uri = after.get(..gt).unwrap_or("");
+            // RFC 3261 §25.1 name-addr: no LWS inside the angle brackets
+            // (RFC 4475 §3.1.2.14 badaspec).
+            if let Some(i) = uri.bytes().position(is_lws) {
+                return Err(at(ParseErrorKind::BadUri, lt + 1 + i));
+            }
+            AddrParts {
+                display_name,
+                uri,
+                uri_offset: lead + lt + 1,
+                params: after.get(gt + 1..).unwrap_or(""),
+                params_offset: lead + lt + gt + 2,
+                angle: true,
+            }
+        }
+        None => {
+            // addr-spec: the URI ends at the first ';' (header params
+            // follow) and may not hold '?', ',' or LWS (RFC 3261 §20.10;
+            // RFC 4475 §3.1.2.13).
+            let (uri, params, p_off) = match s.find(';') {
+                Some(i) => (s.get(..i).unwrap_or(""), s.get(i..).unwrap_or(""), i),
+                None => (s, "", s.len()),
+            };
+            let uri = trim_lws(uri);
+            if let Some(i) = uri.find(|c: char| c == '?' || c == ',' || c.is_ascii_whitespace()) {
+                return Err(at(ParseErrorKind::BadHeaderValue, i));
+            }
+            AddrParts {
+                display_name: None,
+                uri,
+                uri_offset: lead,
+                params,
+                params_offset: lead + p_off,
+                angle: false,
+            }
+        }
+    };
+    check_generic_params(parts.params)
+        .map_err(|e| ParseError::new(e.kind, parts.params_offset + e.offset))?;
+    Ok(parts)
 }
 
 impl<'a> NameAddr<'a> {
     /// Parses `[display-name] <uri> *(;param)` or a bare addr-spec, whose
     /// parameters then belong to the header, not the URI (RFC 3261 §20.10).
+    /// Error offsets are relative to `s`.
     pub fn parse(s: &'a str) -> Result<NameAddr<'a>, ParseError> {
-        let s = trim_lws(s);
-        match find_outside_quotes(s, b'<')? {
-            Some(lt) => {
-                let display = trim_lws(s.get(..lt).unwrap_or(""));
-                let display_name = if display.is_empty() {
-                    None
-                } else {
-                    check_display_name(display)?;
-                    Some(display)
-                };
-                let after = s.get(lt + 1..).unwrap_or("");
-                let gt = after.find('>').ok_or(bad(ParseErrorKind::BadHeaderValue))?;
-                let uri_str = after.get(..gt).unwrap_or("");
-                // RFC 3261 §25.1 name-addr: no LWS inside the angle brackets
-                // (RFC 4475 §3.1.2.14 badaspec).
-                if uri_str.bytes().any(is_lws) {
-                    return Err(bad(ParseErrorKind::BadUri));
-                }
-                let uri = Uri::parse(uri_str)?;
-                let params = after.get(gt + 1..).unwrap_or("");
-                check_params(params)?;
-                Ok(NameAddr {
-                    display_name,
-                    uri,
-                    params,
-                })
-            }
-            None => {
-                // addr-spec: the URI ends at the first ';' (header params
-                // follow) and may not hold '?', ',' or ';' (RFC 3261 §20.10).
-                let (uri_str, params) = match s.find(';') {
-                    Some(i) => (s.get(..i).unwrap_or(""), s.get(i..).unwrap_or("")),
-                    None => (s, ""),
-                };
-                let uri_str = trim_lws(uri_str);
-                if uri_str.contains(['?', ',']) || uri_str.bytes().any(is_lws) {
-                    return Err(bad(ParseErrorKind::BadHeaderValue));
-                }
-                let uri = Uri::parse(uri_str)?;
-                check_params(params)?;
-                Ok(NameAddr {
-                    display_name: None,
-                    uri,
-                    params,
-                })
-            }
-        }
+        let parts = split_addr(s)?;
+        let uri = Uri::parse(parts.uri)
+            .map_err(|e| ParseError::new(e.kind, parts.uri_offset + e.offset))?;
+        Ok(NameAddr {
+            display_name: parts.display_name,
+            uri,
+            params: parts.params,
+        })
     }
 
     /// The header parameters.
@@ -83,12 +119,19 @@ impl<'a> NameAddr<'a> {
     pub fn tag(&self) -> Option<&'a str> {
         self.param_list().get("tag").flatten()
     }
+
+    /// The display name without its quotes (quoted-pair escapes stay; see
+    /// [`unescape_quoted`](super::unescape_quoted)).
+    pub fn display_name_unquoted(&self) -> Option<&'a str> {
+        self.display_name.map(unquote)
+    }
 }
 
 fn find_outside_quotes(s: &str, b: u8) -> Result<Option<usize>, ParseError> {
     let bytes = s.as_bytes();
     let mut in_quote = false;
     let mut i = 0;
+    let mut open = 0;
     while let Some(&c) = bytes.get(i) {
         if in_quote {
             match c {
@@ -98,66 +141,32 @@ fn find_outside_quotes(s: &str, b: u8) -> Result<Option<usize>, ParseError> {
             }
         } else if c == b'"' {
             in_quote = true;
+            open = i;
         } else if c == b {
             return Ok(Some(i));
         }
         i += 1;
     }
     if in_quote {
-        return Err(bad(ParseErrorKind::UnterminatedQuote));
+        return Err(ParseError::new(ParseErrorKind::UnterminatedQuote, open));
     }
     Ok(None)
 }
 
-/// display-name = *(token LWS) / quoted-string (RFC 3261 §25.1).
+/// display-name = *(token LWS) / quoted-string (RFC 3261 §25.1; RFC 4475
+/// §3.1.2.15 rejects unquoted commas).
 fn check_display_name(d: &str) -> Result<(), ParseError> {
     if d.starts_with('"') {
-        let bytes = d.as_bytes();
-        let mut i = 1;
-        while let Some(&c) = bytes.get(i) {
-            match c {
-                b'\\' => i += 2,
-                b'"' => {
-                    return if i + 1 == bytes.len() {
-                        Ok(())
-                    } else {
-                        Err(bad(ParseErrorKind::BadHeaderValue))
-                    };
-                }
-                _ => i += 1,
-            }
-        }
-        return Err(bad(ParseErrorKind::UnterminatedQuote));
+        let len = quoted_string_len(d.as_bytes()).map_err(|k| ParseError::new(k, 0))?;
+        return if len == d.len() {
+            Ok(())
+        } else {
+            Err(ParseError::new(ParseErrorKind::BadHeaderValue, len))
+        };
     }
-    if d.bytes().all(|b| is_token_char(b) || is_lws(b)) {
-        Ok(())
-    } else {
-        Err(bad(ParseErrorKind::BadHeaderValue))
-    }
-}
-
-fn check_params(p: &str) -> Result<(), ParseError> {
-    let p = trim_lws(p);
-    if p.is_empty() {
-        return Ok(());
-    }
-    if !p.starts_with(';') || find_outside(p, b',').is_some() {
-        return Err(bad(ParseErrorKind::BadHeaderValue));
-    }
-    let ok = Params::new(p).all(|(n, v)| {
-        !n.is_empty()
-            && n.bytes().all(is_token_char)
-            && v.is_none_or(|v| {
-                !v.is_empty()
-                    && (v.starts_with('"') && v.ends_with('"') && v.len() >= 2
-                        || v.bytes()
-                            .all(|b| is_token_char(b) || b == b':' || b == b'[' || b == b']'))
-            })
-    });
-    if ok {
-        Ok(())
-    } else {
-        Err(bad(ParseErrorKind::BadHeaderValue))
+    match d.bytes().position(|b| !(is_token_char(b) || is_lws(b))) {
+        None => Ok(()),
+        Some(i) => Err(ParseError::new(ParseErrorKind::BadHeaderValue, i)),
     }
 }
 
@@ -191,5 +200,9 @@ mod tests {
         assert!(NameAddr::parse("Bell, Alexander <sip:a.g.bell@example.com>;tag=43").is_err());
         assert!(NameAddr::parse("< sip:a@b >").is_err());
         assert!(NameAddr::parse("sip:a@b?Route=x").is_err());
+        assert!(NameAddr::parse(r#""Joe" <sip:joe@example.org>;;;;"#).is_err());
+        assert!(NameAddr::parse("<sip:a@b>;tag").is_ok());
+        let e = NameAddr::parse("  <sip:a@b:x>").unwrap_err();
+        assert_eq!((e.kind, e.offset), (ParseErrorKind::BadUri, 9));
     }
 }

@@ -38,6 +38,16 @@ pub enum ParseErrorKind {
     MissingHeader,
     /// A number is too large for its field.
     Overflow,
+    /// A well-formed absolute URI whose scheme is not SIP, SIPS or tel
+    /// (RFC 3261 §8.2.2.1 answers 416 to such a Request-URI).
+    UnsupportedScheme,
+    /// A header that may appear only once appears more than once
+    /// (RFC 4475 §3.3.8).
+    DuplicateHeader,
+    /// The CSeq method differs from the request method (RFC 3261 §8.1.1.5).
+    MethodMismatch,
+    /// A well-formed SIP-Version other than SIP/2.0 (answered 505, RFC 3261 §21.5.6).
+    UnsupportedVersion,
 }
 
 /// A parse failure and the byte offset in the input where it was found.
@@ -76,6 +86,10 @@ impl core::fmt::Display for ParseErrorKind {
             ParseErrorKind::UnterminatedQuote => "unterminated quoted string",
             ParseErrorKind::MissingHeader => "missing mandatory header",
             ParseErrorKind::Overflow => "number too large",
+            ParseErrorKind::UnsupportedScheme => "unsupported URI scheme",
+            ParseErrorKind::DuplicateHeader => "header appears more than once",
+            ParseErrorKind::MethodMismatch => "CSeq method differs from the request method",
+            ParseErrorKind::UnsupportedVersion => "unsupported SIP version",
         };
         f.write_str(s)
     }

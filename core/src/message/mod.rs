@@ -11,24 +11,46 @@
 //! assert_eq!(msg.cseq().unwrap().unwrap().seq, 7);
 //! ```
 
+mod accessors;
 mod addr;
+mod auth;
+mod contact;
+mod date;
 mod error;
+mod event;
 mod header;
 mod params;
+mod refer;
+mod reliable;
+mod retry_after;
 mod scan;
+mod session_timer;
+mod tokens;
 mod uri;
+mod validate;
 mod via;
 mod write;
 
+pub use accessors::NameAddrs;
 pub use addr::NameAddr;
+pub use auth::{AuthParams, Challenge, Credentials, DigestChallenge, DigestCredentials};
+pub use contact::{parse_qvalue, Contact, ContactIter, Contacts};
+pub use date::SipDate;
 pub use error::{ParseError, ParseErrorKind, WriteError};
+pub use event::{Event, SubState, SubscriptionState};
 pub use header::{HeaderField, HeaderName, Headers};
 pub use params::{unescape_quoted, unquote, Params};
+pub use refer::{parse_refer_sub, HeaderEscaped, ReferTo, ReferToReplaces, Replaces};
+pub use reliable::{parse_rseq, RAck};
+pub use retry_after::RetryAfter;
 pub use scan::CommaList;
+pub use session_timer::{parse_delta_params, Refresher, SessionExpires};
+pub use tokens::TokenList;
 pub use uri::{percent_decode, Host, Scheme, Uri};
 pub use via::Via;
 pub use write::{reason_phrase, MessageWriter};
 
+use accessors::Origin;
 use header::{next_logical_line, split_header_line};
 use scan::{is_token, parse_u32, trim_lws};
 

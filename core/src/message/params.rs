@@ -1,7 +1,10 @@
 //! Generic `;name=value` parameter lists (RFC 3261 §25.1 generic-param,
 //! uri-parameter).
 
-use super::scan::{eq_ic, split_outside, trim_lws};
+use super::error::{ParseError, ParseErrorKind};
+use super::scan::{
+    eq_ic, is_token_char, quoted_string_len, run_end, skip_lws, split_outside, trim_lws,
+};
 
 /// Iterates `;name[=value]` parameters. The input starts after the thing
 /// the parameters belong to, with or without the leading `;`.
@@ -51,6 +54,45 @@ impl<'a> Iterator for Params<'a> {
     }
 }
 
+/// Checks `*( SEMI generic-param )` strictly (RFC 3261 §25.1): each
+/// parameter has a `token` name, a value is a token, a host or a complete
+/// quoted string, and no element is empty (RFC 4475 §3.1.2.1 rejects
+/// `;;`). Error offsets are relative to `s`.
+pub(crate) fn check_generic_params(s: &str) -> Result<(), ParseError> {
+    let b = s.as_bytes();
+    let err = |kind, at| Err(ParseError::new(kind, at));
+    let mut i = skip_lws(b, 0);
+    while i < b.len() {
+        if b.get(i) != Some(&b';') {
+            return err(ParseErrorKind::BadHeaderValue, i);
+        }
+        i = skip_lws(b, i + 1);
+        let name_end = run_end(b, i, is_token_char);
+        if name_end == i {
+            return err(ParseErrorKind::BadHeaderValue, i);
+        }
+        i = skip_lws(b, name_end);
+        if b.get(i) == Some(&b'=') {
+            i = skip_lws(b, i + 1);
+            if b.get(i) == Some(&b'"') {
+                let rest = b.get(i..).unwrap_or(&[]);
+                i += quoted_string_len(rest).map_err(|k| ParseError::new(k, i))?;
+            } else {
+                // gen-value = token / host (IPv6 references included).
+                let end = run_end(b, i, |c| {
+                    is_token_char(c) || matches!(c, b':' | b'[' | b']')
+                });
+                if end == i {
+                    return err(ParseErrorKind::BadHeaderValue, i);
+                }
+                i = end;
+            }
+            i = skip_lws(b, i);
+        }
+    }
+    Ok(())
+}
+
 /// Removes one pair of surrounding double quotes, if present. Quoted-pair
 /// escapes stay as written; see [`unescape_quoted`].
 pub fn unquote(s: &str) -> &str {
@@ -92,6 +134,15 @@ mod tests {
         assert_eq!(p.get("q"), Some(Some("0.5")));
         assert_eq!(p.get("x"), None);
         assert_eq!(p.count(), 3);
+    }
+
+    #[test]
+    fn strict_generic_params() {
+        assert!(check_generic_params("").is_ok());
+        assert!(check_generic_params(" ;tag = x ; lr ;p=\"a;b\";maddr=[::1]").is_ok());
+        for bad in [";;", ";a;", ";=x", ";a=", ";a=\"x", "x", ";a b"] {
+            assert!(check_generic_params(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Character classes and small scanners shared by the header grammars
 //! (RFC 3261 §25.1).
 
+use super::error::{ParseError, ParseErrorKind};
+
 /// `token` characters: alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~".
 pub(crate) const fn is_token_char(b: u8) -> bool {
     b.is_ascii_alphanumeric()
@@ -92,19 +94,134 @@ impl<'a> Iterator for CommaList<'a> {
 }
 
 /// Parses an unsigned decimal of at most `u32` range, rejecting signs,
-/// empty input and overflow.
+/// empty input and overflow. Leading zeros are allowed (`0068`, RFC 4475
+/// §3.1.1.1).
 pub(crate) fn parse_u32(s: &str) -> Option<u32> {
-    if s.is_empty() || s.len() > 10 {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let digits = s.trim_start_matches('0');
+    if digits.len() > 10 {
         return None;
     }
     let mut v: u64 = 0;
-    for b in s.bytes() {
-        if !b.is_ascii_digit() {
-            return None;
-        }
+    for b in digits.bytes() {
         v = v * 10 + u64::from(b - b'0');
     }
     u32::try_from(v).ok()
+}
+
+/// The length of the quoted string at the start of `b` (which starts with
+/// `"`), closing quote included. qdtext is LWS, visible ASCII but `"` and
+/// `\`, or non-ASCII UTF-8; quoted-pair escapes any octet but CR and LF
+/// (RFC 3261 §25.1 quoted-string).
+pub(crate) fn quoted_string_len(b: &[u8]) -> Result<usize, ParseErrorKind> {
+    if b.first() != Some(&b'"') {
+        return Err(ParseErrorKind::BadHeaderValue);
+    }
+    let mut i = 1;
+    while let Some(&c) = b.get(i) {
+        match c {
+            b'"' => return Ok(i + 1),
+            b'\\' => match b.get(i + 1) {
+                Some(b'\r' | b'\n') | None => return Err(ParseErrorKind::UnterminatedQuote),
+                Some(_) => i += 2,
+            },
+            b' ' | b'\t' | b'\r' | b'\n' | 0x21..=0x7e | 0x80..=0xff => i += 1,
+            _ => return Err(ParseErrorKind::BadHeaderValue),
+        }
+    }
+    Err(ParseErrorKind::UnterminatedQuote)
+}
+
+/// Skips linear white space from `i`.
+pub(crate) fn skip_lws(b: &[u8], mut i: usize) -> usize {
+    while b.get(i).is_some_and(|&c| is_lws(c)) {
+        i += 1;
+    }
+    i
+}
+
+/// The end of the run of bytes satisfying `f` from `i`.
+pub(crate) fn run_end(b: &[u8], mut i: usize, f: impl Fn(u8) -> bool) -> usize {
+    while b.get(i).is_some_and(|&c| f(c)) {
+        i += 1;
+    }
+    i
+}
+
+/// A non-empty run of digits that fits `u32`, surrounded by nothing but LWS.
+pub(crate) fn parse_delta(s: &str) -> Result<u32, ParseError> {
+    let t = trim_lws(s);
+    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ParseError::new(ParseErrorKind::BadHeaderValue, 0));
+    }
+    parse_u32(t).ok_or(ParseError::new(ParseErrorKind::Overflow, 0))
+}
+
+/// The offset of `inner` inside `outer` when `inner` is a sub-slice of it,
+/// else 0. Lets parsers report input offsets of borrowed pieces.
+pub(crate) fn offset_in(outer: &str, inner: &str) -> usize {
+    let start = outer.as_ptr() as usize;
+    let at = inner.as_ptr() as usize;
+    match at.checked_sub(start) {
+        Some(d) if d <= outer.len() => d,
+        _ => 0,
+    }
+}
+
+/// The length of the comment at the start of `b` (which starts with `(`),
+/// nested comments and quoted-pairs included (RFC 3261 §25.1 comment).
+pub(crate) fn comment_len(b: &[u8]) -> Option<usize> {
+    if b.first() != Some(&b'(') {
+        return None;
+    }
+    let mut depth = 0usize;
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        match c {
+            b'(' => depth += 1,
+            b')' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+            b'\\' => i += 1,
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// `word` characters (RFC 3261 §25.1), the alphabet of Call-IDs.
+pub(crate) const fn is_word_char(b: u8) -> bool {
+    is_token_char(b)
+        || matches!(
+            b,
+            b'(' | b')'
+                | b'<'
+                | b'>'
+                | b':'
+                | b'\\'
+                | b'"'
+                | b'/'
+                | b'['
+                | b']'
+                | b'?'
+                | b'{'
+                | b'}'
+        )
+}
+
+/// callid = word [ "@" word ] (RFC 3261 §25.1).
+pub(crate) fn is_call_id(s: &str) -> bool {
+    let word = |w: &str| !w.is_empty() && w.bytes().all(is_word_char);
+    match s.split_once('@') {
+        Some((a, b)) => word(a) && word(b),
+        None => word(s),
+    }
 }
 
 /// ASCII case-insensitive equality.
@@ -126,6 +243,20 @@ mod tests {
     }
 
     #[test]
+    fn quoted_strings_close_and_reject_control_octets() {
+        assert_eq!(quoted_string_len(br#""a\"b" x"#), Ok(6));
+        assert_eq!(quoted_string_len(b"\"\\\x07\""), Ok(4));
+        assert_eq!(
+            quoted_string_len(b"\"open"),
+            Err(ParseErrorKind::UnterminatedQuote)
+        );
+        assert_eq!(
+            quoted_string_len(b"\"a\x01\""),
+            Err(ParseErrorKind::BadHeaderValue)
+        );
+    }
+
+    #[test]
     fn quoted_pair_does_not_close_a_quote() {
         assert_eq!(find_outside(r#""a\",b", c"#, b','), Some(7));
     }
@@ -136,5 +267,7 @@ mod tests {
         assert_eq!(parse_u32("4294967296"), None);
         assert_eq!(parse_u32("-1"), None);
         assert_eq!(parse_u32(""), None);
+        assert_eq!(parse_u32("0068"), Some(68));
+        assert_eq!(parse_u32("000000000004294967295"), Some(u32::MAX));
     }
 }

@@ -149,7 +149,21 @@ impl<'a> Uri<'a> {
         } else if scheme_str.eq_ignore_ascii_case("tel") {
             Scheme::Tel
         } else {
-            return Err(bad(0));
+            // absoluteURI = scheme ":" ( hier-part / opaque-part ), scheme =
+            // ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) (RFC 3261 §25.1).
+            let well_formed = scheme_str
+                .bytes()
+                .next()
+                .is_some_and(|b| b.is_ascii_alphabetic())
+                && scheme_str
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+                && s.len() > colon + 1;
+            return Err(if well_formed {
+                ParseError::new(ParseErrorKind::UnsupportedScheme, 0)
+            } else {
+                bad(0)
+            });
         };
         let rest = s.get(colon + 1..).ok_or(bad(colon))?;
         let base = colon + 1;
@@ -178,19 +192,32 @@ impl<'a> Uri<'a> {
                 raw: s,
             });
         }
-        let (before_headers, headers) = match rest.find('?') {
-            Some(i) => (rest.get(..i).unwrap_or(""), rest.get(i + 1..).unwrap_or("")),
-            None => (rest, ""),
+        // The userinfo ends at the last '@': the user part may hold ';', '?'
+        // and ',' (RFC 4475 §3.1.1.2, §3.1.1.9), while hosts, parameters and
+        // headers never hold an unescaped '@'. A sender that left an '@'
+        // unescaped in a header is still read: then the userinfo ends at
+        // the last '@' before the first '?'.
+        let at = match rest.rfind('@') {
+            Some(i) if host_follows(rest.get(i + 1..).unwrap_or("")) => Some(i),
+            _ => {
+                let q = rest.find('?').unwrap_or(rest.len());
+                rest.get(..q).and_then(|r| r.rfind('@'))
+            }
         };
-        // The userinfo ends at the last '@' before the host; ';' may appear
-        // inside the user part (RFC 4475 §3.1.1.9 semiuri).
-        let (userinfo, hostport_params, hp_off) = match before_headers.rfind('@') {
+        let (userinfo, after_user, hp_off) = match at {
             Some(i) => (
-                Some(before_headers.get(..i).unwrap_or("")),
-                before_headers.get(i + 1..).unwrap_or(""),
+                Some(rest.get(..i).unwrap_or("")),
+                rest.get(i + 1..).unwrap_or(""),
                 base + i + 1,
             ),
-            None => (None, before_headers, base),
+            None => (None, rest, base),
+        };
+        let (hostport_params, headers) = match after_user.find('?') {
+            Some(i) => (
+                after_user.get(..i).unwrap_or(""),
+                after_user.get(i + 1..).unwrap_or(""),
+            ),
+            None => (after_user, ""),
         };
         let (user, password) = match userinfo {
             Some(u) => {
@@ -264,6 +291,14 @@ impl<'a> Uri<'a> {
     pub fn transport(&self) -> Option<&'a str> {
         self.param("transport").flatten()
     }
+}
+
+/// Whether `s` starts with a valid `hostport`, up to `;`, `?` or its end.
+fn host_follows(s: &str) -> bool {
+    let end = s.find([';', '?']).unwrap_or(s.len());
+    s.get(..end)
+        .and_then(split_host_port)
+        .is_some_and(|(h, _)| Host::parse(h).is_some())
 }
 
 /// Splits `host[:port]`, IPv6 references included.
@@ -353,6 +388,31 @@ mod tests {
         assert_eq!(u.host, Some(Host::Name("example.com")));
         let t = Uri::parse("tel:+1-201-555-0123;phone-context=example.com").unwrap();
         assert_eq!((t.scheme, t.user), (Scheme::Tel, Some("+1-201-555-0123")));
+    }
+
+    #[test]
+    fn user_part_may_hold_question_marks_and_unknown_schemes_are_told_apart() {
+        let u = Uri::parse("sip:a?,/;;*:pw@example.com;lr?h=v").unwrap();
+        assert_eq!(u.user, Some("a?,/;;*"));
+        assert_eq!(u.password, Some("pw"));
+        assert_eq!(u.host, Some(Host::Name("example.com")));
+        assert_eq!(u.params, ";lr");
+        assert_eq!(u.headers, "h=v");
+        let r = Uri::parse("sip:c@h?Replaces=x@y%3Bto-tag%3D1").unwrap();
+        assert_eq!(r.user, Some("c"));
+        assert_eq!(r.header("replaces"), Some("x@y%3Bto-tag%3D1"));
+        for s in [
+            "soap.beep://192.0.2.103:3002",
+            "isbn:2983792873",
+            "name:John_Smith",
+        ] {
+            assert_eq!(
+                Uri::parse(s).unwrap_err().kind,
+                ParseErrorKind::UnsupportedScheme,
+                "{s}"
+            );
+        }
+        assert_eq!(Uri::parse("1x:y").unwrap_err().kind, ParseErrorKind::BadUri);
     }
 
     #[test]

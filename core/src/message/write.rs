@@ -90,6 +90,16 @@ impl<'b> MessageWriter<'b> {
         self.overflow
     }
 
+    /// Ends a piece of text that is not a whole message (e.g. one header
+    /// value): returns its length, or the error if anything did not fit.
+    pub fn finish_fragment(self) -> Result<usize, WriteError> {
+        if self.overflow {
+            Err(WriteError::BufferTooSmall)
+        } else {
+            Ok(self.len)
+        }
+    }
+
     /// Ends the header section with Content-Type (when given and the body is
     /// not empty), Content-Length and the blank line, then appends the body.
     /// Returns the message's length.
