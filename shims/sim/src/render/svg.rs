@@ -26,6 +26,10 @@ const RETRANSMITTED: &str = "#b35900";
 const LOST: &str = "#b22222";
 const FAINT: &str = "#7a7a7a";
 
+/// A white outline under label text, so lifelines crossing a label do not
+/// strike through it.
+const HALO: &str = " stroke=\"white\" stroke-width=\"4\" paint-order=\"stroke\"";
+
 /// The rows of `trace` as a standalone SVG document.
 pub fn svg(trace: &Trace, opts: &RowOptions) -> String {
     let rows = rows(trace, opts);
@@ -56,7 +60,7 @@ pub fn svg(trace: &Trace, opts: &RowOptions) -> String {
         let _ = writeln!(
             out,
             "<marker id=\"arrow-{id}\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" \
-             markerWidth=\"9\" markerHeight=\"9\" orient=\"auto\">\
+             markerWidth=\"7\" markerHeight=\"7\" orient=\"auto\">\
              <path d=\"M0,0 L10,5 L0,10 z\" fill=\"{colour}\"/></marker>"
         );
     }
@@ -133,7 +137,7 @@ fn arrow(out: &mut String, row: &Row, x1: i64, x2: i64, y: i64) {
             out,
             "<path d=\"M{x1},{} h30 v12 h-30\" fill=\"none\" stroke=\"{colour}\" \
              stroke-width=\"1.5\"{dash}{marker_attr}/>\
-             <text x=\"{}\" y=\"{}\" fill=\"{colour}\">{}</text>",
+             <text x=\"{}\" y=\"{}\" fill=\"{colour}\"{HALO}>{}</text>",
             y - 6,
             x1 + 36,
             y + 4,
@@ -164,7 +168,7 @@ fn arrow(out: &mut String, row: &Row, x1: i64, x2: i64, y: i64) {
     }
     let _ = writeln!(
         out,
-        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"{colour}\">{}</text>",
+        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"{colour}\"{HALO}>{}</text>",
         (x1 + x2) / 2,
         y - 6,
         escape(&label)
