@@ -223,39 +223,16 @@ impl Network {
             src
         };
         self.stats.sent += 1;
-        let to = self.node_at(dst.ip());
-        let Some(to) = to else {
+        let Some(to) = self.node_at(dst.ip()) else {
             self.stats.undeliverable += 1;
-            return self.trace.record_send(
-                now,
-                from,
-                None,
-                src,
-                dst,
-                data,
-                None,
-                Some(LossCause::NoRoute),
-            );
+            let cause = Some(LossCause::NoRoute);
+            return self
+                .trace
+                .record_send(now, from, None, src, dst, data, None, cause);
         };
-        if data.len() > MAX_UDP_PAYLOAD {
-            self.stats.undeliverable += 1;
-            return self.trace.record_send(
-                now,
-                from,
-                Some(to),
-                src,
-                dst,
-                data,
-                None,
-                Some(LossCause::Oversized),
-            );
-        }
-        // Draw the fate first, whatever the partitions say, so that adding a
-        // partition does not shift the random stream of later datagrams.
-        let fate = self.profile(from, to).decide(&mut self.rng);
-        let (delay, copy) = match fate {
-            Fate::Lost => {
-                self.stats.lost_random += 1;
+        let (arrival, copy_arrival) = match self.route(from, to, data.len()) {
+            Ok(arrivals) => arrivals,
+            Err(cause) => {
                 return self.trace.record_send(
                     now,
                     from,
@@ -264,39 +241,49 @@ impl Network {
                     dst,
                     data,
                     None,
-                    Some(LossCause::Random),
+                    Some(cause),
                 );
             }
-            Fate::Delivered { delay, copy } => (delay, copy),
         };
-        let arrival = now + delay;
-        if self.is_cut(from, to, now) || self.is_cut(from, to, arrival) {
-            self.stats.lost_partition += 1;
-            return self.trace.record_send(
-                now,
-                from,
-                Some(to),
-                src,
-                dst,
-                data,
-                None,
-                Some(LossCause::Partition),
-            );
-        }
         let entry =
             self.trace
                 .record_send(now, from, Some(to), src, dst, data, Some(arrival), None);
         self.schedule(arrival, to, entry);
-        if let Some(copy_delay) = copy {
-            let copy_arrival = now + copy_delay;
-            if !self.is_cut(from, to, copy_arrival) {
-                if let Some(dup) = self.trace.record_duplicate(entry, copy_arrival) {
-                    self.stats.duplicated += 1;
-                    self.schedule(copy_arrival, to, dup);
-                }
+        if let Some(copy_arrival) = copy_arrival {
+            if let Some(dup) = self.trace.record_duplicate(entry, copy_arrival) {
+                self.stats.duplicated += 1;
+                self.schedule(copy_arrival, to, dup);
             }
         }
         entry
+    }
+
+    /// The fate of a datagram of `len` bytes sent now from `from` to `to`:
+    /// its arrival time and that of a duplicate, if any, or why it is lost.
+    fn route(
+        &mut self,
+        from: NodeId,
+        to: NodeId,
+        len: usize,
+    ) -> Result<(Instant, Option<Instant>), LossCause> {
+        if len > MAX_UDP_PAYLOAD {
+            self.stats.undeliverable += 1;
+            return Err(LossCause::Oversized);
+        }
+        // Draw the fate first, whatever the partitions say, so that adding a
+        // partition does not shift the random stream of later datagrams.
+        let Fate::Delivered { delay, copy } = self.profile(from, to).decide(&mut self.rng) else {
+            self.stats.lost_random += 1;
+            return Err(LossCause::Random);
+        };
+        let now = self.now;
+        let arrival = now + delay;
+        if self.is_cut(from, to, now) || self.is_cut(from, to, arrival) {
+            self.stats.lost_partition += 1;
+            return Err(LossCause::Partition);
+        }
+        let copy = copy.map(|d| now + d).filter(|&t| !self.is_cut(from, to, t));
+        Ok((arrival, copy))
     }
 
     fn schedule(&mut self, at: Instant, to: NodeId, entry: usize) {

@@ -102,30 +102,27 @@ fn script() -> Vec<(u64, usize, usize, Vec<u8>)> {
         ]);
         sip(status, &headers, body)
     };
-    let ack = |via: Vec<(&'static str, String)>, uri: &str, mf: &str| {
+    // An in-dialog request: ACK from A's side, BYE from B's.
+    let request = |method: &str, via: Vec<(&'static str, String)>, uri: &str, mf: &str| {
+        let (from, to, cseq) = if method == "ACK" {
+            (&c.from, &c.to_tagged, "1 ACK")
+        } else {
+            (&c.to_tagged, &c.from, "231 BYE")
+        };
         let mut headers = via;
         headers.extend([
             h("Max-Forwards", mf),
-            h("From", &c.from),
-            h("To", &c.to_tagged),
+            h("From", from),
+            h("To", to),
             h("Call-ID", &c.call_id),
-            h("CSeq", "1 ACK"),
+            h("CSeq", cseq),
         ]);
-        sip(&format!("ACK {uri} SIP/2.0"), &headers, "")
+        sip(&format!("{method} {uri} SIP/2.0"), &headers, "")
     };
+    let ack = |via, uri: &str, mf: &str| request("ACK", via, uri, mf);
+    let bye = |via, uri: &str, mf: &str| request("BYE", via, uri, mf);
     let via_b = "SIP/2.0/UDP 192.0.2.3:5060;branch=z9hG4bKnashds10";
     let via_pb = "SIP/2.0/UDP 192.0.2.2:5060;branch=z9hG4bKnashds11";
-    let bye = |via: Vec<(&'static str, String)>, uri: &str, mf: &str| {
-        let mut headers = via;
-        headers.extend([
-            h("Max-Forwards", mf),
-            h("From", &c.to_tagged),
-            h("To", &c.from),
-            h("Call-ID", &c.call_id),
-            h("CSeq", "231 BYE"),
-        ]);
-        sip(&format!("BYE {uri} SIP/2.0"), &headers, "")
-    };
     let bye_ok = |via: Vec<(&'static str, String)>| {
         let mut headers = via;
         headers.extend([
