@@ -253,6 +253,14 @@ fn run_call(seed: u64) -> Trace {
     sim.into_trace()
 }
 
+/// Every datagram, media as one summary row per direction.
+fn summarised() -> RowOptions {
+    RowOptions {
+        media: MediaRows::Summarise,
+        ..RowOptions::default()
+    }
+}
+
 #[test]
 fn ladder_marks_lost_retransmitted_and_duplicated_steps() {
     let trace = run_call(1);
@@ -273,10 +281,7 @@ fn clean_ladder_reads_like_the_fault_free_flow() {
 fn ladder_with_times_and_media_summaries() {
     let trace = run_call(1);
     let opts = LadderOptions {
-        rows: RowOptions {
-            media: MediaRows::Summarise,
-            ..RowOptions::default()
-        },
+        rows: summarised(),
         show_time: true,
     };
     insta::assert_snapshot!("ladder_timed_media", render::ladder(&trace, &opts));
@@ -285,20 +290,14 @@ fn ladder_with_times_and_media_summaries() {
 #[test]
 fn mermaid_sequence_diagram() {
     let trace = run_call(1);
-    let opts = RowOptions {
-        media: MediaRows::Summarise,
-        ..RowOptions::default()
-    };
+    let opts = summarised();
     insta::assert_snapshot!("mermaid", render::mermaid(&trace, &opts));
 }
 
 #[test]
 fn svg_sequence_diagram() {
     let trace = run_call(1);
-    let opts = RowOptions {
-        media: MediaRows::Summarise,
-        ..RowOptions::default()
-    };
+    let opts = summarised();
     let svg = render::svg(&trace, &opts);
     assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
     assert!(svg.ends_with("</svg>\n"));

@@ -26,10 +26,7 @@ pub fn mermaid(trace: &Trace, opts: &RowOptions) -> String {
         } else {
             "->>"
         };
-        let text = match r.number {
-            Some(n) => format!("F{n} {}{}", r.text(), r.marks()),
-            None => format!("{}{}", r.text(), r.marks()),
-        };
+        let text = r.caption();
         out.push_str(&format!(
             "    {}{arrow}{}: {}\n",
             id(&r.from),

@@ -136,6 +136,15 @@ impl Row {
         s
     }
 
+    /// The text of an arrow in a diagram: `F3 INVITE (lost)`, or
+    /// `RTP x50` for a summary.
+    pub fn caption(&self) -> String {
+        match self.number {
+            Some(n) => format!("F{n} {}{}", self.text(), self.marks()),
+            None => format!("{}{}", self.text(), self.marks()),
+        }
+    }
+
     /// Whether every datagram of the row was lost.
     pub fn all_lost(&self) -> bool {
         self.lost > 0 && self.lost == self.count

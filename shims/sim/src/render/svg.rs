@@ -127,10 +127,7 @@ fn arrow(out: &mut String, row: &Row, x1: i64, x2: i64, y: i64) {
     let marker_attr = marker
         .map(|m| format!(" marker-end=\"url(#arrow-{m})\""))
         .unwrap_or_default();
-    let label = match row.number {
-        Some(n) => format!("F{n} {}{}", row.text(), row.marks()),
-        None => format!("{}{}", row.text(), row.marks()),
-    };
+    let label = row.caption();
     if x1 == x2 {
         // A datagram to itself: a small loop to the right of the lifeline.
         let _ = writeln!(
