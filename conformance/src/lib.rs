@@ -1,1 +1,3 @@
 //! handset-conformance: helpers shared by the conformance tests.
+
+pub mod codec;

@@ -222,10 +222,38 @@ impl<'a> Credentials<'a> {
         let (scheme, params) = split_scheme(s)?;
         let c = Credentials { scheme, params };
         if let Some(d) = c.digest() {
-            // RFC 3261 §25.1 nonce-count = "nc" EQUAL 8LHEX.
-            if let Some(nc) = c.param_list().find(|(n, _)| n.eq_ignore_ascii_case("nc")) {
-                if d.nc.is_none() {
-                    return Err(bad(offset_in(s, nc.0)));
+            for (name, value) in c.param_list() {
+                let at = bad(offset_in(s, name));
+                if name.eq_ignore_ascii_case("nc") && d.nc.is_none() {
+                    // RFC 3261 §25.1 nonce-count = "nc" EQUAL 8LHEX.
+                    return Err(at);
+                }
+                if name.eq_ignore_ascii_case("response") {
+                    // request-digest = LDQUOT 32LHEX RDQUOT (RFC 3261 §25.1,
+                    // RFC 2617 §3.2.2); 64 for SHA-256 (RFC 8760 §2.5).
+                    let digest_len = match d.algorithm {
+                        Some(a)
+                            if a.len() >= 7
+                                && a.get(..7)
+                                    .is_some_and(|p| p.eq_ignore_ascii_case("SHA-256")) =>
+                        {
+                            64
+                        }
+                        Some(a)
+                            if a.len() >= 11
+                                && a.get(..11)
+                                    .is_some_and(|p| p.eq_ignore_ascii_case("SHA-512-256")) =>
+                        {
+                            64
+                        }
+                        _ => 32,
+                    };
+                    let hex = unquote(value);
+                    let lhex = |b: u8| b.is_ascii_digit() || (b'a'..=b'f').contains(&b);
+                    if !value.starts_with('"') || hex.len() != digest_len || !hex.bytes().all(lhex)
+                    {
+                        return Err(at);
+                    }
                 }
             }
         }
@@ -329,6 +357,8 @@ mod tests {
         assert_eq!((d.qop, d.nc), (Some("auth"), Some(1)));
         assert_eq!(d.response, Some("6629fae49393a05397450978507c4ef1"));
         assert!(Credentials::parse("Digest nc=1").is_err());
+        assert!(Credentials::parse("Digest response=\"42ce3cef44b22f50c6a6071bc8\"").is_err());
+        assert!(Credentials::parse("Digest response=6629fae49393a05397450978507c4ef1").is_err());
         assert!(Credentials::parse("Digest username=\"a\",").is_err());
     }
 }
