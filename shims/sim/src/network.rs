@@ -197,6 +197,11 @@ impl Network {
         self.cuts.push(Cut::Node(node, window));
     }
 
+    /// Every cut declared so far.
+    pub fn cuts(&self) -> &[Cut] {
+        &self.cuts
+    }
+
     /// Whether `from` → `to` is cut at `t`.
     pub fn is_cut(&self, from: NodeId, to: NodeId, t: Instant) -> bool {
         self.cuts

@@ -308,3 +308,150 @@ impl FromStr for Format {
             })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::{LossCause, NodeInfo};
+    use std::net::SocketAddr;
+
+    /// A, B; an INVITE, its lost retransmission, five RTP packets A -> B
+    /// (two lost), one RTP B -> A, then a 200 OK and its duplicate.
+    fn trace() -> Trace {
+        let addr = |last: u8| SocketAddr::from(([192, 0, 2, last], 5060));
+        let mut t = Trace::new();
+        let a = t.add_node(NodeInfo {
+            name: "A".into(),
+            addr: addr(1),
+        });
+        let b = t.add_node(NodeInfo {
+            name: "B".into(),
+            addr: addr(2),
+        });
+        let at = |ms| Instant::from_millis(ms);
+        let invite = b"INVITE sip:b@192.0.2.2 SIP/2.0\r\n\r\n".to_vec();
+        let lost = Some(LossCause::Random);
+        t.record_send(
+            at(0),
+            a,
+            Some(b),
+            addr(1),
+            addr(2),
+            invite.clone(),
+            Some(at(1)),
+            None,
+        );
+        t.record_send(at(500), a, Some(b), addr(1), addr(2), invite, None, lost);
+        for i in 0..5u8 {
+            let mut rtp = vec![0u8; 12];
+            rtp[0] = 0x80;
+            rtp[3] = i;
+            let fate = if i % 2 == 1 { lost } else { None };
+            t.record_send(at(600), a, Some(b), addr(1), addr(2), rtp, None, fate);
+        }
+        let mut rtp = vec![0u8; 12];
+        rtp[0] = 0x80;
+        t.record_send(
+            at(610),
+            b,
+            Some(a),
+            addr(2),
+            addr(1),
+            rtp,
+            Some(at(611)),
+            None,
+        );
+        let ok = b"SIP/2.0 200 OK\r\n\r\n".to_vec();
+        let i = t.record_send(
+            at(700),
+            b,
+            Some(a),
+            addr(2),
+            addr(1),
+            ok,
+            Some(at(701)),
+            None,
+        );
+        t.record_duplicate(i, at(703));
+        t
+    }
+
+    fn lines(opts: RowOptions) -> Vec<String> {
+        rows(&trace(), &opts)
+            .iter()
+            .map(|r| {
+                let n = r.number.map(|n| format!("F{n}")).unwrap_or_default();
+                format!("{n} {} {}>{}{}", r.text(), r.from, r.to, r.marks())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn default_rows_show_every_sip_message_with_marks() {
+        assert_eq!(
+            lines(RowOptions::default()),
+            [
+                "F1 INVITE A>B",
+                "F2 INVITE A>B (retransmission) (lost)",
+                "F3 200 OK B>A",
+                "F4 200 OK B>A (duplicate)",
+            ]
+        );
+    }
+
+    #[test]
+    fn summaries_count_media_per_direction_and_its_losses() {
+        let opts = RowOptions {
+            media: MediaRows::Summarise,
+            ..RowOptions::default()
+        };
+        assert_eq!(
+            lines(opts),
+            [
+                "F1 INVITE A>B",
+                "F2 INVITE A>B (retransmission) (lost)",
+                " RTP x5 A>B (2 lost)",
+                " RTP x1 B>A",
+                "F3 200 OK B>A",
+                "F4 200 OK B>A (duplicate)",
+            ]
+        );
+    }
+
+    #[test]
+    fn filters_drop_rows_and_renumber() {
+        let opts = RowOptions {
+            media: MediaRows::Each,
+            ..RowOptions::clean()
+        };
+        assert_eq!(
+            lines(opts),
+            [
+                "F1 INVITE A>B",
+                "F2 RTP A>B",
+                "F3 RTP A>B",
+                "F4 RTP A>B",
+                "F5 RTP B>A",
+                "F6 200 OK B>A",
+            ]
+        );
+        // Hiding retransmissions alone keeps the lost media.
+        let opts = RowOptions {
+            show_retransmissions: false,
+            media: MediaRows::Summarise,
+            ..RowOptions::default()
+        };
+        assert_eq!(lines(opts)[1], " RTP x5 A>B (2 lost)");
+        assert_eq!(participants(&rows(&trace(), &opts)), ["A", "B"]);
+    }
+
+    #[test]
+    fn formats_parse_from_their_names() {
+        for f in Format::ALL {
+            assert_eq!(f.name().parse::<Format>(), Ok(f));
+        }
+        assert!("png".parse::<Format>().is_err());
+        assert!(Format::Pcap.is_binary() && !Format::Svg.is_binary());
+        assert_eq!(seconds(Instant::from_micros(61_032_999)), "61.032");
+    }
+}
