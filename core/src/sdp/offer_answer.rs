@@ -129,6 +129,8 @@ impl core::fmt::Display for NegotiationError {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct MediaSession {
     local: LocalDescription,
+    address: IpAddr,
+    audio_port: u16,
     sent: bool,
     hold: bool,
     offer_pending: bool,
@@ -175,6 +177,8 @@ impl MediaSession {
     pub const fn new(session_id: u64, address: IpAddr, audio_port: u16) -> Self {
         MediaSession {
             local: LocalDescription::new(session_id, address, audio_port),
+            address,
+            audio_port,
             sent: false,
             hold: false,
             offer_pending: false,
@@ -225,10 +229,13 @@ impl MediaSession {
         self.peer_direction.is_some_and(|d| !d.receives())
     }
 
-    /// Moves the phone's RTP endpoint; takes effect with the next offer.
+    /// Moves the phone's RTP endpoint; takes effect with the next offer or
+    /// answer.
     pub fn set_local_address(&mut self, address: IpAddr, audio_port: u16) {
-        self.local.address = address;
-        self.local.audio_port = audio_port;
+        // Not written into `local` yet: that is the last SDP sent, the
+        // reference for the next version comparison.
+        self.address = address;
+        self.audio_port = audio_port;
     }
 
     /// The direction the phone would like: RFC 3264 §8.4 holds by sending
@@ -245,6 +252,8 @@ impl MediaSession {
     /// Adopts `next` as the SDP to send, counting the version up only when
     /// its content differs from the last SDP sent (RFC 3264 §8).
     fn commit(&mut self, mut next: LocalDescription) {
+        next.address = self.address;
+        next.audio_port = self.audio_port;
         if self.sent {
             next.session_version = if next.same_content(&self.local) {
                 self.local.session_version
