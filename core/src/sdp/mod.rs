@@ -43,7 +43,9 @@ mod parse;
 #[cfg(test)]
 mod tests;
 
-pub use build::{FormatList, LocalDescription, MediaSlot, RejectedMedia, ShortToken};
+pub use build::{
+    FormatList, LocalDescription, MediaSlot, RejectedMedia, ShortToken, MAX_LOCAL_FORMATS,
+};
 pub use offer_answer::{CodecList, MediaPolicy, MediaSession, Negotiated, NegotiationError};
 pub use parse::{
     AddrType, Connection, Fmtp, MediaDescription, Origin, RtpMap, SessionDescription, Timing,

@@ -429,6 +429,7 @@ impl MediaSession {
         let negotiated = Negotiated {
             remote,
             codec,
+            // Our offer always carries the policy's ptime; 20 ms is RFC 3551's default.
             ptime: send_ptime(m, self.local.ptime.unwrap_or(20)),
             dtmf_pt,
             direction: self.local.direction.intersect(peer.reversed()),

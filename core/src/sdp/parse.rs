@@ -494,7 +494,7 @@ impl<'a> SessionDescription<'a> {
         let mut lines = Lines { body, pos: 0 };
         let (first_offset, first) = lines.next().ok_or(err(SdpErrorKind::Empty, 0))?;
         // RFC 8866 §5.1: the body starts with `v=0`.
-        if first != b"v=0" && first.trim_ascii_end() != b"v=0" {
+        if first.trim_ascii_end() != b"v=0" {
             return Err(err(SdpErrorKind::BadVersion, first_offset));
         }
         let mut sdp = SessionDescription {
