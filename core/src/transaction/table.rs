@@ -1,0 +1,379 @@
+//! A fixed-capacity table of live transactions, with handles that can
+//! never reach a transaction that reused their slot.
+
+use core::net::SocketAddr;
+
+use super::{
+    ClientEvent, InviteClientTransaction, InviteServerTransaction, NonInviteClientTransaction,
+    NonInviteServerTransaction, ServerEvent, TimerEvent, TransactionError, TransactionKey,
+};
+use crate::message::Message;
+use crate::time::Instant;
+
+/// Any of the four transaction machines.
+#[derive(Clone, Debug)]
+pub enum Transaction {
+    /// An INVITE client transaction.
+    InviteClient(InviteClientTransaction),
+    /// A non-INVITE client transaction.
+    NonInviteClient(NonInviteClientTransaction),
+    /// An INVITE server transaction.
+    InviteServer(InviteServerTransaction),
+    /// A non-INVITE server transaction.
+    NonInviteServer(NonInviteServerTransaction),
+}
+
+macro_rules! each {
+    ($self:expr, $t:ident => $e:expr) => {
+        match $self {
+            Transaction::InviteClient($t) => $e,
+            Transaction::NonInviteClient($t) => $e,
+            Transaction::InviteServer($t) => $e,
+            Transaction::NonInviteServer($t) => $e,
+        }
+    };
+}
+
+impl Transaction {
+    /// The key messages are matched on.
+    pub fn key(&self) -> &TransactionKey {
+        each!(self, t => t.key())
+    }
+
+    /// The peer: where a client's request goes, where a server's request
+    /// came from.
+    pub fn peer(&self) -> SocketAddr {
+        each!(self, t => t.peer())
+    }
+
+    /// The bytes the transaction (re)sends: a client's request (or its ACK
+    /// for a non-2xx), a server's last response.
+    pub fn message(&self) -> &[u8] {
+        each!(self, t => t.message())
+    }
+
+    /// When [`on_timer`](Self::on_timer) has work next.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        each!(self, t => t.poll_timeout())
+    }
+
+    /// Runs the timers due at `now`; call until it returns `None`.
+    pub fn on_timer(&mut self, now: Instant) -> Option<TimerEvent> {
+        each!(self, t => t.on_timer(now))
+    }
+
+    /// Whether the transaction is over.
+    pub fn is_terminated(&self) -> bool {
+        each!(self, t => t.is_terminated())
+    }
+
+    /// Ends the transaction at once.
+    pub fn terminate(&mut self) {
+        each!(self, t => t.terminate())
+    }
+
+    /// Whether this is a client transaction.
+    pub fn is_client(&self) -> bool {
+        matches!(
+            self,
+            Transaction::InviteClient(_) | Transaction::NonInviteClient(_)
+        )
+    }
+
+    /// Takes a response; a server transaction absorbs it.
+    pub fn on_response(&mut self, now: Instant, response: &Message<'_>) -> ClientEvent {
+        match self {
+            Transaction::InviteClient(t) => t.on_response(now, response),
+            Transaction::NonInviteClient(t) => t.on_response(now, response),
+            _ => ClientEvent::Absorb,
+        }
+    }
+
+    /// Takes a request; a client transaction absorbs it.
+    pub fn on_request(&mut self, now: Instant, request: &Message<'_>) -> ServerEvent {
+        match self {
+            Transaction::InviteServer(t) => t.on_request(now, request),
+            Transaction::NonInviteServer(t) => t.on_request(now, request),
+            _ => ServerEvent::Absorb,
+        }
+    }
+
+    /// Stores a response from the TU in a server transaction; on `Ok` the
+    /// caller sends [`message`](Self::message).
+    pub fn send_response(&mut self, now: Instant, response: &[u8]) -> Result<(), TransactionError> {
+        match self {
+            Transaction::InviteServer(t) => t.send_response(now, response),
+            Transaction::NonInviteServer(t) => t.send_response(now, response),
+            _ => Err(TransactionError::NotAServer),
+        }
+    }
+}
+
+impl From<InviteClientTransaction> for Transaction {
+    fn from(t: InviteClientTransaction) -> Self {
+        Transaction::InviteClient(t)
+    }
+}
+
+impl From<NonInviteClientTransaction> for Transaction {
+    fn from(t: NonInviteClientTransaction) -> Self {
+        Transaction::NonInviteClient(t)
+    }
+}
+
+impl From<InviteServerTransaction> for Transaction {
+    fn from(t: InviteServerTransaction) -> Self {
+        Transaction::InviteServer(t)
+    }
+}
+
+impl From<NonInviteServerTransaction> for Transaction {
+    fn from(t: NonInviteServerTransaction) -> Self {
+        Transaction::NonInviteServer(t)
+    }
+}
+
+/// A handle to a transaction in a [`TransactionTable`]. It carries the
+/// slot's generation: once the transaction is removed, the handle finds
+/// nothing, even after another transaction takes the slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TransactionId {
+    index: u16,
+    generation: u32,
+}
+
+impl TransactionId {
+    /// The slot.
+    pub fn index(self) -> usize {
+        usize::from(self.index)
+    }
+
+    /// How many transactions the slot held before this one.
+    pub fn generation(self) -> u32 {
+        self.generation
+    }
+}
+
+/// Every slot of a [`TransactionTable`] is taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TableFull;
+
+impl core::fmt::Display for TableFull {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("transaction table full")
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Slot {
+    generation: u32,
+    transaction: Option<Transaction>,
+}
+
+/// Up to `N` live transactions (`N` at most 65,536).
+///
+/// The caller routes a received response with [`on_response`](Self::on_response)
+/// and a received request with [`on_request`](Self::on_request); `None`
+/// means no transaction matched (a new request for the TU, an ACK for a
+/// 2xx, or a stray response). Timers run through
+/// [`handle_timer`](Self::handle_timer), which frees a slot as soon as its
+/// transaction ends.
+#[derive(Clone, Debug)]
+pub struct TransactionTable<const N: usize> {
+    slots: [Slot; N],
+}
+
+impl<const N: usize> Default for TransactionTable<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const N: usize> TransactionTable<N> {
+    /// An empty table.
+    pub fn new() -> Self {
+        TransactionTable {
+            slots: core::array::from_fn(|_| Slot {
+                generation: 0,
+                transaction: None,
+            }),
+        }
+    }
+
+    /// How many transactions the table can hold.
+    pub fn capacity(&self) -> usize {
+        N.min(usize::from(u16::MAX) + 1)
+    }
+
+    /// How many transactions are live.
+    pub fn len(&self) -> usize {
+        self.slots
+            .iter()
+            .filter(|s| s.transaction.is_some())
+            .count()
+    }
+
+    /// Whether no transaction is live.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Adds a transaction. Look for a matching one first: the table does
+    /// not refuse a second transaction with the same key.
+    pub fn insert(
+        &mut self,
+        transaction: impl Into<Transaction>,
+    ) -> Result<TransactionId, TableFull> {
+        let (index, slot) = self
+            .slots
+            .iter_mut()
+            .enumerate()
+            .find(|(_, s)| s.transaction.is_none())
+            .ok_or(TableFull)?;
+        let index = u16::try_from(index).map_err(|_| TableFull)?;
+        slot.transaction = Some(transaction.into());
+        Ok(TransactionId {
+            index,
+            generation: slot.generation,
+        })
+    }
+
+    fn slot(&self, id: TransactionId) -> Option<&Slot> {
+        self.slots
+            .get(id.index())
+            .filter(|s| s.generation == id.generation)
+    }
+
+    /// The transaction `id` names, if still live.
+    pub fn get(&self, id: TransactionId) -> Option<&Transaction> {
+        self.slot(id)?.transaction.as_ref()
+    }
+
+    /// The transaction `id` names, if still live.
+    pub fn get_mut(&mut self, id: TransactionId) -> Option<&mut Transaction> {
+        self.slots
+            .get_mut(id.index())
+            .filter(|s| s.generation == id.generation)?
+            .transaction
+            .as_mut()
+    }
+
+    /// Removes the transaction `id` names and returns it; the slot's next
+    /// occupant gets a new generation.
+    pub fn remove(&mut self, id: TransactionId) -> Option<Transaction> {
+        let slot = self
+            .slots
+            .get_mut(id.index())
+            .filter(|s| s.generation == id.generation)?;
+        let t = slot.transaction.take()?;
+        slot.generation = slot.generation.wrapping_add(1);
+        Some(t)
+    }
+
+    /// Every live transaction with its handle.
+    pub fn iter(&self) -> impl Iterator<Item = (TransactionId, &Transaction)> + '_ {
+        self.slots.iter().enumerate().filter_map(|(i, s)| {
+            let t = s.transaction.as_ref()?;
+            let index = u16::try_from(i).ok()?;
+            Some((
+                TransactionId {
+                    index,
+                    generation: s.generation,
+                },
+                t,
+            ))
+        })
+    }
+
+    fn find(&self, pred: impl Fn(&Transaction) -> bool) -> Option<TransactionId> {
+        self.iter().find(|(_, t)| pred(t)).map(|(id, _)| id)
+    }
+
+    /// The client transaction a received response belongs to (RFC 3261 §17.1.3).
+    pub fn find_client(&self, response: &Message<'_>) -> Option<TransactionId> {
+        self.find(|t| t.key().matches_response(response))
+    }
+
+    /// The server transaction a received request belongs to (RFC 3261
+    /// §17.2.3): its retransmission, or the ACK for its non-2xx final.
+    pub fn find_server(&self, request: &Message<'_>) -> Option<TransactionId> {
+        self.find(|t| t.key().matches_request(request))
+    }
+
+    /// The INVITE server transaction a received CANCEL cancels (RFC 3261
+    /// §9.2); the CANCEL itself gets a server transaction of its own.
+    pub fn find_cancelled_invite(&self, cancel: &Message<'_>) -> Option<TransactionId> {
+        let key = TransactionKey::cancelled_invite(cancel).ok()?;
+        self.find(|t| matches!(t, Transaction::InviteServer(_)) && *t.key() == key)
+    }
+
+    /// Routes a received response to its client transaction.
+    pub fn on_response(
+        &mut self,
+        now: Instant,
+        response: &Message<'_>,
+    ) -> Option<(TransactionId, ClientEvent)> {
+        let id = self.find_client(response)?;
+        let event = self.get_mut(id)?.on_response(now, response);
+        Some((id, event))
+    }
+
+    /// Routes a received request to its server transaction.
+    pub fn on_request(
+        &mut self,
+        now: Instant,
+        request: &Message<'_>,
+    ) -> Option<(TransactionId, ServerEvent)> {
+        let id = self.find_server(request)?;
+        let event = self.get_mut(id)?.on_request(now, request);
+        Some((id, event))
+    }
+
+    /// The earliest instant any transaction has timer work.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.slots
+            .iter()
+            .filter_map(|s| s.transaction.as_ref()?.poll_timeout())
+            .min()
+    }
+
+    /// Runs the earliest timer due at `now` and returns what its
+    /// transaction asks for; call until it returns `None`. After a
+    /// [`TimerEvent::Timeout`] or [`TimerEvent::Terminated`] the slot is
+    /// already free and the handle stale.
+    pub fn handle_timer(&mut self, now: Instant) -> Option<(TransactionId, TimerEvent)> {
+        loop {
+            let (id, _) = self
+                .iter()
+                .filter_map(|(id, t)| Some((id, t.poll_timeout()?)))
+                .filter(|(_, at)| *at <= now)
+                .min_by_key(|(_, at)| *at)?;
+            let event = self.get_mut(id)?.on_timer(now);
+            if let Some(event) = event {
+                if event.is_final() {
+                    self.remove(id);
+                }
+                return Some((id, event));
+            }
+            // A due timer with nothing to do was disarmed; look again.
+        }
+    }
+
+    /// Frees every terminated transaction (ended by
+    /// [`Transaction::terminate`]) and returns how many.
+    pub fn remove_terminated(&mut self) -> usize {
+        let mut freed = 0;
+        for slot in self.slots.iter_mut() {
+            if slot
+                .transaction
+                .as_ref()
+                .is_some_and(Transaction::is_terminated)
+            {
+                slot.transaction = None;
+                slot.generation = slot.generation.wrapping_add(1);
+                freed += 1;
+            }
+        }
+        freed
+    }
+}
