@@ -67,7 +67,8 @@ impl Default for MediaPolicy {
 /// to start or change the call's stream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Negotiated {
-    /// Where to send RTP (RTCP goes to the next port, RFC 3550 §11).
+    /// Where to send RTP (RTCP goes to the next port, RFC 3550 §11). Under
+    /// an RFC 2543 hold this is `0.0.0.0`, and `direction` then never sends.
     pub remote: SocketAddr,
     /// The codec to send, with the payload type the peer expects.
     pub codec: PayloadFormat,

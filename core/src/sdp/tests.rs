@@ -1153,3 +1153,28 @@ impl LowerFree for str {
         s
     }
 }
+
+#[test]
+fn a_recvonly_offer_is_answered_sendonly() {
+    let policy = MediaPolicy::default();
+    let mut s = session();
+    let mut b = [0u8; 256];
+    let n = s
+        .answer_offer(
+            &policy,
+            &peer_sdp(&mut b, 1, "198.51.100.5", 7000, "a=recvonly\r\n"),
+        )
+        .unwrap();
+    assert_eq!(n.direction, Direction::SendOnly);
+    assert!(!s.is_held_by_peer());
+    // Holding on top of it does not stop the phone's sending half: the peer
+    // asked only to receive.
+    s.set_hold(true);
+    let n = s
+        .answer_offer(
+            &policy,
+            &peer_sdp(&mut b, 2, "198.51.100.5", 7000, "a=recvonly\r\n"),
+        )
+        .unwrap();
+    assert_eq!(n.direction, Direction::SendOnly);
+}
