@@ -9,7 +9,9 @@
 
 pub mod auth;
 pub mod message;
+pub mod register;
 pub mod rng;
 pub mod sdp;
 pub mod time;
 pub mod transaction;
+pub mod ua;

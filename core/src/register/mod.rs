@@ -1,0 +1,509 @@
+//! The registration usage (RFC 3261 §10.2): REGISTER with digest
+//! authentication (§22, RFC 8760), refresh before expiry, 423 Interval Too
+//! Brief (§10.2.8), retry with back-off after failures, and removal.
+//!
+//! Sans-IO like every usage: [`Registration::poll_request`] says when a
+//! REGISTER is due and writes it; the phone wraps it in a non-INVITE client
+//! transaction and feeds the final response to
+//! [`Registration::on_response`].
+
+use crate::auth::{self, DigestAlgorithm, QopOptions};
+use crate::message::{Contacts, Message, MessageWriter, Method};
+use crate::rng::Rng;
+use crate::time::{Duration, Instant};
+use crate::ua::{random_token, text, LocalIdentity, Text, MAX_CALL_ID, MAX_TAG, PRODUCT};
+
+/// Longest realm, nonce or opaque kept from a challenge.
+pub const MAX_CHALLENGE_FIELD: usize = 128;
+
+/// Registration settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegisterConfig {
+    /// The expiry the phone asks for, in seconds.
+    pub expires: u32,
+    /// The authentication user name (often the AOR user).
+    pub auth_user: Text<32>,
+    /// The password; empty when the registrar needs none.
+    pub password: Text<64>,
+    /// The first retry delay after a failure; doubles up to `max_backoff`.
+    pub min_backoff: Duration,
+    /// The longest retry delay.
+    pub max_backoff: Duration,
+}
+
+impl Default for RegisterConfig {
+    fn default() -> Self {
+        RegisterConfig {
+            expires: 3600,
+            auth_user: Text::new(),
+            password: Text::new(),
+            min_backoff: Duration::from_secs(30),
+            max_backoff: Duration::from_secs(1800),
+        }
+    }
+}
+
+/// Where a registration stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RegistrationState {
+    /// Not registered and not trying.
+    Idle,
+    /// A REGISTER is (about to be) in flight.
+    Registering,
+    /// Bound until the instant given.
+    Registered {
+        /// When the binding lapses at the registrar.
+        until: Instant,
+    },
+    /// Removal in flight.
+    Unregistering,
+    /// The last attempt failed; another follows at the given instant.
+    Failed {
+        /// When the next attempt starts.
+        retry_at: Instant,
+        /// The status that failed it (408 for no answer).
+        code: u16,
+    },
+}
+
+/// What a final response did to the registration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RegistrationOutcome {
+    /// Bound for this many seconds.
+    Registered(u32),
+    /// The binding is removed.
+    Unregistered,
+    /// Challenged or asked for a longer interval: a new REGISTER is due now.
+    Retrying,
+    /// Refused; retried after back-off.
+    Failed(u16),
+    /// The response was not for the REGISTER in flight.
+    Ignored,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct StoredChallenge {
+    proxy: bool,
+    realm: Text<MAX_CHALLENGE_FIELD>,
+    nonce: Text<MAX_CHALLENGE_FIELD>,
+    opaque: Option<Text<MAX_CHALLENGE_FIELD>>,
+    algorithm: DigestAlgorithm,
+    qop: QopOptions,
+    nc: u32,
+}
+
+/// One address-of-record binding kept alive at one registrar.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Registration {
+    state: RegistrationState,
+    call_id: Text<MAX_CALL_ID>,
+    from_tag: Text<MAX_TAG>,
+    cseq: u32,
+    wanted: u32,
+    due: Option<Instant>,
+    in_flight: bool,
+    removing: bool,
+    challenge: Option<StoredChallenge>,
+    challenged_once: bool,
+    backoff: Duration,
+}
+
+impl Registration {
+    /// A registration that is idle until [`Registration::start`].
+    pub fn new(rng: &mut Rng, expires: u32) -> Self {
+        Registration {
+            state: RegistrationState::Idle,
+            // §10.2: one Call-ID for all REGISTERs of this AOR from this UA.
+            call_id: random_token(rng, 24),
+            from_tag: random_token(rng, 12),
+            cseq: 0,
+            wanted: expires,
+            due: None,
+            in_flight: false,
+            removing: false,
+            challenge: None,
+            challenged_once: false,
+            backoff: Duration::ZERO,
+        }
+    }
+
+    /// The current state.
+    pub fn state(&self) -> RegistrationState {
+        self.state
+    }
+
+    /// Asks for a REGISTER now.
+    pub fn start(&mut self, now: Instant) {
+        self.removing = false;
+        self.state = RegistrationState::Registering;
+        self.due = Some(now);
+    }
+
+    /// Asks for removal of the binding (`Expires: 0`, §10.2.2).
+    pub fn stop(&mut self, now: Instant) {
+        self.removing = true;
+        self.state = RegistrationState::Unregistering;
+        self.due = Some(now);
+    }
+
+    /// When the next REGISTER is due, unless one is in flight.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.in_flight {
+            None
+        } else {
+            self.due
+        }
+    }
+
+    /// Writes the next REGISTER when one is due at `now`, returning its
+    /// length. `branch` is the new transaction's Via branch.
+    pub fn poll_request(
+        &mut self,
+        now: Instant,
+        me: &LocalIdentity,
+        config: &RegisterConfig,
+        rng: &mut Rng,
+        branch: &str,
+        buf: &mut [u8],
+    ) -> Option<usize> {
+        if self.in_flight || self.due.is_none_or(|d| d > now) {
+            return None;
+        }
+        self.cseq = self.cseq.wrapping_add(1) & 0x7fff_ffff;
+        let expires = if self.removing { 0 } else { self.wanted };
+        let mut uri: Text<{ 4 + crate::ua::MAX_DOMAIN }> = Text::new();
+        let _ = core::fmt::write(&mut uri, format_args!("sip:{}", me.domain));
+        let mut w = MessageWriter::new(buf);
+        w.request_line(Method::Register, &uri);
+        me.write_via(&mut w, branch);
+        w.header("Max-Forwards", "70");
+        w.raw(b"From: ");
+        me.write_aor(&mut w);
+        w.fmt(format_args!(";tag={}\r\n", self.from_tag));
+        w.raw(b"To: ");
+        me.write_aor(&mut w);
+        w.raw(b"\r\n");
+        w.header("Call-ID", &self.call_id);
+        w.header_fmt("CSeq", format_args!("{} REGISTER", self.cseq));
+        me.write_contact(&mut w);
+        w.header_fmt("Expires", format_args!("{expires}"));
+        w.header("User-Agent", PRODUCT);
+        if let Some(ch) = self.challenge.as_mut() {
+            ch.nc = ch.nc.saturating_add(1);
+            let cnonce: Text<16> = random_token(rng, 16);
+            let challenge = auth::Challenge {
+                realm: &ch.realm,
+                nonce: &ch.nonce,
+                opaque: ch.opaque.as_deref(),
+                algorithm: ch.algorithm,
+                qop: ch.qop,
+                stale: false,
+            };
+            let request = auth::DigestRequest {
+                method: "REGISTER",
+                uri: &uri,
+                username: if config.auth_user.is_empty() {
+                    &me.user
+                } else {
+                    &config.auth_user
+                },
+                password: &config.password,
+                cnonce: &cnonce,
+                nc: ch.nc,
+                body: b"",
+            };
+            let mut value = [0u8; 512];
+            let n = auth::write_authorization(&challenge, &request, &mut value).ok()?;
+            let value = core::str::from_utf8(value.get(..n)?).ok()?;
+            w.header(
+                if ch.proxy {
+                    "Proxy-Authorization"
+                } else {
+                    "Authorization"
+                },
+                value,
+            );
+        }
+        let n = w.finish(None, b"").ok()?;
+        self.in_flight = true;
+        self.due = None;
+        Some(n)
+    }
+
+    /// The final response to the REGISTER in flight.
+    pub fn on_response(
+        &mut self,
+        now: Instant,
+        me: &LocalIdentity,
+        resp: &Message<'_>,
+    ) -> RegistrationOutcome {
+        let me_port = me.local.port();
+        let Some(code) = resp.status() else {
+            return RegistrationOutcome::Ignored;
+        };
+        if !self.in_flight || code < 200 {
+            return RegistrationOutcome::Ignored;
+        }
+        self.in_flight = false;
+        match code {
+            200..=299 if self.removing => {
+                self.state = RegistrationState::Idle;
+                self.challenged_once = false;
+                RegistrationOutcome::Unregistered
+            }
+            200..=299 => {
+                // §10.2.4: the registrar's grant is the Contact's expires,
+                // else the Expires header, else what was asked.
+                let granted = granted_expires(resp, me_port)
+                    .or_else(|| resp.expires().and_then(|e| e.ok()))
+                    .unwrap_or(self.wanted)
+                    .max(1);
+                let until = now + Duration::from_secs(granted.into());
+                self.state = RegistrationState::Registered { until };
+                // Refresh ahead of expiry: halfway for short grants, else
+                // 30 s before, so a lost REGISTER still has retries left.
+                let lead = if granted < 60 { granted / 2 } else { 30 };
+                self.due = Some(now + Duration::from_secs((granted - lead).max(1).into()));
+                self.backoff = Duration::ZERO;
+                self.challenged_once = false;
+                RegistrationOutcome::Registered(granted)
+            }
+            401 | 407 => self.on_challenge(now, resp, code),
+            423 => {
+                // §10.2.8: retry with at least Min-Expires.
+                match resp.min_expires().and_then(|m| m.ok()) {
+                    Some(min) if min > self.wanted => {
+                        self.wanted = min;
+                        self.due = Some(now);
+                        RegistrationOutcome::Retrying
+                    }
+                    _ => self.fail(now, code),
+                }
+            }
+            _ => self.fail(now, code),
+        }
+    }
+
+    fn on_challenge(&mut self, now: Instant, resp: &Message<'_>, code: u16) -> RegistrationOutcome {
+        let parsed = if code == 401 {
+            resp.www_authenticate()
+        } else {
+            resp.proxy_authenticate()
+        };
+        let Some(Ok(ch)) = parsed else {
+            return self.fail(now, code);
+        };
+        let Some(ch) = ch.digest() else {
+            return self.fail(now, code);
+        };
+        // A second challenge for fresh credentials means they are wrong,
+        // unless the registrar only said the nonce went stale (RFC 7616 §3.3).
+        if self.challenged_once && !ch.stale {
+            return self.fail(now, code);
+        }
+        let stored = (|| {
+            Some(StoredChallenge {
+                proxy: code == 407,
+                realm: text(ch.realm?)?,
+                nonce: text(ch.nonce?)?,
+                opaque: match ch.opaque {
+                    Some(o) => Some(text(o)?),
+                    None => None,
+                },
+                algorithm: match ch.algorithm {
+                    Some(a) => DigestAlgorithm::from_token(a)?,
+                    None => DigestAlgorithm::Md5,
+                },
+                qop: ch.qop.map_or(QopOptions::ABSENT, QopOptions::from_list),
+                nc: 0,
+            })
+        })();
+        match stored {
+            Some(s) => {
+                self.challenge = Some(s);
+                self.challenged_once = true;
+                self.due = Some(now);
+                RegistrationOutcome::Retrying
+            }
+            None => self.fail(now, code),
+        }
+    }
+
+    /// The REGISTER's transaction timed out (Timer F): treated as 408.
+    pub fn on_timeout(&mut self, now: Instant) -> RegistrationOutcome {
+        if !self.in_flight {
+            return RegistrationOutcome::Ignored;
+        }
+        self.in_flight = false;
+        self.fail(now, 408)
+    }
+
+    fn fail(&mut self, now: Instant, code: u16) -> RegistrationOutcome {
+        self.challenged_once = false;
+        if self.removing {
+            self.state = RegistrationState::Idle;
+            self.due = None;
+            return RegistrationOutcome::Failed(code);
+        }
+        // Exponential back-off so a dead registrar is not hammered.
+        self.backoff = if self.backoff == Duration::ZERO {
+            Duration::from_secs(30)
+        } else {
+            self.backoff
+                .saturating_mul(2)
+                .min(Duration::from_secs(1800))
+        };
+        let retry_at = now + self.backoff;
+        self.state = RegistrationState::Failed { retry_at, code };
+        self.due = Some(retry_at);
+        RegistrationOutcome::Failed(code)
+    }
+}
+
+/// The expiry the registrar granted to this phone's Contact (§10.2.4): the
+/// Contact with our port, else the only one.
+fn granted_expires(resp: &Message<'_>, our_port: u16) -> Option<u32> {
+    let Some(Ok(Contacts::List(list))) = resp.contacts() else {
+        return None;
+    };
+    let mut first = None;
+    for c in list.flatten() {
+        if c.addr.uri.port.unwrap_or(5060) == our_port {
+            return c.expires;
+        }
+        first = first.or(Some(c.expires));
+    }
+    first.flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn me() -> LocalIdentity {
+        LocalIdentity {
+            user: text("bob").unwrap(),
+            domain: text("biloxi.example.com").unwrap(),
+            display_name: Text::new(),
+            local: "192.0.2.4:5060".parse().unwrap(),
+            transport: "UDP",
+        }
+    }
+
+    fn config() -> RegisterConfig {
+        RegisterConfig {
+            password: text("zanzibar").unwrap(),
+            ..RegisterConfig::default()
+        }
+    }
+
+    fn response(code: u16, extra: &str) -> heapless::Vec<u8, 1024> {
+        let mut v = heapless::Vec::new();
+        let mut s: Text<1024> = Text::new();
+        let _ = core::fmt::write(
+            &mut s,
+            format_args!(
+                "SIP/2.0 {code} X\r\nVia: SIP/2.0/UDP 192.0.2.4;branch=z9hG4bK1\r\n\
+                 From: <sip:bob@biloxi.example.com>;tag=1\r\nTo: <sip:bob@biloxi.example.com>;tag=2\r\n\
+                 Call-ID: c\r\nCSeq: 1 REGISTER\r\n{extra}Content-Length: 0\r\n\r\n"
+            ),
+        );
+        let _ = v.extend_from_slice(s.as_bytes());
+        v
+    }
+
+    #[test]
+    fn challenge_then_success_then_refresh_before_expiry() {
+        let mut rng = Rng::new(1);
+        let mut reg = Registration::new(&mut rng, 3600);
+        let (me, cfg) = (me(), config());
+        let t0 = Instant::from_millis(1000);
+        assert!(reg
+            .poll_request(t0, &me, &cfg, &mut rng, "z9hG4bK1", &mut [0u8; 1300])
+            .is_none());
+        reg.start(t0);
+        let mut buf = [0u8; 1300];
+        let n = reg
+            .poll_request(t0, &me, &cfg, &mut rng, "z9hG4bK1", &mut buf)
+            .unwrap();
+        let first_bytes = buf;
+        let first = Message::parse_datagram(&first_bytes[..n]).unwrap();
+        assert_eq!(first.method(), Some(Method::Register));
+        assert_eq!(first.expires(), Some(Ok(3600)));
+        assert!(first.authorization().is_none());
+
+        let ch = response(401, "WWW-Authenticate: Digest realm=\"biloxi.example.com\", qop=\"auth\", nonce=\"ea9c8e88df84f1cec4341ae6cbe5a359\", opaque=\"\"\r\n");
+        let ch = Message::parse_datagram(&ch).unwrap();
+        assert_eq!(reg.on_response(t0, &me, &ch), RegistrationOutcome::Retrying);
+        let n = reg
+            .poll_request(t0, &me, &cfg, &mut rng, "z9hG4bK2", &mut buf)
+            .unwrap();
+        let second = Message::parse_datagram(&buf[..n]).unwrap();
+        assert_eq!(second.cseq().unwrap().unwrap().seq, 2);
+        assert_eq!(second.call_id(), first.call_id());
+        let cred = second.authorization().unwrap().unwrap().digest().unwrap();
+        assert_eq!(cred.username, Some("bob"));
+        assert_eq!(cred.nc, Some(1));
+
+        let ok = response(200, "Contact: <sip:bob@192.0.2.4:5060>;expires=120\r\n");
+        let ok = Message::parse_datagram(&ok).unwrap();
+        assert_eq!(
+            reg.on_response(t0, &me, &ok),
+            RegistrationOutcome::Registered(120)
+        );
+        // Refreshed 30 s before the 120 s grant runs out.
+        assert_eq!(reg.poll_timeout(), Some(t0 + Duration::from_secs(90)));
+    }
+
+    #[test]
+    fn wrong_password_fails_with_backoff_and_423_raises_the_interval() {
+        let mut rng = Rng::new(2);
+        let mut reg = Registration::new(&mut rng, 60);
+        let (me, cfg) = (me(), config());
+        let t0 = Instant::ZERO;
+        let mut buf = [0u8; 1300];
+        reg.start(t0);
+        reg.poll_request(t0, &me, &cfg, &mut rng, "z9hG4bK1", &mut buf)
+            .unwrap();
+        let brief = response(423, "Min-Expires: 600\r\n");
+        let brief = Message::parse_datagram(&brief).unwrap();
+        assert_eq!(
+            reg.on_response(t0, &me, &brief),
+            RegistrationOutcome::Retrying
+        );
+        let n = reg
+            .poll_request(t0, &me, &cfg, &mut rng, "z9hG4bK2", &mut buf)
+            .unwrap();
+        assert_eq!(
+            Message::parse_datagram(&buf[..n]).unwrap().expires(),
+            Some(Ok(600))
+        );
+
+        let ch = response(401, "WWW-Authenticate: Digest realm=\"r\", nonce=\"n\"\r\n");
+        let ch = Message::parse_datagram(&ch).unwrap();
+        assert_eq!(reg.on_response(t0, &me, &ch), RegistrationOutcome::Retrying);
+        reg.poll_request(t0, &me, &cfg, &mut rng, "z9hG4bK3", &mut buf)
+            .unwrap();
+        // Challenged again although credentials were sent: they are wrong.
+        assert_eq!(
+            reg.on_response(t0, &me, &ch),
+            RegistrationOutcome::Failed(401)
+        );
+        assert_eq!(reg.poll_timeout(), Some(t0 + Duration::from_secs(30)));
+        reg.poll_request(
+            t0 + Duration::from_secs(30),
+            &me,
+            &cfg,
+            &mut rng,
+            "z9hG4bK4",
+            &mut buf,
+        )
+        .unwrap();
+        assert_eq!(
+            reg.on_timeout(t0 + Duration::from_secs(62)),
+            RegistrationOutcome::Failed(408)
+        );
+        // Back-off doubled.
+        assert_eq!(reg.poll_timeout(), Some(t0 + Duration::from_secs(62 + 60)));
+    }
+}
