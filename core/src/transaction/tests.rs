@@ -744,3 +744,592 @@ fn branches_carry_the_cookie_and_follow_the_seed() {
     assert_ne!(x, y);
     assert_eq!(new_branch(&mut b), x);
 }
+
+// ------------------------------------------------------------------------ table
+
+fn options_client(branch: &str) -> NonInviteClientTransaction {
+    let r = request("OPTIONS", branch);
+    NonInviteClientTransaction::new(r.as_bytes(), peer(), Reliability::Unreliable, cfg(), at(0))
+        .unwrap()
+}
+
+#[test]
+fn table_full_is_an_error_and_stale_handles_find_nothing() {
+    let mut table: TransactionTable<2> = TransactionTable::new();
+    assert!(table.is_empty());
+    assert_eq!(table.capacity(), 2);
+    let a = table.insert(options_client("z9hG4bKa")).unwrap();
+    let b = table.insert(options_client("z9hG4bKb")).unwrap();
+    assert_eq!(table.insert(options_client("z9hG4bKc")), Err(TableFull));
+    assert_eq!(table.len(), 2);
+    assert!(table.remove(a).is_some());
+    assert!(table.remove(a).is_none());
+    // The freed slot is reused under a new generation.
+    let c = table.insert(options_client("z9hG4bKc")).unwrap();
+    assert_eq!(c.index(), a.index());
+    assert_ne!(c.generation(), a.generation());
+    assert!(table.get(a).is_none());
+    assert!(table.get_mut(a).is_none());
+    assert!(table.remove(a).is_none());
+    assert_eq!(table.get(c).unwrap().key().branch(), "z9hG4bKc");
+    assert_eq!(table.get(b).unwrap().key().branch(), "z9hG4bKb");
+    assert_eq!(table.iter().count(), 2);
+}
+
+#[test]
+fn table_routes_responses_and_requests_by_key() {
+    let mut table: TransactionTable<8> = TransactionTable::new();
+    let inv_client = table
+        .insert(invite_client(Reliability::Unreliable))
+        .unwrap();
+    let cancel = request("CANCEL", BRANCH);
+    let cancel_client = table
+        .insert(
+            NonInviteClientTransaction::new(
+                cancel.as_bytes(),
+                peer(),
+                Reliability::Unreliable,
+                cfg(),
+                at(0),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+    let inv_server = table
+        .insert(invite_server(Reliability::Unreliable))
+        .unwrap();
+    let cancel_server = table
+        .insert(
+            NonInviteServerTransaction::new(
+                cancel.as_bytes(),
+                peer(),
+                Reliability::Unreliable,
+                cfg(),
+                at(0),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+
+    let r487 = response(487, "INVITE", BRANCH, "t");
+    let r200c = response(200, "CANCEL", BRANCH, "t");
+    assert_eq!(table.find_client(&parse(&r487)), Some(inv_client));
+    assert_eq!(table.find_client(&parse(&r200c)), Some(cancel_client));
+    assert_eq!(table.find_server(&parse(&invite())), Some(inv_server));
+    assert_eq!(
+        table.find_server(&parse(&request("ACK", BRANCH))),
+        Some(inv_server)
+    );
+    assert_eq!(table.find_server(&parse(&cancel)), Some(cancel_server));
+    assert_eq!(
+        table.find_cancelled_invite(&parse(&cancel)),
+        Some(inv_server)
+    );
+    assert_eq!(table.find_cancelled_invite(&parse(&invite())), None);
+    assert_eq!(
+        table.find_server(&parse(&request("ACK", "z9hG4bK2xxack"))),
+        None,
+        "the ACK for a 2xx has its own branch and goes to the TU"
+    );
+    assert_eq!(
+        table.on_response(at(5), &parse(&r487)),
+        Some((inv_client, ClientEvent::DeliverAndAck))
+    );
+    assert_eq!(
+        table.on_response(at(5), &parse(&r200c)),
+        Some((cancel_client, ClientEvent::Deliver))
+    );
+    assert_eq!(
+        table.on_request(at(5), &parse(&invite())),
+        Some((inv_server, ServerEvent::Absorb))
+    );
+    assert_eq!(
+        table
+            .get_mut(inv_client)
+            .unwrap()
+            .send_response(at(5), r487.as_bytes()),
+        Err(TransactionError::NotAServer)
+    );
+}
+
+#[test]
+fn table_timers_run_in_deadline_order_and_free_slots() {
+    let mut table: TransactionTable<4> = TransactionTable::new();
+    let a = table.insert(options_client("z9hG4bKa")).unwrap();
+    let mut late = options_client("z9hG4bKb");
+    late.on_response(at(0), &parse(&response(200, "OPTIONS", "z9hG4bKb", "x")));
+    let b = table.insert(late).unwrap();
+    assert_eq!(table.poll_timeout(), Some(at(500)));
+    assert_eq!(table.handle_timer(at(499)), None);
+    assert_eq!(
+        table.handle_timer(at(500)),
+        Some((a, TimerEvent::Retransmit))
+    );
+    assert_eq!(table.handle_timer(at(500)), None);
+    // At 6 s: a's E (due 1.5 s) comes first and re-arms from 6 s, then
+    // b's K (due 5 s).
+    let mut events = Vec::new();
+    while let Some(e) = table.handle_timer(at(6_000)) {
+        events.push(e);
+    }
+    assert_eq!(
+        events,
+        [(a, TimerEvent::Retransmit), (b, TimerEvent::Terminated)]
+    );
+    assert!(table.get(b).is_none());
+    assert_eq!(table.len(), 1);
+    while table.handle_timer(at(40_000)).is_some() {}
+    assert!(table.is_empty());
+
+    let id = table
+        .insert(invite_server(Reliability::Unreliable))
+        .unwrap();
+    assert_eq!(table.remove_terminated(), 0);
+    table.get_mut(id).unwrap().terminate();
+    assert_eq!(table.remove_terminated(), 1);
+    assert!(table.is_empty() && table.get(id).is_none());
+}
+
+/// A client and a server table joined by a link that drops messages by a
+/// fixed pattern: an INVITE answered 486 and an OPTIONS answered 200 both
+/// complete, and every slot on both sides is free afterwards.
+#[test]
+fn lossy_flow_completes_and_frees_every_slot() {
+    let mut client: TransactionTable<4> = TransactionTable::new();
+    let mut server: TransactionTable<4> = TransactionTable::new();
+    let mut wire: Vec<(u64, bool, Vec<u8>)> = Vec::new(); // (deliver at ms, to server, bytes)
+    let mut sent = 0u32;
+    let mut send = |wire: &mut Vec<(u64, bool, Vec<u8>)>, now: u64, to_server: bool, b: &[u8]| {
+        sent += 1;
+        // Every third message is lost.
+        if sent % 3 != 0 {
+            wire.push((now + 20, to_server, b.to_vec()));
+        }
+    };
+    let inv = invite();
+    let opt = request("OPTIONS", "z9hG4bKopt");
+    for r in [&inv, &opt] {
+        let m = parse(r);
+        let tx: Transaction = if m.method() == Some(Method::Invite) {
+            InviteClientTransaction::new(
+                r.as_bytes(),
+                peer(),
+                Reliability::Unreliable,
+                cfg(),
+                at(0),
+            )
+            .unwrap()
+            .into()
+        } else {
+            NonInviteClientTransaction::new(
+                r.as_bytes(),
+                peer(),
+                Reliability::Unreliable,
+                cfg(),
+                at(0),
+            )
+            .unwrap()
+            .into()
+        };
+        let id = client.insert(tx).unwrap();
+        send(&mut wire, 0, true, client.get(id).unwrap().message());
+    }
+    let (mut finals, mut acks_to_server, mut retransmits) = (0, 0, 0);
+    let mut now = 0u64;
+    for _ in 0..10_000 {
+        let next_wire = wire.iter().map(|w| w.0).min();
+        let next_timer = [client.poll_timeout(), server.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .map(|t| t.as_millis())
+            .min();
+        now = match (next_wire, next_timer) {
+            (None, None) => break,
+            (a, b) => a.into_iter().chain(b).min().unwrap(),
+        };
+        let t = at(now);
+        while let Some((id, ev)) = client.handle_timer(t) {
+            assert_ne!(ev, TimerEvent::Timeout);
+            if ev == TimerEvent::Retransmit {
+                retransmits += 1;
+                let bytes = client.get(id).unwrap().message().to_vec();
+                send(&mut wire, now, true, &bytes);
+            }
+        }
+        while let Some((id, ev)) = server.handle_timer(t) {
+            assert_ne!(ev, TimerEvent::Timeout);
+            if ev == TimerEvent::Retransmit {
+                retransmits += 1;
+                let bytes = server.get(id).unwrap().message().to_vec();
+                send(&mut wire, now, false, &bytes);
+            }
+        }
+        let due: Vec<_> = wire.iter().filter(|w| w.0 <= now).cloned().collect();
+        wire.retain(|w| w.0 > now);
+        for (_, to_server, bytes) in due {
+            let m = Message::parse_datagram(&bytes).unwrap();
+            if to_server {
+                if let Some((id, ev)) = server.on_request(t, &m) {
+                    if m.method() == Some(Method::Ack) {
+                        acks_to_server += 1;
+                    }
+                    if ev == ServerEvent::Resend {
+                        let b = server.get(id).unwrap().message().to_vec();
+                        send(&mut wire, now, false, &b);
+                    }
+                    continue;
+                }
+                // A new request: the TU answers at once.
+                let method = m.method().unwrap();
+                let code = if method == Method::Invite { 486 } else { 200 };
+                let branch = m.top_via().unwrap().unwrap().branch().unwrap();
+                let resp = response(code, method.as_str(), branch, "srv");
+                let mut tx: Transaction = if method == Method::Invite {
+                    InviteServerTransaction::new(&bytes, peer(), Reliability::Unreliable, cfg(), t)
+                        .unwrap()
+                        .into()
+                } else {
+                    NonInviteServerTransaction::new(
+                        &bytes,
+                        peer(),
+                        Reliability::Unreliable,
+                        cfg(),
+                        t,
+                    )
+                    .unwrap()
+                    .into()
+                };
+                tx.send_response(t, resp.as_bytes()).unwrap();
+                send(&mut wire, now, false, tx.message());
+                server.insert(tx).unwrap();
+            } else if let Some((id, ev)) = client.on_response(t, &m) {
+                match ev {
+                    ClientEvent::Deliver | ClientEvent::DeliverAndAck => finals += 1,
+                    _ => {}
+                }
+                if matches!(ev, ClientEvent::DeliverAndAck | ClientEvent::Ack) {
+                    let b = client.get(id).unwrap().message().to_vec();
+                    send(&mut wire, now, true, &b);
+                }
+            }
+        }
+    }
+    assert_eq!(
+        finals, 2,
+        "each request delivered exactly one final to the TU"
+    );
+    assert!(acks_to_server >= 1);
+    assert!(retransmits >= 1, "the loss pattern forces retransmissions");
+    assert!(client.is_empty(), "client slots left: {}", client.len());
+    assert!(server.is_empty(), "server slots left: {}", server.len());
+    assert!(now < 64_000);
+}
+
+// ------------------------------------------------------------ no panics, ever
+
+/// Mutates `base` a few times: byte flips, cuts, insertions, deletions,
+/// copied spans and changed digits (status codes, CSeq numbers, ports).
+fn mutate(rng: &mut crate::rng::Rng, base: &[u8]) -> Vec<u8> {
+    let mut v = base.to_vec();
+    for _ in 0..1 + rng.below(4) {
+        let len = v.len() as u32;
+        let pos = rng.below(len.max(1)) as usize;
+        match rng.below(6) {
+            0 if !v.is_empty() => v[pos] = rng.below(256) as u8,
+            1 => v.truncate(pos),
+            2 => {
+                const BYTES: &[u8] = b"\r\n :;,<>\"=z9hG4bK0123456789\x00\xff";
+                let b = BYTES[rng.below(BYTES.len() as u32) as usize];
+                v.insert(pos.min(v.len()), b);
+            }
+            3 => {
+                let end = (pos + rng.below(40) as usize).min(v.len());
+                v.drain(pos.min(end)..end);
+            }
+            4 => {
+                let end = (pos + rng.below(80) as usize).min(v.len());
+                let span: Vec<u8> = v[pos.min(end)..end].to_vec();
+                let at = (rng.below(len.max(1)) as usize).min(v.len());
+                v.splice(at..at, span);
+            }
+            _ => {
+                if let Some(d) = v.iter_mut().skip(pos).find(|b| b.is_ascii_digit()) {
+                    *d = b'0' + rng.below(10) as u8;
+                }
+            }
+        }
+    }
+    v
+}
+
+fn corpus() -> Vec<String> {
+    let mut c = Vec::new();
+    for m in ["INVITE", "ACK", "CANCEL", "BYE", "OPTIONS"] {
+        c.push(request(m, BRANCH));
+    }
+    for (code, m) in [
+        (100, "INVITE"),
+        (180, "INVITE"),
+        (200, "INVITE"),
+        (486, "INVITE"),
+        (200, "CANCEL"),
+        (100, "BYE"),
+        (200, "BYE"),
+        (200, "OPTIONS"),
+        (503, "OPTIONS"),
+    ] {
+        c.push(response(code, m, BRANCH, "t"));
+    }
+    c.push(format!(
+        "{}X-Pad: {}\r\n\r\n",
+        invite().trim_end(),
+        "p".repeat(MAX_MESSAGE)
+    ));
+    c
+}
+
+fn pick<'a>(rng: &mut crate::rng::Rng, c: &'a [String]) -> &'a [u8] {
+    c[rng.below(c.len() as u32) as usize].as_bytes()
+}
+
+fn maybe_mutate(rng: &mut crate::rng::Rng, base: &[u8]) -> Vec<u8> {
+    if rng.below(2) == 0 {
+        base.to_vec()
+    } else {
+        mutate(rng, base)
+    }
+}
+
+/// Runs every due timer; the loop must end and leave no timer in the past.
+fn drain_timers(tx: &mut Transaction, now: Instant) {
+    for _ in 0..16 {
+        if tx.on_timer(now).is_none() {
+            assert!(tx.poll_timeout().is_none_or(|t| t > now));
+            return;
+        }
+    }
+    panic!("timers keep firing at one instant");
+}
+
+#[test]
+fn random_and_mutated_input_never_panics_or_breaks_invariants() {
+    let corpus = corpus();
+    let mut rng = crate::rng::Rng::new(0x5eed);
+    let mut created = [0usize; 4];
+    let mut visited = std::collections::BTreeSet::new();
+    for round in 0..4_000u32 {
+        let kind = round % 4;
+        // Mostly the request the machine expects, sometimes anything.
+        let base = match (rng.below(4), kind) {
+            (0, _) => pick(&mut rng, &corpus),
+            (_, 0 | 2) => corpus[0].as_bytes(),
+            _ => corpus[2 + rng.below(3) as usize].as_bytes(),
+        };
+        let bytes = maybe_mutate(&mut rng, base);
+        let rel = if rng.below(2) == 0 {
+            Reliability::Unreliable
+        } else {
+            Reliability::Reliable
+        };
+        let mut now = at(u64::from(rng.below(1000)));
+        let made: Result<Transaction, _> = match kind {
+            0 => InviteClientTransaction::new(&bytes, peer(), rel, cfg(), now).map(Into::into),
+            1 => NonInviteClientTransaction::new(&bytes, peer(), rel, cfg(), now).map(Into::into),
+            2 => InviteServerTransaction::new(&bytes, peer(), rel, cfg(), now).map(Into::into),
+            _ => NonInviteServerTransaction::new(&bytes, peer(), rel, cfg(), now).map(Into::into),
+        };
+        let Ok(mut tx) = made else { continue };
+        created[kind as usize] += 1;
+        for _ in 0..40 {
+            let base = pick(&mut rng, &corpus);
+            let input = maybe_mutate(&mut rng, base);
+            match rng.below(5) {
+                0 | 1 => {
+                    if let Ok(m) = Message::parse_datagram(&input) {
+                        if m.is_request() {
+                            tx.on_request(now, &m);
+                        } else {
+                            tx.on_response(now, &m);
+                        }
+                    }
+                }
+                2 => {
+                    let _ = tx.send_response(now, &input);
+                }
+                3 => {
+                    now += Duration::from_millis(u64::from(rng.below(40_000)));
+                    drain_timers(&mut tx, now);
+                }
+                _ => {
+                    if let Transaction::InviteClient(t) = &tx {
+                        let mut buf = [0u8; MAX_MESSAGE];
+                        let n = rng.below(MAX_MESSAGE as u32 + 1) as usize;
+                        if let Ok(len) = t.write_cancel(&mut buf[..n]) {
+                            assert!(Message::parse_datagram(&buf[..len]).is_ok());
+                        }
+                    }
+                }
+            }
+            assert!(tx.message().len() <= MAX_MESSAGE);
+            visited.insert(match &tx {
+                Transaction::InviteClient(t) => format!("IC {:?}", t.state()),
+                Transaction::NonInviteClient(t) => format!("NIC {:?}", t.state()),
+                Transaction::InviteServer(t) => format!("IS {:?}", t.state()),
+                Transaction::NonInviteServer(t) => format!("NIS {:?}", t.state()),
+            });
+            if tx.is_terminated() {
+                assert_eq!(tx.poll_timeout(), None);
+            }
+        }
+    }
+    // The mutations leave most creations valid: every machine was exercised.
+    assert!(created.iter().all(|&n| n > 300), "created {created:?}");
+    // ... and every state of every machine was reached.
+    for state in [
+        "IC Calling",
+        "IC Proceeding",
+        "IC Completed",
+        "IC Accepted",
+        "IC Terminated",
+        "NIC Trying",
+        "NIC Proceeding",
+        "NIC Completed",
+        "NIC Terminated",
+        "IS Proceeding",
+        "IS Completed",
+        "IS Confirmed",
+        "IS Accepted",
+        "IS Terminated",
+        "NIS Trying",
+        "NIS Proceeding",
+        "NIS Completed",
+        "NIS Terminated",
+    ] {
+        assert!(
+            visited.contains(state),
+            "never reached {state}: {visited:?}"
+        );
+    }
+}
+
+#[test]
+fn random_table_operations_never_panic_or_leak() {
+    let corpus = corpus();
+    let mut rng = crate::rng::Rng::new(77);
+    let mut table: TransactionTable<4> = TransactionTable::new();
+    let mut ids: Vec<TransactionId> = Vec::new();
+    let mut now = Instant::ZERO;
+    for _ in 0..20_000 {
+        let base = pick(&mut rng, &corpus);
+        let input = maybe_mutate(&mut rng, base);
+        match rng.below(6) {
+            0 => {
+                let made: Option<Transaction> = match rng.below(4) {
+                    0 => InviteClientTransaction::new(
+                        &input,
+                        peer(),
+                        Reliability::Unreliable,
+                        cfg(),
+                        now,
+                    )
+                    .ok()
+                    .map(Into::into),
+                    1 => NonInviteClientTransaction::new(
+                        &input,
+                        peer(),
+                        Reliability::Unreliable,
+                        cfg(),
+                        now,
+                    )
+                    .ok()
+                    .map(Into::into),
+                    2 => InviteServerTransaction::new(
+                        &input,
+                        peer(),
+                        Reliability::Reliable,
+                        cfg(),
+                        now,
+                    )
+                    .ok()
+                    .map(Into::into),
+                    _ => NonInviteServerTransaction::new(
+                        &input,
+                        peer(),
+                        Reliability::Unreliable,
+                        cfg(),
+                        now,
+                    )
+                    .ok()
+                    .map(Into::into),
+                };
+                if let Some(t) = made {
+                    let full = table.len() == table.capacity();
+                    match table.insert(t) {
+                        Ok(id) => ids.push(id),
+                        Err(TableFull) => assert!(full),
+                    }
+                }
+            }
+            1 => {
+                if let Ok(m) = Message::parse_datagram(&input) {
+                    if m.is_request() {
+                        table.on_request(now, &m);
+                        table.find_cancelled_invite(&m);
+                    } else {
+                        table.on_response(now, &m);
+                    }
+                }
+            }
+            2 => {
+                if let Some(&id) = ids.get(rng.below(ids.len() as u32 + 1) as usize) {
+                    if let Some(t) = table.get_mut(id) {
+                        let _ = t.send_response(now, &input);
+                    }
+                }
+            }
+            3 => {
+                now += Duration::from_millis(u64::from(rng.below(20_000)));
+                let mut n = 0;
+                while table.handle_timer(now).is_some() {
+                    n += 1;
+                    assert!(n < 100);
+                }
+                assert!(table.poll_timeout().is_none_or(|t| t > now));
+            }
+            4 => {
+                if let Some(&id) = ids.get(rng.below(ids.len() as u32 + 1) as usize) {
+                    table.remove(id);
+                    assert!(table.get(id).is_none());
+                }
+            }
+            _ => {
+                table.remove_terminated();
+            }
+        }
+        assert!(table.len() <= 4);
+    }
+    // Whatever is left without a timer waits for its TU (a server without a
+    // final response, an INVITE client in Proceeding); everything else ends
+    // once time runs on.
+    now += Duration::from_secs(3600);
+    while table.handle_timer(now).is_some() {}
+    for (_, t) in table.iter() {
+        assert_eq!(t.poll_timeout(), None);
+        let waits_for_tu = match t {
+            Transaction::InviteClient(c) => c.state() == InviteClientState::Proceeding,
+            Transaction::NonInviteClient(_) => false,
+            Transaction::InviteServer(s) => s.state() == InviteServerState::Proceeding,
+            Transaction::NonInviteServer(s) => s.state() != NonInviteServerState::Completed,
+        };
+        assert!(waits_for_tu || t.is_terminated());
+    }
+}
+
+#[test]
+fn a_table_slot_costs_little_more_than_its_message_buffer() {
+    // The stored message dominates; key, timers and state stay small.
+    let slot = core::mem::size_of::<Transaction>();
+    assert!(slot <= MAX_MESSAGE + 512, "slot is {slot} bytes");
+    assert!(core::mem::size_of::<TransactionTable<8>>() <= 8 * (slot + 8));
+    assert_eq!(core::mem::size_of::<TimerTable>(), 12 * 8);
+}

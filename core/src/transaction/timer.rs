@@ -57,24 +57,36 @@ impl TimerKind {
     }
 }
 
-/// One deadline per [`TimerKind`]; unarmed timers are `None`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// Marks an unarmed timer. A deadline this far away (584,000 years of
+/// microseconds) is never reached, so nothing is lost by the sentinel, and
+/// it halves the table against `Option<Instant>`.
+const UNARMED: u64 = u64::MAX;
+
+/// One deadline per [`TimerKind`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TimerTable {
-    deadlines: [Option<Instant>; 12],
+    deadlines: [u64; 12],
+}
+
+impl Default for TimerTable {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl TimerTable {
     /// A table with no timer armed.
     pub const fn new() -> Self {
         TimerTable {
-            deadlines: [None; 12],
+            deadlines: [UNARMED; 12],
         }
     }
 
-    /// Arms `kind` to fire at `at`, replacing an earlier deadline.
+    /// Arms `kind` to fire at `at`, replacing an earlier deadline. A
+    /// deadline at the end of time (`u64::MAX` microseconds) never fires.
     pub fn set(&mut self, kind: TimerKind, at: Instant) {
         if let Some(slot) = self.deadlines.get_mut(kind.index()) {
-            *slot = Some(at);
+            *slot = at.as_micros();
         }
     }
 
@@ -86,28 +98,31 @@ impl TimerTable {
     /// Disarms `kind`.
     pub fn stop(&mut self, kind: TimerKind) {
         if let Some(slot) = self.deadlines.get_mut(kind.index()) {
-            *slot = None;
+            *slot = UNARMED;
         }
     }
 
     /// Disarms every timer.
     pub fn stop_all(&mut self) {
-        self.deadlines = [None; 12];
+        self.deadlines = [UNARMED; 12];
     }
 
     /// When `kind` fires, if armed.
     pub fn get(&self, kind: TimerKind) -> Option<Instant> {
-        self.deadlines.get(kind.index()).copied().flatten()
+        self.deadlines
+            .get(kind.index())
+            .filter(|&&us| us != UNARMED)
+            .map(|&us| Instant::from_micros(us))
     }
 
     /// The earliest armed timer and its deadline; on a tie the one first in
     /// table order.
     pub fn next(&self) -> Option<(TimerKind, Instant)> {
         let mut best: Option<(TimerKind, Instant)> = None;
-        for (kind, deadline) in TimerKind::ALL.iter().zip(self.deadlines.iter()) {
-            if let Some(at) = *deadline {
+        for kind in TimerKind::ALL {
+            if let Some(at) = self.get(kind) {
                 if best.is_none_or(|(_, b)| at < b) {
-                    best = Some((*kind, at));
+                    best = Some((kind, at));
                 }
             }
         }
