@@ -1,3 +1,4 @@
 //! handset-conformance: helpers shared by the conformance tests.
 
 pub mod codec;
+pub mod peers;
