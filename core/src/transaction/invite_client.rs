@@ -203,7 +203,8 @@ impl InviteClientTransaction {
     /// top Via, the INVITE's Route headers). The caller sends it in its own
     /// [`NonInviteClientTransaction`](super::NonInviteClientTransaction).
     /// Only possible before a final response arrived
-    /// ([`TransactionError::InvalidState`] afterwards).
+    /// ([`TransactionError::InvalidState`] afterwards); RFC 3261 §9.1 also
+    /// asks the TU to wait for a provisional response (state Proceeding).
     pub fn write_cancel(&self, out: &mut [u8]) -> Result<usize, TransactionError> {
         if !matches!(
             self.state,

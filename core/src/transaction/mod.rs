@@ -36,6 +36,22 @@
 //! assert_eq!(tx.on_response(wake, &ok), ClientEvent::Deliver);
 //! ```
 //!
+//! With a [`TransactionTable`] the caller's loop is:
+//!
+//! - a received response: [`TransactionTable::on_response`]; `None` sends
+//!   it to the TU (RFC 3261 §18.1.2), which acknowledges a 2xx to an INVITE
+//!   again when the transaction is already gone (§13.2.2.4) and drops the
+//!   rest;
+//! - a received request: [`TransactionTable::on_request`]; `None` is a new
+//!   request for the TU, which creates a server transaction with it and
+//!   [`insert`](TransactionTable::insert)s it, or an ACK for a 2xx, which
+//!   has no transaction and goes to the dialog; a CANCEL also finds the
+//!   INVITE it cancels with [`TransactionTable::find_cancelled_invite`];
+//! - at [`TransactionTable::poll_timeout`]: [`TransactionTable::handle_timer`]
+//!   until `None`, sending [`Transaction::message`] on each
+//!   [`TimerEvent::Retransmit`]; slots free themselves when their
+//!   transaction ends.
+//!
 //! What belongs to the TU, not to this layer: sending 100 Trying for an
 //! INVITE (RFC 3261 §17.2.1 lets the TU do it when it answers within
 //! 200 ms), the ACK for a 2xx and the retransmission of a 2xx
