@@ -39,6 +39,21 @@
 //! assert_eq!(packets, 50);
 //! ```
 //!
+//! Timing guarantees:
+//! - Audio tick `n` is due at `start + n × ptime` and carries timestamp
+//!   `initial + n × clock_rate × ptime / 1000` (mod 2^32): both are computed
+//!   from `n`, so nothing drifts however long the call or late the caller.
+//! - A caller that runs late gets every due tick, oldest first, each with its
+//!   grid instant in [`MediaOutput::SendRtp::at`]. A caller more than
+//!   [`MAX_CATCH_UP`] late gets [`MediaOutput::TicksSkipped`] instead of the
+//!   stale ticks, then the newest due tick with the marker bit; the grid
+//!   does not move.
+//! - Hold stops audio (RTCP goes on); resume sends the next grid tick with
+//!   the marker, the sequence number continuing and the timestamp advanced
+//!   by the time that passed (RFC 3550 §5.1).
+//! - A DTMF event replaces the audio ticks it covers; audio resumes with
+//!   the marker on the first tick after the event's last end packet.
+//!
 //! The wire formats live beside the timing so a shim or the simulator can
 //! carry real packets: [`RtpHeader`]/[`RtpPacket`], [`DtmfPayload`] and
 //! [`RtcpReport`] write into caller buffers and read received bytes,

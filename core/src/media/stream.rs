@@ -251,7 +251,9 @@ impl MediaStream {
         let we_sent = self.packets_sent != self.sent_at_reports[1];
         let peer_sent = self.stats.packets_seen() != self.heard_at_reports[1];
         SessionView {
-            // A call has exactly two parties, known from the signalling.
+            // A call has exactly two parties, known from the signalling;
+            // with members fixed, reverse reconsideration (§6.3.4) never
+            // applies.
             members: 2,
             senders: u32::from(we_sent) + u32::from(peer_sent),
             we_sent,

@@ -851,3 +851,13 @@ fn malformed_rtcp_input_is_an_error_not_a_panic() {
     }
     assert!(!s.is_stopped());
 }
+
+#[test]
+fn per_call_state_stays_small() {
+    // A phone keeps one stream per call slot in static memory; outputs are
+    // copied through the facade's queue.
+    assert!(core::mem::size_of::<MediaStream>() <= 640);
+    assert!(core::mem::size_of::<MediaOutput>() <= 96);
+    assert!(core::mem::size_of::<MediaInput<'_>>() <= 32);
+    assert!(core::mem::size_of::<ReceiveStats>() <= 128);
+}
