@@ -46,7 +46,7 @@ pub struct InviteClientTransaction {
     /// The current Timer A interval.
     interval: Duration,
     /// The INVITE; after a 300-699 final, the ACK for it.
-    message: MessageBuf,
+    stored: MessageBuf,
 }
 
 impl InviteClientTransaction {
@@ -79,64 +79,19 @@ impl InviteClientTransaction {
             config,
             timers,
             interval: config.t1,
-            message,
+            stored: message,
         })
     }
 
-    /// The current state.
-    pub fn state(&self) -> InviteClientState {
-        self.state
-    }
-
-    /// The key responses are matched on.
-    pub fn key(&self) -> &TransactionKey {
-        &self.key
-    }
-
-    /// Where the request goes.
-    pub fn peer(&self) -> SocketAddr {
-        self.peer
-    }
-
-    /// The transport's reliability.
-    pub fn reliability(&self) -> Reliability {
-        self.reliability
-    }
-
-    /// The bytes to (re)send: the INVITE until a 300-699 final arrives, the
-    /// ACK for that response afterwards (empty if it could not be built).
-    pub fn message(&self) -> &[u8] {
-        self.message.as_bytes()
-    }
-
-    /// When `kind` fires, if armed.
-    pub fn timer(&self, kind: TimerKind) -> Option<Instant> {
-        self.timers.get(kind)
-    }
-
-    /// When [`on_timer`](Self::on_timer) has work next.
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        self.timers.next().map(|(_, at)| at)
-    }
-
-    /// Whether the transaction is over.
-    pub fn is_terminated(&self) -> bool {
-        self.state == InviteClientState::Terminated
-    }
-
-    /// Ends the transaction at once, e.g. after a transport error
-    /// (RFC 3261 §17.1.1.2) or when the TU gives up.
-    pub fn terminate(&mut self) {
-        self.state = InviteClientState::Terminated;
-        self.timers.stop_all();
-    }
+    common_accessors!(
+        InviteClientState,
+        "Where the request goes.",
+        "The bytes to (re)send: the INVITE until a 300-699 final arrives, the ACK for that response afterwards (empty if it could not be built)."
+    );
 
     /// Takes a response that matched this transaction's key.
     pub fn on_response(&mut self, now: Instant, response: &Message<'_>) -> ClientEvent {
-        if !self.key.matches_response(response) {
-            return ClientEvent::Absorb;
-        }
-        let Some(code) = response.status() else {
+        let Some(code) = self.key.matching_status(response) else {
             return ClientEvent::Absorb;
         };
         use InviteClientState as S;
@@ -172,7 +127,7 @@ impl InviteClientTransaction {
             }
             // RFC 3261 §17.1.1.2: each retransmitted final is acknowledged
             // again, and not shown to the TU.
-            (S::Completed, 300..=699) if !self.message.is_empty() => ClientEvent::Ack,
+            (S::Completed, 300..=699) if !self.stored.is_empty() => ClientEvent::Ack,
             // RFC 6026 §8.4: every 2xx in Accepted goes to the TU.
             (S::Accepted, 200..=299) => ClientEvent::Deliver,
             _ => ClientEvent::Absorb,
@@ -184,15 +139,15 @@ impl InviteClientTransaction {
     fn store_ack(&mut self, response: &Message<'_>) -> Result<(), TransactionError> {
         let mut ack = [0u8; MAX_MESSAGE];
         let len = {
-            let invite = Message::parse_datagram(self.message.as_bytes())?;
+            let invite = Message::parse_datagram(self.stored.as_bytes())?;
             // RFC 3261 §17.1.1.3: To comes from the response (its tag).
             let to = response.header(HeaderName::To).unwrap_or("");
             write_derived(&invite, Method::Ack, to, &mut ack)
         };
         match len {
-            Ok(n) => self.message.set(ack.get(..n).unwrap_or(&[])),
+            Ok(n) => self.stored.set(ack.get(..n).unwrap_or(&[])),
             Err(e) => {
-                self.message.clear();
+                self.stored.clear();
                 Err(e)
             }
         }
@@ -212,7 +167,7 @@ impl InviteClientTransaction {
         ) {
             return Err(TransactionError::InvalidState);
         }
-        let invite = Message::parse_datagram(self.message.as_bytes())?;
+        let invite = Message::parse_datagram(self.stored.as_bytes())?;
         let to = invite.header(HeaderName::To).unwrap_or("");
         write_derived(&invite, Method::Cancel, to, out)
     }

@@ -44,7 +44,7 @@ pub struct InviteServerTransaction {
     /// The current Timer G interval.
     interval: Duration,
     /// The last response sent (empty until the TU sends one).
-    response: MessageBuf,
+    stored: MessageBuf,
 }
 
 impl InviteServerTransaction {
@@ -72,56 +72,15 @@ impl InviteServerTransaction {
             config,
             timers: TimerTable::new(),
             interval: config.t1,
-            response: MessageBuf::new(),
+            stored: MessageBuf::new(),
         })
     }
 
-    /// The current state.
-    pub fn state(&self) -> InviteServerState {
-        self.state
-    }
-
-    /// The key requests are matched on.
-    pub fn key(&self) -> &TransactionKey {
-        &self.key
-    }
-
-    /// Where the INVITE came from.
-    pub fn peer(&self) -> SocketAddr {
-        self.peer
-    }
-
-    /// The transport's reliability.
-    pub fn reliability(&self) -> Reliability {
-        self.reliability
-    }
-
-    /// The last response, to (re)send; empty before the first.
-    pub fn message(&self) -> &[u8] {
-        self.response.as_bytes()
-    }
-
-    /// When `kind` fires, if armed.
-    pub fn timer(&self, kind: TimerKind) -> Option<Instant> {
-        self.timers.get(kind)
-    }
-
-    /// When [`on_timer`](Self::on_timer) has work next.
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        self.timers.next().map(|(_, at)| at)
-    }
-
-    /// Whether the transaction is over.
-    pub fn is_terminated(&self) -> bool {
-        self.state == InviteServerState::Terminated
-    }
-
-    /// Ends the transaction at once, e.g. after a transport error
-    /// (RFC 3261 §17.2.1).
-    pub fn terminate(&mut self) {
-        self.state = InviteServerState::Terminated;
-        self.timers.stop_all();
-    }
+    common_accessors!(
+        InviteServerState,
+        "Where the INVITE came from.",
+        "The last response, to (re)send; empty before the first."
+    );
 
     /// Stores a response from the TU; on `Ok` the caller sends
     /// [`message`](Self::message). Provisional responses keep the state, a
@@ -135,9 +94,9 @@ impl InviteServerTransaction {
         }
         use InviteServerState as S;
         match (self.state, code) {
-            (S::Proceeding, 100..=199) => self.response.set(response),
+            (S::Proceeding, 100..=199) => self.stored.set(response),
             (S::Proceeding, 200..=299) => {
-                self.response.set(response)?;
+                self.stored.set(response)?;
                 // RFC 6026 §8.6: a 2xx leads to Accepted, where Timer L
                 // (64·T1) waits out INVITE retransmissions.
                 self.state = S::Accepted;
@@ -146,7 +105,7 @@ impl InviteServerTransaction {
                 Ok(())
             }
             (S::Proceeding, _) => {
-                self.response.set(response)?;
+                self.stored.set(response)?;
                 self.state = S::Completed;
                 self.timers.stop_all();
                 // RFC 3261 §17.2.1: Timer G = T1 over UDP only, Timer H = 64·T1.
@@ -158,7 +117,7 @@ impl InviteServerTransaction {
                 Ok(())
             }
             // RFC 6026 §8.7: 2xx retransmissions from the TU go out.
-            (S::Accepted, 200..=299) => self.response.set(response),
+            (S::Accepted, 200..=299) => self.stored.set(response),
             _ => Err(TransactionError::InvalidState),
         }
     }
@@ -173,7 +132,7 @@ impl InviteServerTransaction {
         match (request.method(), self.state) {
             // RFC 3261 §17.2.1: a retransmitted INVITE gets the last
             // provisional (Proceeding) or the final (Completed) again.
-            (Some(Method::Invite), S::Proceeding | S::Completed) if !self.response.is_empty() => {
+            (Some(Method::Invite), S::Proceeding | S::Completed) if !self.stored.is_empty() => {
                 ServerEvent::Resend
             }
             (Some(Method::Ack), S::Completed) => {

@@ -163,6 +163,14 @@ impl TransactionKey {
         p.branch == self.branch.as_str() && method.as_str() == self.method.as_str()
     }
 
+    /// The status code of a received response that belongs to this client
+    /// transaction; `None` for anything else.
+    pub fn matching_status(&self, response: &Message<'_>) -> Option<u16> {
+        response
+            .status()
+            .filter(|_| self.matches_response(response))
+    }
+
     /// Whether a received request belongs to this server transaction: a
     /// retransmission, or the ACK for a non-2xx final (RFC 3261 §17.2.3).
     /// Never true for a client key.

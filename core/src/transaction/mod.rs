@@ -58,6 +58,59 @@
 //! (§13.2.2.4, §13.3.1.4), choosing 487 for a cancelled INVITE (§9.2), and
 //! moving a request that is too large for UDP to a stream transport (§18.1.1).
 
+/// The accessors the four machines share; each machine has the fields
+/// `state`, `key`, `peer`, `reliability`, `timers` and `stored`.
+macro_rules! common_accessors {
+    ($state:ident, $peer_doc:literal, $message_doc:literal) => {
+        /// The current state.
+        pub fn state(&self) -> $state {
+            self.state
+        }
+
+        /// The key messages are matched on.
+        pub fn key(&self) -> &TransactionKey {
+            &self.key
+        }
+
+        #[doc = $peer_doc]
+        pub fn peer(&self) -> SocketAddr {
+            self.peer
+        }
+
+        /// The transport's reliability.
+        pub fn reliability(&self) -> Reliability {
+            self.reliability
+        }
+
+        #[doc = $message_doc]
+        pub fn message(&self) -> &[u8] {
+            self.stored.as_bytes()
+        }
+
+        /// When `kind` fires, if armed.
+        pub fn timer(&self, kind: TimerKind) -> Option<Instant> {
+            self.timers.get(kind)
+        }
+
+        /// When [`on_timer`](Self::on_timer) has work next.
+        pub fn poll_timeout(&self) -> Option<Instant> {
+            self.timers.next().map(|(_, at)| at)
+        }
+
+        /// Whether the transaction is over.
+        pub fn is_terminated(&self) -> bool {
+            self.state == $state::Terminated
+        }
+
+        /// Ends the transaction at once: after a transport error (RFC 3261
+        /// §17.1.1.2, §17.1.2.2, §17.2.1, §17.2.2) or when the TU gives up.
+        pub fn terminate(&mut self) {
+            self.state = $state::Terminated;
+            self.timers.stop_all();
+        }
+    };
+}
+
 mod buf;
 mod invite_client;
 mod invite_server;

@@ -41,7 +41,7 @@ pub struct NonInviteClientTransaction {
     timers: TimerTable,
     /// The current Timer E interval.
     interval: Duration,
-    request: MessageBuf,
+    stored: MessageBuf,
 }
 
 impl NonInviteClientTransaction {
@@ -75,63 +75,19 @@ impl NonInviteClientTransaction {
             config,
             timers,
             interval: config.t1,
-            request,
+            stored: request,
         })
     }
 
-    /// The current state.
-    pub fn state(&self) -> NonInviteClientState {
-        self.state
-    }
-
-    /// The key responses are matched on.
-    pub fn key(&self) -> &TransactionKey {
-        &self.key
-    }
-
-    /// Where the request goes.
-    pub fn peer(&self) -> SocketAddr {
-        self.peer
-    }
-
-    /// The transport's reliability.
-    pub fn reliability(&self) -> Reliability {
-        self.reliability
-    }
-
-    /// The request, to (re)send.
-    pub fn message(&self) -> &[u8] {
-        self.request.as_bytes()
-    }
-
-    /// When `kind` fires, if armed.
-    pub fn timer(&self, kind: TimerKind) -> Option<Instant> {
-        self.timers.get(kind)
-    }
-
-    /// When [`on_timer`](Self::on_timer) has work next.
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        self.timers.next().map(|(_, at)| at)
-    }
-
-    /// Whether the transaction is over.
-    pub fn is_terminated(&self) -> bool {
-        self.state == NonInviteClientState::Terminated
-    }
-
-    /// Ends the transaction at once, e.g. after a transport error
-    /// (RFC 3261 §17.1.2.2).
-    pub fn terminate(&mut self) {
-        self.state = NonInviteClientState::Terminated;
-        self.timers.stop_all();
-    }
+    common_accessors!(
+        NonInviteClientState,
+        "Where the request goes.",
+        "The request, to (re)send."
+    );
 
     /// Takes a response that matched this transaction's key.
     pub fn on_response(&mut self, now: Instant, response: &Message<'_>) -> ClientEvent {
-        if !self.key.matches_response(response) {
-            return ClientEvent::Absorb;
-        }
-        let Some(code) = response.status() else {
+        let Some(code) = self.key.matching_status(response) else {
             return ClientEvent::Absorb;
         };
         use NonInviteClientState as S;

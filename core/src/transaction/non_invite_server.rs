@@ -40,7 +40,7 @@ pub struct NonInviteServerTransaction {
     config: TimerConfig,
     timers: TimerTable,
     /// The last response sent (empty until the TU sends one).
-    response: MessageBuf,
+    stored: MessageBuf,
 }
 
 impl NonInviteServerTransaction {
@@ -65,56 +65,15 @@ impl NonInviteServerTransaction {
             reliability,
             config,
             timers: TimerTable::new(),
-            response: MessageBuf::new(),
+            stored: MessageBuf::new(),
         })
     }
 
-    /// The current state.
-    pub fn state(&self) -> NonInviteServerState {
-        self.state
-    }
-
-    /// The key requests are matched on.
-    pub fn key(&self) -> &TransactionKey {
-        &self.key
-    }
-
-    /// Where the request came from.
-    pub fn peer(&self) -> SocketAddr {
-        self.peer
-    }
-
-    /// The transport's reliability.
-    pub fn reliability(&self) -> Reliability {
-        self.reliability
-    }
-
-    /// The last response, to (re)send; empty before the first.
-    pub fn message(&self) -> &[u8] {
-        self.response.as_bytes()
-    }
-
-    /// When `kind` fires, if armed.
-    pub fn timer(&self, kind: TimerKind) -> Option<Instant> {
-        self.timers.get(kind)
-    }
-
-    /// When [`on_timer`](Self::on_timer) has work next.
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        self.timers.next().map(|(_, at)| at)
-    }
-
-    /// Whether the transaction is over.
-    pub fn is_terminated(&self) -> bool {
-        self.state == NonInviteServerState::Terminated
-    }
-
-    /// Ends the transaction at once, e.g. after a transport error
-    /// (RFC 3261 §17.2.2).
-    pub fn terminate(&mut self) {
-        self.state = NonInviteServerState::Terminated;
-        self.timers.stop_all();
-    }
+    common_accessors!(
+        NonInviteServerState,
+        "Where the request came from.",
+        "The last response, to (re)send; empty before the first."
+    );
 
     /// Stores a response from the TU; on `Ok` the caller sends
     /// [`message`](Self::message). After the final response the TU may
@@ -127,12 +86,12 @@ impl NonInviteServerTransaction {
         use NonInviteServerState as S;
         match (self.state, code) {
             (S::Trying | S::Proceeding, 100..=199) => {
-                self.response.set(response)?;
+                self.stored.set(response)?;
                 self.state = S::Proceeding;
                 Ok(())
             }
             (S::Trying | S::Proceeding, _) => {
-                self.response.set(response)?;
+                self.stored.set(response)?;
                 self.state = S::Completed;
                 // RFC 3261 §17.2.2: Timer J = 64·T1 over UDP, zero otherwise.
                 let j = self.reliability.wait(self.config.t1_x64());
