@@ -74,6 +74,7 @@ pub mod cli;
 pub mod fault;
 pub mod network;
 pub mod node;
+pub mod proxy;
 pub mod render;
 pub mod simulation;
 pub mod trace;
