@@ -18,8 +18,10 @@ pub enum FrameError {
         /// Whether the framer knows exactly where the next message starts.
         resynced: bool,
     },
-    /// The buffered bytes are not a SIP message. They are dropped; the
-    /// stream is probably out of step and the caller may close it.
+    /// The buffered bytes up to a blank line are not a SIP message. That
+    /// header section (and the body a readable Content-Length gives it) is
+    /// dropped and framing goes on after it; repeated errors mean the
+    /// stream is out of step and the caller may close it.
     Malformed(ParseError),
     /// An outgoing message is larger than the whole send buffer.
     TooLarge,
@@ -178,7 +180,19 @@ impl<const RX: usize, const TX: usize> StreamFramer<RX, TX> {
                 }
             }
             Err(e) => {
-                self.rx_len = 0;
+                // Any error but Incomplete comes after the blank line was
+                // found: drop that header section and, when readable, the
+                // body its Content-Length claims, and keep what follows.
+                let drop = framed_length(buffered)
+                    .or_else(|| header_end(buffered))
+                    .unwrap_or(self.rx_len);
+                if drop >= self.rx_len {
+                    self.skip = drop - self.rx_len;
+                    self.rx_len = 0;
+                } else {
+                    self.rx.copy_within(drop..self.rx_len, 0);
+                    self.rx_len -= drop;
+                }
                 Err(FrameError::Malformed(e))
             }
         }
@@ -231,7 +245,7 @@ impl<const RX: usize, const TX: usize> StreamFramer<RX, TX> {
 /// The whole length of a message whose header section is complete in
 /// `bytes`, from its Content-Length (RFC 3261 §20.14, compact form `l`).
 fn framed_length(bytes: &[u8]) -> Option<usize> {
-    let head_end = bytes.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let head_end = header_end(bytes)?;
     let head = bytes.get(..head_end)?;
     let mut length = None;
     for line in head.split(|&b| b == b'\n').skip(1) {
@@ -252,6 +266,11 @@ fn framed_length(bytes: &[u8]) -> Option<usize> {
         }
     }
     head_end.checked_add(length?)
+}
+
+/// The length of the header section with its blank line.
+fn header_end(bytes: &[u8]) -> Option<usize> {
+    Some(bytes.windows(4).position(|w| w == b"\r\n\r\n")? + 4)
 }
 
 #[cfg(test)]

@@ -122,42 +122,41 @@ impl<S: Read, const RX: usize, const TX: usize> StreamTransport<S, RX, TX> {
     /// until at least one byte arrives) and tries again. `Ok(None)` means
     /// the message is still incomplete.
     pub fn receive(&mut self) -> Result<Option<&[u8]>, StreamError<S::Error>> {
-        self.receive_with(|_| Ok(true))
+        self.receive_with(|_| Ok(true), false)
     }
 
     fn receive_with(
         &mut self,
-        may_read: impl FnOnce(&mut S) -> Result<bool, S::Error>,
+        mut may_read: impl FnMut(&mut S) -> Result<bool, S::Error>,
+        keep_reading: bool,
     ) -> Result<Option<&[u8]>, StreamError<S::Error>> {
-        let len = match self.framer.next_message_len()? {
-            Some(len) => Some(len),
-            None if may_read(&mut self.io).map_err(StreamError::Io)? => {
-                let space = self.framer.rx_space();
-                if space.is_empty() {
-                    return Ok(None);
-                }
-                match self.io.read(space) {
-                    Ok(0) => return Err(StreamError::Closed),
-                    Ok(n) => self.framer.rx_commit(n),
-                    Err(e) if is_transient(&e) => return Ok(None),
-                    Err(e) => return Err(StreamError::Io(e)),
-                }
-                self.framer.next_message_len()?
+        let mut len = self.framer.next_message_len()?;
+        while len.is_none() && may_read(&mut self.io).map_err(StreamError::Io)? {
+            let space = self.framer.rx_space();
+            if space.is_empty() {
+                break;
             }
-            None => None,
-        };
-        match len {
-            Some(len) => Ok(self.framer.message(len)),
-            None => Ok(None),
+            match self.io.read(space) {
+                Ok(0) => return Err(StreamError::Closed),
+                Ok(n) => self.framer.rx_commit(n),
+                Err(e) if is_transient(&e) => break,
+                Err(e) => return Err(StreamError::Io(e)),
+            }
+            len = self.framer.next_message_len()?;
+            if !keep_reading {
+                break;
+            }
         }
+        Ok(len.and_then(|len| self.framer.message(len)))
     }
 }
 
 impl<S: Read + ReadReady, const RX: usize, const TX: usize> StreamTransport<S, RX, TX> {
-    /// Like [`StreamTransport::receive`], but reads only when the reader
-    /// says bytes are waiting, so it never blocks.
+    /// Like [`StreamTransport::receive`], but reads only while the reader
+    /// says bytes are waiting, so it never blocks, and goes on reading
+    /// until a message is whole or nothing more is waiting.
     pub fn receive_ready(&mut self) -> Result<Option<&[u8]>, StreamError<S::Error>> {
-        self.receive_with(|io| io.read_ready())
+        self.receive_with(|io| io.read_ready(), true)
     }
 }
 
