@@ -198,19 +198,16 @@ impl<'a> Headers<'a> {
 /// Splits the first logical header line off `s`: `(line, rest)`.
 pub(crate) fn next_logical_line(s: &str) -> (&str, &str) {
     let bytes = s.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'\n' {
-            match bytes.get(i + 1) {
-                Some(b' ' | b'\t') => {} // folded: the value goes on
-                _ => {
-                    let line = s.get(..i).unwrap_or("");
-                    let line = line.strip_suffix('\r').unwrap_or(line);
-                    return (line, s.get(i + 1..).unwrap_or(""));
-                }
+    let mut from = 0;
+    while let Some(i) = memchr::memchr(b'\n', bytes.get(from..).unwrap_or(&[])).map(|i| from + i) {
+        match bytes.get(i + 1) {
+            Some(b' ' | b'\t') => from = i + 1, // folded: the value goes on
+            _ => {
+                let line = s.get(..i).unwrap_or("");
+                let line = line.strip_suffix('\r').unwrap_or(line);
+                return (line, s.get(i + 1..).unwrap_or(""));
             }
         }
-        i += 1;
     }
     (s.strip_suffix('\r').unwrap_or(s), "")
 }

@@ -505,16 +505,12 @@ impl<'a> Iterator for HeaderValues<'a, '_> {
 /// Finds the empty line ending the header section: `(head_len, body_start)`.
 /// Lines end in CRLF; a bare LF is tolerated as a line end.
 fn find_blank_line(b: &[u8]) -> Option<(usize, usize)> {
-    let mut i = 0;
-    while i < b.len() {
-        if b.get(i) == Some(&b'\n') {
-            match (b.get(i + 1), b.get(i + 2)) {
-                (Some(b'\r'), Some(b'\n')) => return Some((i + 1, i + 3)),
-                (Some(b'\n'), _) => return Some((i + 1, i + 2)),
-                _ => {}
-            }
+    for i in memchr::memchr_iter(b'\n', b) {
+        match (b.get(i + 1), b.get(i + 2)) {
+            (Some(b'\r'), Some(b'\n')) => return Some((i + 1, i + 3)),
+            (Some(b'\n'), _) => return Some((i + 1, i + 2)),
+            _ => {}
         }
-        i += 1;
     }
     None
 }

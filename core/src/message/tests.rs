@@ -173,7 +173,7 @@ RSeq: 988789\r\nRAck: 776656 1 INVITE\r\n\
 x: 4000;refresher=uas\r\nMin-SE: 90\r\n\
 Retry-After: 120 (in a meeting);duration=60\r\n\
 Date: Sat, 13 Nov 2010 23:29:00 GMT\r\n\
-Authorization: Digest username=\"alice\", realm=\"atlanta.example.com\", nonce=\"n1\", uri=\"sip:b\", response=\"00\"\r\n\
+Authorization: Digest username=\"alice\", realm=\"atlanta.example.com\", nonce=\"n1\", uri=\"sip:b\", response=\"6629fae49393a05397450978507c4ef1\"\r\n\
 Content-Length: 0\r\n\r\n";
 
 #[test]
