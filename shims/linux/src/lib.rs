@@ -3,4 +3,5 @@
 pub mod audio;
 pub mod g711;
 pub mod tone;
+pub mod transport;
 pub mod wav;
