@@ -2,10 +2,12 @@
 //! or silence), RTP packets of G.711 carrying them, and a recorder that
 //! turns received packets back into a WAV file.
 //!
-//! The core has no RTP packet helpers yet, so the RTP fixed header
-//! (RFC 3550 §5.1) is written and read here.
+//! The RTP header itself is the core's ([`handset_core::media::RtpHeader`],
+//! [`handset_core::media::RtpPacket`]); the core's media stream decides when
+//! a packet leaves and with which header, this module fills in the samples.
 
 use bytes::{BufMut, BytesMut};
+pub use handset_core::media::{RtpError, RtpHeader, RtpPacket, RTP_HEADER_LEN};
 
 use crate::g711::G711;
 use crate::tone::Tone;
@@ -14,81 +16,17 @@ use crate::tone::Tone;
 /// packetisation interval 20 ms).
 pub const FRAME_SAMPLES: usize = 160;
 
-/// Length of the RTP fixed header without CSRCs.
-pub const RTP_HEADER_LEN: usize = 12;
-
-/// The fields of an RTP fixed header (RFC 3550 §5.1) that a phone uses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RtpHeader {
-    /// Payload type (7 bits): 0 PCMU, 8 PCMA, dynamic 96..=127.
-    pub payload_type: u8,
-    /// Marker bit: first packet of a talkspurt (RFC 3551 §4.1).
-    pub marker: bool,
-    /// Sequence number, +1 per packet, wrapping.
-    pub sequence: u16,
-    /// Sampling instant of the first sample, in clock-rate units.
-    pub timestamp: u32,
-    /// Synchronisation source.
-    pub ssrc: u32,
-}
-
-/// Why bytes are not an RTP packet this phone can use.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RtpError {
-    /// Shorter than the header it announces.
-    Truncated,
-    /// Version field other than 2 (RFC 3550 §5.1).
-    BadVersion,
-    /// The padding count exceeds the payload (RFC 3550 §5.1 P bit).
-    BadPadding,
-}
-
-impl RtpHeader {
-    /// Appends the 12-byte header (version 2, no padding, extension or CSRC).
-    pub fn write(&self, out: &mut BytesMut) {
-        out.reserve(RTP_HEADER_LEN);
-        out.put_u8(0x80); // V=2, P=0, X=0, CC=0
-        out.put_u8((u8::from(self.marker) << 7) | (self.payload_type & 0x7F));
-        out.put_u16(self.sequence);
-        out.put_u32(self.timestamp);
-        out.put_u32(self.ssrc);
-    }
-
-    /// Parses a packet into its header and payload, skipping CSRCs and a
-    /// header extension and removing padding.
-    pub fn parse(packet: &[u8]) -> Result<(RtpHeader, &[u8]), RtpError> {
-        let fixed = packet.get(..RTP_HEADER_LEN).ok_or(RtpError::Truncated)?;
-        let b0 = fixed[0];
-        if b0 >> 6 != 2 {
-            return Err(RtpError::BadVersion);
-        }
-        let csrc_count = usize::from(b0 & 0x0F);
-        let mut start = RTP_HEADER_LEN + 4 * csrc_count;
-        if b0 & 0x10 != 0 {
-            // RFC 3550 §5.3.1: 16-bit profile field, 16-bit length in words.
-            let ext = packet.get(start..start + 4).ok_or(RtpError::Truncated)?;
-            start += 4 + 4 * usize::from(u16::from_be_bytes([ext[2], ext[3]]));
-        }
-        let mut end = packet.len();
-        if end < start {
-            return Err(RtpError::Truncated);
-        }
-        if b0 & 0x20 != 0 {
-            // The last octet counts the padding octets, itself included.
-            let pad = usize::from(packet[end - 1]);
-            if pad == 0 || pad > end - start {
-                return Err(RtpError::BadPadding);
-            }
-            end -= pad;
-        }
-        let header = RtpHeader {
-            payload_type: fixed[1] & 0x7F,
-            marker: fixed[1] & 0x80 != 0,
-            sequence: u16::from_be_bytes([fixed[2], fixed[3]]),
-            timestamp: u32::from_be_bytes([fixed[4], fixed[5], fixed[6], fixed[7]]),
-            ssrc: u32::from_be_bytes([fixed[8], fixed[9], fixed[10], fixed[11]]),
-        };
-        Ok((header, &packet[start..end]))
+/// Appends one G.711 RTP packet to `out` (cleared first): `header`, then
+/// `pcm` encoded with `codec`. The header's payload type is the caller's
+/// (from the core's `SendRtp`, normally `codec.payload_type()`).
+pub fn write_g711_packet(header: &RtpHeader, codec: G711, pcm: &[i16], out: &mut BytesMut) {
+    out.clear();
+    out.resize(RTP_HEADER_LEN, 0);
+    // The buffer was just sized to the header: writing cannot fail.
+    let _ = header.write(&mut out[..]);
+    out.reserve(pcm.len());
+    for &s in pcm {
+        out.put_u8(codec.encode_sample(s));
     }
 }
 
@@ -146,7 +84,9 @@ impl AudioSource {
     }
 }
 
-/// Turns 20 ms frames of PCM into RTP packets of one G.711 stream.
+/// Turns 20 ms frames of PCM into RTP packets of one G.711 stream, keeping
+/// sequence number and timestamp itself (for tools and tests; in a call the
+/// core's media stream supplies the headers).
 #[derive(Clone, Debug)]
 pub struct RtpSender {
     codec: G711,
@@ -178,19 +118,14 @@ impl RtpSender {
     /// Appends one packet carrying `pcm` to `out` (cleared first) and
     /// advances sequence number and timestamp.
     pub fn packet(&mut self, pcm: &[i16], out: &mut BytesMut) {
-        out.clear();
-        RtpHeader {
+        let header = RtpHeader {
             payload_type: self.codec.payload_type(),
             marker: self.first,
             sequence: self.sequence,
             timestamp: self.timestamp,
             ssrc: self.ssrc,
-        }
-        .write(out);
-        out.reserve(pcm.len());
-        for &s in pcm {
-            out.put_u8(self.codec.encode_sample(s));
-        }
+        };
+        write_g711_packet(&header, self.codec, pcm, out);
         self.first = false;
         self.sequence = self.sequence.wrapping_add(1);
         self.timestamp = self.timestamp.wrapping_add(pcm.len() as u32);
@@ -229,7 +164,9 @@ impl RtpReceiver {
 
     /// Decodes one packet, appending to `out`.
     pub fn receive(&mut self, packet: &[u8], out: &mut Vec<i16>) -> Result<Received, RtpError> {
-        let (h, payload) = RtpHeader::parse(packet)?;
+        let RtpPacket {
+            header: h, payload, ..
+        } = RtpPacket::parse(packet)?;
         let Some(codec) = G711::from_payload_type(h.payload_type) else {
             self.dropped += 1;
             return Ok(Received::Dropped);
@@ -276,52 +213,32 @@ mod tests {
     use crate::tone::analyse;
 
     #[test]
-    fn header_writes_the_rfc3550_layout() {
-        let mut b = BytesMut::new();
-        RtpHeader {
+    fn packets_carry_the_header_and_encoded_samples() {
+        let mut b = BytesMut::from(&b"stale"[..]);
+        let header = RtpHeader {
             payload_type: 8,
             marker: true,
             sequence: 0x1234,
             timestamp: 0xDEAD_BEEF,
             ssrc: 0x0102_0304,
-        }
-        .write(&mut b);
+        };
+        write_g711_packet(&header, G711::Alaw, &[0, 1000], &mut b);
         assert_eq!(
             &b[..],
-            &[0x80, 0x88, 0x12, 0x34, 0xDE, 0xAD, 0xBE, 0xEF, 1, 2, 3, 4]
+            &[0x80, 0x88, 0x12, 0x34, 0xDE, 0xAD, 0xBE, 0xEF, 1, 2, 3, 4, 0xD5, 0xFA]
         );
-        let (h, payload) = RtpHeader::parse(&b).unwrap();
-        assert_eq!((h.payload_type, h.marker, h.sequence), (8, true, 0x1234));
-        assert!(payload.is_empty());
+        let p = RtpPacket::parse(&b).unwrap();
+        assert_eq!(p.header, header);
+        assert_eq!(p.payload, &[0xD5, 0xFA]);
     }
 
     #[test]
-    fn parse_skips_csrcs_extension_and_padding() {
-        let mut p = vec![0xB1, 0x00, 0, 1, 0, 0, 0, 160, 0, 0, 0, 9];
-        p.extend_from_slice(&[0xAA; 4]); // one CSRC
-        p.extend_from_slice(&[0xBE, 0xDE, 0, 1, 1, 2, 3, 4]); // extension, 1 word
-        p.extend_from_slice(&[0x11, 0x22, 0x33]); // payload
-        p.extend_from_slice(&[0, 0, 3]); // 3 bytes of padding
-        let (h, payload) = RtpHeader::parse(&p).unwrap();
-        assert_eq!(h.timestamp, 160);
-        assert_eq!(h.ssrc, 9);
-        assert_eq!(payload, &[0x11, 0x22, 0x33]);
-    }
-
-    #[test]
-    fn parse_rejects_bad_packets() {
-        assert_eq!(RtpHeader::parse(&[0x80; 11]), Err(RtpError::Truncated));
-        assert_eq!(RtpHeader::parse(&[0x40; 12]), Err(RtpError::BadVersion));
-        // 15 CSRCs announced, none present
-        assert_eq!(RtpHeader::parse(&[0x8F; 12]), Err(RtpError::Truncated));
-        let mut padded = vec![0xA0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2];
-        padded.push(200);
-        assert_eq!(RtpHeader::parse(&padded), Err(RtpError::BadPadding));
-        // extension header cut short
-        assert_eq!(
-            RtpHeader::parse(&[0x90, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xBE]),
-            Err(RtpError::Truncated)
-        );
+    fn malformed_packets_are_errors_not_audio() {
+        let mut rx = RtpReceiver::new();
+        let mut pcm = Vec::new();
+        assert_eq!(rx.receive(&[0x80; 11], &mut pcm), Err(RtpError::TooShort));
+        assert_eq!(rx.receive(&[0x40; 12], &mut pcm), Err(RtpError::BadVersion));
+        assert!(pcm.is_empty());
     }
 
     #[test]
@@ -337,7 +254,7 @@ mod tests {
                 src.fill(&mut frame);
                 tx.packet(&frame, &mut pkt);
                 assert_eq!(pkt.len(), RTP_HEADER_LEN + FRAME_SAMPLES);
-                let (h, _) = RtpHeader::parse(&pkt).unwrap();
+                let h = RtpPacket::parse(&pkt).unwrap().header;
                 assert_eq!(h.marker, i == 0);
                 assert_eq!(h.sequence, 65_530u16.wrapping_add(i));
                 assert_eq!(
@@ -379,14 +296,14 @@ mod tests {
         RtpSender::new(G711::Ulaw, 2, 0, 480).packet(&frame, &mut other);
         assert_eq!(rx.receive(&other, &mut pcm).unwrap(), Received::Dropped);
         let mut dtmf = BytesMut::new();
-        RtpHeader {
+        let event = RtpHeader {
             payload_type: 101,
             marker: false,
             sequence: 3,
             timestamp: 480,
             ssrc: 1,
-        }
-        .write(&mut dtmf);
+        };
+        write_g711_packet(&event, G711::Ulaw, &[0; 4], &mut dtmf);
         assert_eq!(rx.receive(&dtmf, &mut pcm).unwrap(), Received::Dropped);
         assert_eq!(
             rx.receive(&pkts[3], &mut pcm).unwrap(),
