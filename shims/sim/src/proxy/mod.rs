@@ -370,24 +370,48 @@ impl<const N: usize> Proxy<N> {
         code: u16,
         extra: &[(&str, &str)],
     ) {
-        let server = self.new_server(now, source, req, raw, None);
-        let code = match server {
-            Ok(_) => code,
-            Err(refusal) => refusal,
+        match self.new_server(now, source, req, raw, None) {
+            Ok(id) => {
+                if let Some(response) = self.local_response(req, code, extra) {
+                    self.respond_through(now, id, response);
+                }
+            }
+            Err(refusal) => self.answer_stateless(source, req, refusal),
+        }
+    }
+
+    /// Answers `req` without a transaction: the refusal when none could be
+    /// had (503 with Retry-After for a full table, RFC 3261 §21.5.4).
+    fn answer_stateless(&mut self, source: SocketAddr, req: &Message<'_>, code: u16) {
+        let extra: &[(&str, &str)] = if code == 503 {
+            &[("Retry-After", "5")]
+        } else {
+            &[]
         };
-        let tag = self.new_tag();
-        let retry_after = [("Retry-After", "5")];
-        let extra = if code == 503 { &retry_after[..] } else { extra };
+        if let Some(response) = self.local_response(req, code, extra) {
+            self.send(response_destination(req, source), response);
+        }
+    }
+
+    /// A response the proxy writes itself, with a fresh To tag for finals.
+    fn local_response(
+        &mut self,
+        req: &Message<'_>,
+        code: u16,
+        extra: &[(&str, &str)],
+    ) -> Option<Vec<u8>> {
+        let tag = (code >= 200).then(|| self.new_tag());
         let mut buf = vec![0u8; MAX_DATAGRAM];
-        let Some(n) = write_simple_response(&mut buf, req, code, Some(&tag), extra) else {
-            self.stats.dropped += 1;
-            return;
-        };
-        buf.truncate(n);
-        self.stats.local_responses += 1;
-        match server {
-            Ok(id) => self.respond_through(now, id, buf),
-            Err(_) => self.send(response_destination(req, source), buf),
+        match write_simple_response(&mut buf, req, code, tag.as_deref(), extra) {
+            Some(n) => {
+                buf.truncate(n);
+                self.stats.local_responses += 1;
+                Some(buf)
+            }
+            None => {
+                self.stats.dropped += 1;
+                None
+            }
         }
     }
 

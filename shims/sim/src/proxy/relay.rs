@@ -11,7 +11,6 @@ use handset_core::transaction::{
     new_branch, ClientEvent, InviteClientTransaction, NonInviteClientTransaction, Reliability,
     TableFull, Transaction, TransactionError, TransactionId,
 };
-use handset_core::ua::write_simple_response;
 
 use super::forward::{forward_request, forward_response, top_via_is};
 use super::routing::{route, RoutingContext, Target};
@@ -104,20 +103,14 @@ impl<const N: usize> Proxy<N> {
         self.next_relay = RelayId(rid.0 + 1);
         let server = match self.new_server(now, source, req, raw, Some(rid)) {
             Ok(id) => id,
-            Err(code) => {
-                // No transaction: answer statelessly.
-                return self.answer(now, source, req, raw, code, &[]);
-            }
+            Err(code) => return self.answer_stateless(source, req, code),
         };
         let invite = req.method() == Some(Method::Invite);
         if invite {
             // §16.2: a stateful proxy answers an INVITE with 100 Trying at
             // once, which stops the upstream retransmissions.
-            let mut buf = vec![0u8; MAX_DATAGRAM];
-            if let Some(n) = write_simple_response(&mut buf, req, 100, None, &[]) {
-                buf.truncate(n);
-                self.stats.local_responses += 1;
-                self.respond_through(now, server, buf);
+            if let Some(trying) = self.local_response(req, 100, &[]) {
+                self.respond_through(now, server, trying);
             }
         }
         self.relays.insert(
@@ -187,14 +180,13 @@ impl<const N: usize> Proxy<N> {
         let Ok(req) = Message::parse_datagram(&request) else {
             return;
         };
-        let tag = self.new_tag();
-        let retry_after = [("Retry-After", "5")];
-        let extra: &[(&str, &str)] = if code == 503 { &retry_after } else { &[] };
-        let mut buf = vec![0u8; MAX_DATAGRAM];
-        if let Some(n) = write_simple_response(&mut buf, &req, code, Some(&tag), extra) {
-            buf.truncate(n);
-            self.stats.local_responses += 1;
-            self.respond_through(now, server, buf);
+        let extra: &[(&str, &str)] = if code == 503 {
+            &[("Retry-After", "5")]
+        } else {
+            &[]
+        };
+        if let Some(response) = self.local_response(&req, code, extra) {
+            self.respond_through(now, server, response);
         }
     }
 
