@@ -8,6 +8,7 @@
 #![deny(missing_docs)]
 
 pub mod auth;
+pub mod dialog;
 pub mod media;
 pub mod message;
 pub mod register;

@@ -1,0 +1,564 @@
+//! One dialog's state (RFC 3261 §12.1) and the rules that change it: early
+//! to confirmed, remote target refresh, and the CSeq numbers of both sides.
+
+use heapless::{String, Vec};
+
+use super::error::{DialogError, Field};
+use super::id::{DialogId, DialogKey};
+use super::{MAX_CALL_ID, MAX_DISPLAY_NAME, MAX_ROUTES, MAX_TAG, MAX_URI};
+use crate::message::{CSeq, Message, Method, NameAddr, ParseError, ReferToReplaces, Scheme, Uri};
+
+/// Where a dialog stands. A terminated dialog is not a state: its owner
+/// removes it from the [`DialogTable`](super::DialogTable).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DialogState {
+    /// Created by a provisional response with a To tag (RFC 3261 §12.1).
+    Early,
+    /// Created or confirmed by a 2xx.
+    Confirmed,
+}
+
+/// Which side of the dialog-creating request this user agent was.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// We sent the request (RFC 3261 §12.1.2).
+    Uac,
+    /// We received it and answered (RFC 3261 §12.1.1).
+    Uas,
+}
+
+/// What to do with an in-dialog request after the remote CSeq check
+/// (RFC 3261 §12.2.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CSeqCheck {
+    /// Process the request; the remote CSeq now holds its number.
+    InOrder,
+    /// Its number is lower than the remote CSeq: answer 500 and leave the
+    /// dialog as it was.
+    OutOfOrder,
+}
+
+impl CSeqCheck {
+    /// The status code to answer with, if the request is refused.
+    pub fn refusal(self) -> Option<u16> {
+        match self {
+            CSeqCheck::InOrder => None,
+            CSeqCheck::OutOfOrder => Some(500),
+        }
+    }
+}
+
+/// Whether requests of `method` refresh the remote target: INVITE (RFC
+/// 3261 §12.2), UPDATE (RFC 3311 §5.1), SUBSCRIBE and NOTIFY (RFC 6665
+/// §4.1.2.1, §4.1.3).
+pub fn is_target_refresh(method: Method<'_>) -> bool {
+    matches!(
+        method,
+        Method::Invite | Method::Update | Method::Subscribe | Method::Notify
+    )
+}
+
+/// Methods whose non-failure responses create a dialog: INVITE (RFC 3261
+/// §12.1), SUBSCRIBE (RFC 6665 §4.1.2.1) and REFER (RFC 3515 §2.4.4).
+fn creates_dialog(method: Method<'_>) -> bool {
+    matches!(method, Method::Invite | Method::Subscribe | Method::Refer)
+}
+
+/// The state a response with `status` to `method` creates.
+fn created_state(method: Method<'_>, status: u16) -> Result<DialogState, DialogError> {
+    if !creates_dialog(method) {
+        return Err(DialogError::NotDialogCreating);
+    }
+    match status {
+        // RFC 3261 §12.1: 101-199 with a To tag create an early dialog, and
+        // only for INVITE.
+        101..=199 if method == Method::Invite => Ok(DialogState::Early),
+        200..=299 => Ok(DialogState::Confirmed),
+        _ => Err(DialogError::NotDialogCreating),
+    }
+}
+
+/// One side's address: the URI of From or To, and its display name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Party {
+    pub(super) uri: String<MAX_URI>,
+    pub(super) display_name: Option<String<MAX_DISPLAY_NAME>>,
+}
+
+impl Party {
+    fn of(addr: &NameAddr<'_>, field: Field) -> Result<Party, DialogError> {
+        Ok(Party {
+            uri: copy(addr.uri.raw, field)?,
+            // Cosmetic only: a display name with folded line breaks, or one
+            // too long to keep, is left out rather than refusing the dialog.
+            display_name: addr
+                .display_name
+                .filter(|d| !d.bytes().any(|b| b == b'\r' || b == b'\n'))
+                .and_then(|d| copy(d, field).ok()),
+        })
+    }
+}
+
+/// A dialog: everything needed to send and recognise requests within it
+/// (RFC 3261 §12). Fixed size, no borrowed data: it outlives the messages
+/// it was built from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dialog {
+    pub(super) call_id: String<MAX_CALL_ID>,
+    pub(super) local_tag: String<MAX_TAG>,
+    pub(super) remote_tag: String<MAX_TAG>,
+    pub(super) local: Party,
+    pub(super) remote: Party,
+    pub(super) remote_target: String<MAX_URI>,
+    pub(super) route_set: Vec<String<MAX_URI>, MAX_ROUTES>,
+    pub(super) local_cseq: Option<u32>,
+    pub(super) remote_cseq: Option<u32>,
+    pub(super) secure: bool,
+    pub(super) state: DialogState,
+    pub(super) role: Role,
+    pub(super) by_invite: bool,
+}
+
+impl Dialog {
+    /// The dialog a response creates for the request we sent (RFC 3261
+    /// §12.1.2): a 101-199 with a To tag makes it early, a 2xx confirmed.
+    /// `request` is the request as sent (parse it back from the bytes
+    /// handed to the transport); `secure_transport` says whether it went
+    /// over TLS. The route set is the response's Record-Route in reverse,
+    /// the remote target its Contact.
+    pub fn new_uac(
+        request: &Message<'_>,
+        response: &Message<'_>,
+        secure_transport: bool,
+    ) -> Result<Dialog, DialogError> {
+        let method = request.method().ok_or(DialogError::NotDialogCreating)?;
+        let status = response.status().ok_or(DialogError::NotDialogCreating)?;
+        let state = created_state(method, status)?;
+        let call_id = call_id(request)?;
+        if response.call_id() != Some(call_id) {
+            return Err(DialogError::Mismatch);
+        }
+        let sent_cseq = cseq(request)?;
+        if sent_cseq.method != method {
+            return Err(DialogError::BadHeader(Field::CSeq));
+        }
+        if cseq(response)? != sent_cseq {
+            return Err(DialogError::Mismatch);
+        }
+        let from = addr(request.from(), Field::From)?;
+        let local_tag = tag(&from, Field::From)?;
+        if addr(response.from(), Field::From)?.tag() != Some(local_tag) {
+            return Err(DialogError::Mismatch);
+        }
+        let to = addr(request.to(), Field::To)?;
+        // RFC 3261 §8.2.6.2: the UAS adds its tag; without one there is
+        // no dialog to speak of (RFC 2543 peers are not supported).
+        let remote_tag = tag(&addr(response.to(), Field::To)?, Field::To)?;
+        let remote_target = remote_target(response)?.ok_or(DialogError::MissingContact)?;
+        // RFC 3261 §12.1.2: the route set is the Record-Route list reversed.
+        let route_set = route_set(response, true)?;
+        Ok(Dialog {
+            call_id: copy(call_id, Field::CallId)?,
+            local_tag: copy(local_tag, Field::From)?,
+            remote_tag: copy(remote_tag, Field::To)?,
+            local: Party::of(&from, Field::From)?,
+            remote: Party::of(&to, Field::To)?,
+            remote_target,
+            route_set,
+            local_cseq: Some(sent_cseq.seq),
+            remote_cseq: None,
+            secure: secure_transport && is_sips(request),
+            state,
+            role: Role::Uac,
+            by_invite: method == Method::Invite,
+        })
+    }
+
+    /// The dialog we create by answering `request` with `status` (RFC 3261
+    /// §12.1.1): 101-199 makes it early, 2xx confirmed. `local_tag` is the
+    /// tag we put in the response's To (the same in every response to the
+    /// request). `secure_transport` says whether the request came over TLS.
+    /// The route set is the request's Record-Route in order, the remote
+    /// target its Contact.
+    pub fn new_uas(
+        request: &Message<'_>,
+        local_tag: &str,
+        status: u16,
+        secure_transport: bool,
+    ) -> Result<Dialog, DialogError> {
+        let method = request.method().ok_or(DialogError::NotDialogCreating)?;
+        let state = created_state(method, status)?;
+        let call_id = call_id(request)?;
+        let received_cseq = cseq(request)?;
+        if received_cseq.method != method {
+            return Err(DialogError::BadHeader(Field::CSeq));
+        }
+        let to = addr(request.to(), Field::To)?;
+        // A To tag means the request is already inside a dialog.
+        if to.tag().is_some() {
+            return Err(DialogError::NotDialogCreating);
+        }
+        let from = addr(request.from(), Field::From)?;
+        let remote_tag = tag(&from, Field::From)?;
+        if !is_token(local_tag) {
+            return Err(DialogError::BadHeader(Field::To));
+        }
+        let remote_target = remote_target(request)?.ok_or(DialogError::MissingContact)?;
+        // RFC 3261 §12.1.1: the route set is the Record-Route list in order.
+        let route_set = route_set(request, false)?;
+        Ok(Dialog {
+            call_id: copy(call_id, Field::CallId)?,
+            local_tag: copy(local_tag, Field::To)?,
+            remote_tag: copy(remote_tag, Field::From)?,
+            local: Party::of(&to, Field::To)?,
+            remote: Party::of(&from, Field::From)?,
+            remote_target,
+            route_set,
+            local_cseq: None,
+            remote_cseq: Some(received_cseq.seq),
+            secure: secure_transport && is_sips(request),
+            state,
+            role: Role::Uas,
+            by_invite: method == Method::Invite,
+        })
+    }
+
+    /// The Call-ID.
+    pub fn call_id(&self) -> &str {
+        &self.call_id
+    }
+
+    /// Our tag.
+    pub fn local_tag(&self) -> &str {
+        &self.local_tag
+    }
+
+    /// The peer's tag.
+    pub fn remote_tag(&self) -> &str {
+        &self.remote_tag
+    }
+
+    /// The dialog's identity, owned.
+    pub fn id(&self) -> DialogId {
+        DialogId {
+            call_id: self.call_id.clone(),
+            local_tag: self.local_tag.clone(),
+            remote_tag: self.remote_tag.clone(),
+        }
+    }
+
+    /// The dialog's identity, borrowed.
+    pub fn key(&self) -> DialogKey<'_> {
+        DialogKey {
+            call_id: &self.call_id,
+            local_tag: &self.local_tag,
+            remote_tag: &self.remote_tag,
+        }
+    }
+
+    /// Our URI: From of the requests we send.
+    pub fn local_uri(&self) -> &str {
+        &self.local.uri
+    }
+
+    /// Our display name as written in the dialog-creating request, if kept.
+    pub fn local_display_name(&self) -> Option<&str> {
+        self.local.display_name.as_deref()
+    }
+
+    /// The peer's URI: To of the requests we send.
+    pub fn remote_uri(&self) -> &str {
+        &self.remote.uri
+    }
+
+    /// The peer's display name as written, if kept.
+    pub fn remote_display_name(&self) -> Option<&str> {
+        self.remote.display_name.as_deref()
+    }
+
+    /// Where requests go: the peer's Contact URI.
+    pub fn remote_target(&self) -> &str {
+        &self.remote_target
+    }
+
+    /// The route set, first hop first.
+    pub fn route_set(&self) -> impl Iterator<Item = &str> + '_ {
+        self.route_set.iter().map(|r| r.as_str())
+    }
+
+    /// The CSeq number of our last request, `None` before the first.
+    pub fn local_cseq(&self) -> Option<u32> {
+        self.local_cseq
+    }
+
+    /// The CSeq number of the peer's last request, `None` before the first.
+    pub fn remote_cseq(&self) -> Option<u32> {
+        self.remote_cseq
+    }
+
+    /// Whether the dialog is secure: its creating request went over TLS to
+    /// a SIPS Request-URI (RFC 3261 §12.1.1, §12.1.2).
+    pub fn is_secure(&self) -> bool {
+        self.secure
+    }
+
+    /// Early or confirmed.
+    pub fn state(&self) -> DialogState {
+        self.state
+    }
+
+    /// Whether we sent the dialog-creating request.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// Whether an INVITE created the dialog (RFC 3891 §3 replaces only
+    /// those).
+    pub fn created_by_invite(&self) -> bool {
+        self.by_invite
+    }
+
+    /// Whether the identity is `key`.
+    pub fn matches_key(&self, key: &DialogKey<'_>) -> bool {
+        // RFC 3261 §20.8: Call-IDs compare byte by byte; tags are tokens we
+        // compare the same way.
+        self.call_id.as_str() == key.call_id
+            && self.local_tag.as_str() == key.local_tag
+            && self.remote_tag.as_str() == key.remote_tag
+    }
+
+    /// Whether a request we received belongs to this dialog: same Call-ID,
+    /// To tag ours, From tag the peer's (RFC 3261 §12.2.2).
+    pub fn matches_request(&self, request: &Message<'_>) -> bool {
+        request.is_request() && DialogKey::of_request(request).is_some_and(|k| self.matches_key(&k))
+    }
+
+    /// Whether a response we received belongs to this dialog: same Call-ID,
+    /// From tag ours, To tag the peer's.
+    pub fn matches_response(&self, response: &Message<'_>) -> bool {
+        !response.is_request()
+            && DialogKey::of_response(response).is_some_and(|k| self.matches_key(&k))
+    }
+
+    /// UAS side: we sent a 2xx to the dialog-creating request.
+    pub fn confirm(&mut self) {
+        self.state = DialogState::Confirmed;
+    }
+
+    /// UAC side: a 2xx to our INVITE arrived for this early dialog. The
+    /// dialog becomes confirmed and its route set and remote target are
+    /// taken from the 2xx (RFC 3261 §13.2.2.4). A dialog already confirmed
+    /// stays as it is: the route set never changes once confirmed (§12.2).
+    pub fn confirm_with_response(&mut self, response: &Message<'_>) -> Result<(), DialogError> {
+        if self.role != Role::Uac || !self.matches_response(response) {
+            return Err(DialogError::Mismatch);
+        }
+        let status = response.status().unwrap_or(0);
+        if !(200..=299).contains(&status) || cseq(response)?.method != Method::Invite {
+            return Err(DialogError::NotDialogCreating);
+        }
+        if self.state == DialogState::Confirmed {
+            return Ok(());
+        }
+        // Build both before changing anything, so an error leaves the
+        // dialog untouched.
+        let target = remote_target(response)?.ok_or(DialogError::MissingContact)?;
+        let routes = route_set(response, true)?;
+        self.remote_target = target;
+        self.route_set = routes;
+        self.state = DialogState::Confirmed;
+        Ok(())
+    }
+
+    /// Applies a target refresh (RFC 3261 §12.2): the Contact of a
+    /// target-refresh request we accept (§12.2.2), or of a 2xx to one we
+    /// sent (§12.2.1.2), becomes the remote target. Messages of other
+    /// methods, non-2xx responses and messages without Contact change
+    /// nothing. A UAS calls this once it accepts the request: RFC 6141
+    /// ties a refresh to the request's success. Returns whether the remote
+    /// target changed.
+    pub fn refresh_remote_target(&mut self, message: &Message<'_>) -> Result<bool, DialogError> {
+        let belongs = if message.is_request() {
+            self.matches_request(message)
+        } else {
+            self.matches_response(message)
+        };
+        if !belongs {
+            return Err(DialogError::Mismatch);
+        }
+        if !is_target_refresh(cseq(message)?.method) {
+            return Ok(false);
+        }
+        if message.status().is_some_and(|s| !(200..=299).contains(&s)) {
+            return Ok(false);
+        }
+        match remote_target(message)? {
+            Some(target) if target != self.remote_target => {
+                self.remote_target = target;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// The remote CSeq check for a request received in this dialog (RFC
+    /// 3261 §12.2.2): a number lower than the last one is out of order (the
+    /// caller answers 500); any other number is accepted, gaps included, and
+    /// remembered. ACK and CANCEL reuse their INVITE's number and never
+    /// move the remote CSeq.
+    pub fn check_remote_cseq(&mut self, request: &Message<'_>) -> Result<CSeqCheck, DialogError> {
+        if !self.matches_request(request) {
+            return Err(DialogError::Mismatch);
+        }
+        let c = cseq(request)?;
+        Ok(self.check_remote_cseq_number(c.seq, c.method))
+    }
+
+    /// [`check_remote_cseq`](Self::check_remote_cseq) for a CSeq already
+    /// read.
+    pub fn check_remote_cseq_number(&mut self, seq: u32, method: Method<'_>) -> CSeqCheck {
+        if matches!(method, Method::Ack | Method::Cancel) {
+            return CSeqCheck::InOrder;
+        }
+        match self.remote_cseq {
+            Some(last) if seq < last => CSeqCheck::OutOfOrder,
+            _ => {
+                self.remote_cseq = Some(seq);
+                CSeqCheck::InOrder
+            }
+        }
+    }
+
+    /// Takes the CSeq number for our next request (RFC 3261 §12.2.1.1: one
+    /// more than the last; 1 for the first request of a UAS, any value
+    /// below 2^31 being allowed by §8.1.1.5). ACK and CANCEL must not take
+    /// one: they reuse the INVITE's.
+    pub fn next_local_cseq(&mut self) -> Result<u32, DialogError> {
+        let next = match self.local_cseq {
+            None => 1,
+            Some(n) => n
+                .checked_add(1)
+                .filter(|&n| n < 1 << 31)
+                .ok_or(DialogError::CSeqExhausted)?,
+        };
+        self.local_cseq = Some(next);
+        Ok(next)
+    }
+
+    /// The Refer-To value that asks a transferee to replace this dialog
+    /// (attended transfer, RFC 5589 §7; RFC 3891 §3): the target is the
+    /// peer's Contact, `to-tag` the peer's tag and `from-tag` ours, because
+    /// the peer, receiving the INVITE with Replaces, compares `to-tag`
+    /// with its local tag whichever side created the dialog.
+    pub fn refer_to_replaces(&self, early_only: bool) -> ReferToReplaces<'_> {
+        ReferToReplaces {
+            target: &self.remote_target,
+            call_id: &self.call_id,
+            to_tag: &self.remote_tag,
+            from_tag: &self.local_tag,
+            early_only,
+        }
+    }
+}
+
+/// Copies `s` into bounded text.
+fn copy<const N: usize>(s: &str, field: Field) -> Result<String<N>, DialogError> {
+    let mut t = String::new();
+    t.push_str(s).map_err(|()| DialogError::TooLong(field))?;
+    Ok(t)
+}
+
+/// token (RFC 3261 §25.1), as tags are.
+fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes().all(|b| {
+            b.is_ascii_alphanumeric()
+                || matches!(
+                    b,
+                    b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
+                )
+        })
+}
+
+fn call_id<'a>(m: &Message<'a>) -> Result<&'a str, DialogError> {
+    let id = m
+        .call_id()
+        .ok_or(DialogError::MissingHeader(Field::CallId))?;
+    // RFC 3261 §25.1 callid = word ["@" word]: visible characters only.
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(DialogError::BadHeader(Field::CallId));
+    }
+    if id.len() > MAX_CALL_ID {
+        return Err(DialogError::TooLong(Field::CallId));
+    }
+    Ok(id)
+}
+
+fn cseq<'a>(m: &Message<'a>) -> Result<CSeq<'a>, DialogError> {
+    m.cseq()
+        .ok_or(DialogError::MissingHeader(Field::CSeq))?
+        .map_err(|_| DialogError::BadHeader(Field::CSeq))
+}
+
+fn addr<'a>(
+    value: Option<Result<NameAddr<'a>, ParseError>>,
+    field: Field,
+) -> Result<NameAddr<'a>, DialogError> {
+    value
+        .ok_or(DialogError::MissingHeader(field))?
+        .map_err(|_| DialogError::BadHeader(field))
+}
+
+fn tag<'a>(a: &NameAddr<'a>, field: Field) -> Result<&'a str, DialogError> {
+    let t = a.tag().ok_or(DialogError::MissingTag(field))?;
+    if !is_token(t) {
+        return Err(DialogError::BadHeader(field));
+    }
+    if t.len() > MAX_TAG {
+        return Err(DialogError::TooLong(field));
+    }
+    Ok(t)
+}
+
+/// A SIP or SIPS URI, checked and copied (remote target, route entries).
+fn sip_uri(raw: &str, field: Field) -> Result<String<MAX_URI>, DialogError> {
+    let uri = Uri::parse(raw).map_err(|_| DialogError::BadHeader(field))?;
+    if !matches!(uri.scheme, Scheme::Sip | Scheme::Sips) {
+        return Err(DialogError::BadHeader(field));
+    }
+    copy(raw, field)
+}
+
+/// The URI of the first Contact, `None` without one.
+fn remote_target(m: &Message<'_>) -> Result<Option<String<MAX_URI>>, DialogError> {
+    match m.contact() {
+        None => Ok(None),
+        Some(Err(_)) => Err(DialogError::BadHeader(Field::Contact)),
+        Some(Ok(c)) => sip_uri(c.uri.raw, Field::Contact).map(Some),
+    }
+}
+
+/// The Record-Route URIs of `m`, with their URI parameters (RFC 3261
+/// §12.1.1: "preserving all URI parameters"), reversed for a UAC.
+fn route_set(
+    m: &Message<'_>,
+    reverse: bool,
+) -> Result<Vec<String<MAX_URI>, MAX_ROUTES>, DialogError> {
+    let mut routes = Vec::new();
+    for rr in m.record_routes() {
+        let rr = rr.map_err(|_| DialogError::BadHeader(Field::RecordRoute))?;
+        let uri = sip_uri(rr.uri.raw, Field::RecordRoute)?;
+        routes.push(uri).map_err(|_| DialogError::TooManyRoutes)?;
+    }
+    if reverse {
+        routes.reverse();
+    }
+    Ok(routes)
+}
+
+fn is_sips(request: &Message<'_>) -> bool {
+    request
+        .request_uri()
+        .and_then(|u| u.ok())
+        .is_some_and(|u| u.scheme == Scheme::Sips)
+}
