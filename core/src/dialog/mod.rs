@@ -79,5 +79,10 @@ pub const MAX_DISPLAY_NAME: usize = 64;
 /// [`DialogError::TooManyRoutes`].
 pub const MAX_ROUTES: usize = 6;
 
+/// Upper bound on the size of one [`Dialog`] (and so of one
+/// [`DialogTable`] slot) implied by the capacities above: Call-ID, two
+/// tags, three URIs, two display names, a full route set and a few words.
+pub const DIALOG_SIZE_BUDGET: usize = 3 * 1024;
+
 #[cfg(test)]
 mod tests;

@@ -1170,3 +1170,15 @@ fn malformed_inputs_never_panic() {
     // The mutations must have reached the dialog code, not just the parser.
     assert!(parsed_count > 1000, "only {parsed_count} mutants parsed");
 }
+
+#[test]
+fn a_dialog_stays_within_its_size_budget() {
+    let size = core::mem::size_of::<Dialog>();
+    // The strings alone: Call-ID, tags, local/remote/target URIs, display
+    // names and the route set.
+    let strings =
+        MAX_CALL_ID + 2 * MAX_TAG + 3 * MAX_URI + 2 * MAX_DISPLAY_NAME + MAX_ROUTES * MAX_URI;
+    assert!(size >= strings, "{size}");
+    assert!(size <= DIALOG_SIZE_BUDGET, "{size}");
+    assert!(core::mem::size_of::<DialogTable<4>>() <= 4 * (DIALOG_SIZE_BUDGET + 16));
+}
