@@ -365,3 +365,71 @@ fn baresip_registers_at_kamailio() {
         kam.log()
     );
 }
+
+#[test]
+fn baresip_sends_pcmu_to_the_offered_port() {
+    if !require(
+        "baresip_sends_pcmu_to_the_offered_port",
+        &["sipp", "baresip"],
+    ) {
+        return;
+    }
+    let dir = TestDir::new("baresip-rtp").unwrap();
+    let bs = Baresip::start(&dir, "alice", BaresipPorts::fresh(), None).unwrap();
+    let rtp_port = ports(2);
+    let rtp = std::net::UdpSocket::bind((IP, rtp_port)).unwrap();
+    rtp.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let target = bs.sip_addr().to_string();
+    let mut caller = Sipp::spawn(
+        &dir,
+        "caller",
+        &[
+            "-sf",
+            &path("uac_call_rtp.xml"),
+            "-s",
+            "alice",
+            &target,
+            "-i",
+            IP,
+            "-p",
+            &ports(1).to_string(),
+            "-m",
+            "1",
+            "-d",
+            "2000",
+            "-key",
+            "rtp_port",
+            &rtp_port.to_string(),
+        ],
+    )
+    .unwrap();
+    // RFC 3550 §5.1 header, PCMU (RFC 3551: payload type 0), 20 ms = 160 bytes.
+    let mut packets = 0;
+    let mut distinct_payload_bytes = std::collections::BTreeSet::new();
+    let mut buf = [0u8; 2048];
+    let deadline = std::time::Instant::now() + Duration::from_secs(4);
+    while std::time::Instant::now() < deadline {
+        let Ok((n, from)) = rtp.recv_from(&mut buf) else {
+            continue;
+        };
+        let p = &buf[..n];
+        assert!(n >= 12, "short packet {p:?}");
+        assert_eq!(p[0] >> 6, 2, "RTP version");
+        assert_eq!(p[1] & 0x7F, 0, "payload type");
+        assert_eq!(n, 12 + 160);
+        let rtp_range = bs.ports().rtp_min..=bs.ports().rtp_max;
+        assert!(rtp_range.contains(&from.port()), "{from}");
+        distinct_payload_bytes.extend(p[12..].iter().copied());
+        packets += 1;
+    }
+    let out = caller.wait(Duration::from_secs(5)).unwrap();
+    assert!(out.success(), "{}\n{}", out.output, caller.errors());
+    // About 2 s of a call: 100 packets at 20 ms, minus set-up.
+    assert!(packets >= 75, "{packets} RTP packets");
+    // A tone, not digital silence (µ-law 0xFF/0x7F).
+    assert!(
+        distinct_payload_bytes.len() > 20,
+        "{distinct_payload_bytes:?}"
+    );
+}
