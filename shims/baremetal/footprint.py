@@ -1,0 +1,198 @@
+#!/usr/bin/env python3
+"""Flash, RAM and worst-case stack of a Cortex-M ELF image.
+
+usage: footprint.py OBJDUMP ELF  -> prints one JSON object
+
+Flash = .vector_table + .text + .rodata + .data (its initial values live in
+flash). RAM = .data + .bss + .uninit + the deepest call chain's stack.
+
+The stack bound comes from the machine code: each function's frame is the
+deepest its pushes and `sub sp` reach, calls are `bl`/`b.w` to symbols, and
+an indirect call (`blx rN`) is assumed to reach the deepest function whose
+address is stored anywhere in the image (vtables, function pointers).
+Recursion is reported, not followed.
+"""
+import json
+import re
+import struct
+import subprocess
+import sys
+
+
+def sections(path):
+    data = open(path, "rb").read()
+    if data[:4] != b"\x7fELF" or data[4] != 1:
+        sys.exit("not a 32-bit ELF file")
+    shoff, = struct.unpack_from("<I", data, 0x20)
+    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x2E)
+    heads = [struct.unpack_from("<IIIIIIIIII", data, shoff + i * shentsize) for i in range(shnum)]
+    names_off = heads[shstrndx][4]
+    out = {}
+    for name, typ, flags, addr, off, size, *_ in heads:
+        end = data.index(b"\0", names_off + name)
+        out[data[names_off + name:end].decode()] = {
+            "type": typ, "addr": addr, "size": size,
+            # SHT_NOBITS (.bss) has no bytes in the file.
+            "bytes": data[off:off + size] if typ != 8 else b"",
+        }
+    return out
+
+
+PUSH = re.compile(r"^\s*([0-9a-f]+):\s+(\S+)\s*(.*)$")
+FUNC = re.compile(r"^([0-9a-f]+) <(.+)>:$")
+
+
+def reglist_bytes(operands):
+    regs = operands[operands.find("{") + 1:operands.find("}")]
+    count = 0
+    for part in regs.split(","):
+        part = part.strip()
+        if "-" in part:
+            lo, hi = part.split("-")
+            count += int(hi.strip()[1:]) - int(lo.strip()[1:]) + 1
+        elif part:
+            count += 1
+    return count * (8 if regs.strip().startswith("d") else 4)
+
+
+def imm(operands):
+    m = re.search(r"#(0x[0-9a-f]+|\d+)", operands)
+    return int(m.group(1), 0) if m else None
+
+
+def analyse(objdump, elf):
+    text = subprocess.run([objdump, "-d", "--no-show-raw-insn", elf],
+                          check=True, capture_output=True, text=True).stdout
+    funcs = {}          # name -> {"addr", "frame", "calls", "indirect", "dynamic"}
+    by_addr = {}
+    cur = None
+    depth = 0
+    for line in text.splitlines():
+        m = FUNC.match(line)
+        if m:
+            cur = {"name": m.group(2), "addr": int(m.group(1), 16), "frame": 0, "calls": set(),
+                   "indirect": False, "dynamic": False}
+            funcs[m.group(2)] = cur
+            by_addr[cur["addr"]] = m.group(2)
+            depth = 0
+            continue
+        m = PUSH.match(line)
+        if not m or cur is None:
+            continue
+        op, operands = m.group(2), m.group(3)
+        base = op.split(".")[0]
+        if base in ("push", "vpush") or (base == "stmdb" and operands.startswith("sp!")):
+            depth += reglist_bytes(operands)
+        elif base in ("pop", "vpop") or (base == "ldmia" and operands.startswith("sp!")):
+            depth = max(0, depth - reglist_bytes(operands))
+        elif base in ("sub", "subw") and operands.startswith("sp"):
+            n = imm(operands)
+            if n is None:
+                cur["dynamic"] = True
+            else:
+                depth += n
+        elif base in ("add", "addw") and operands.startswith("sp, "):
+            n = imm(operands)
+            if n is not None:
+                depth = max(0, depth - n)
+        elif base == "str" and "[sp, #-" in operands and operands.endswith("]!"):
+            depth += abs(imm(operands.split("[sp,")[1]) or 0)
+        elif base in ("bl", "b", "blx"):
+            t = re.search(r"<([^>+]+)>", operands)
+            if base == "blx" and not t:
+                cur["indirect"] = True
+            elif t and t.group(1) != cur["name"]:
+                # `bl` is a call; `b`/`b.w` to another symbol's start is a
+                # tail call, counted as a call (an upper bound).
+                cur["calls"].add(t.group(1))
+        cur["frame"] = max(cur["frame"], depth)
+    return funcs, by_addr
+
+
+def address_taken(secs, by_addr):
+    taken = set()
+    # Not the vector table: exception handlers are entered by hardware.
+    for name in (".rodata", ".data", ".text"):
+        blob = secs.get(name, {}).get("bytes", b"")
+        for i in range(0, len(blob) - 3, 4):
+            word, = struct.unpack_from("<I", blob, i)
+            if word & 1 and (word & ~1) in by_addr:
+                taken.add(by_addr[word & ~1])
+    return taken
+
+
+def deepest(funcs, taken):
+    memo, recursive = {}, set()
+    on_path = set()
+    indirect_cost = [None]
+
+    def cost(name):
+        if name in memo:
+            return memo[name]
+        if name in on_path:
+            recursive.add(name)
+            return 0
+        f = funcs.get(name)
+        if f is None:
+            return 0
+        on_path.add(name)
+        best = 0
+        for callee in f["calls"]:
+            best = max(best, cost(callee))
+        if f["indirect"]:
+            if indirect_cost[0] is None:
+                indirect_cost[0] = 0  # breaks cycles through vtables
+                indirect_cost[0] = max((cost(t) for t in taken), default=0)
+            best = max(best, indirect_cost[0])
+        on_path.discard(name)
+        memo[name] = f["frame"] + best
+        return memo[name]
+
+    entry = "main" if "main" in funcs else "Reset"
+    total = cost(entry)
+    # The firmware's one-off construction and its run loop, when it keeps
+    # them in separate functions.
+    phases = {}
+    for phase in ("boot", "step"):
+        for n in funcs:
+            if re.search(r"firmware_example\d*" + phase + r"17h", n):
+                phases[phase] = cost(n)
+    chain, name = [], entry
+    while name in funcs and len(chain) < 64:
+        chain.append((name, funcs[name]["frame"]))
+        nxt = max(funcs[name]["calls"], key=lambda c: memo.get(c, 0), default=None)
+        if nxt is None or memo.get(nxt, 0) == 0:
+            break
+        name = nxt
+    dynamic = sorted(n for n, f in funcs.items() if f["dynamic"] and n in memo)
+    return total, phases, chain, sorted(recursive), dynamic
+
+
+def main():
+    objdump, elf = sys.argv[1], sys.argv[2]
+    secs = sections(elf)
+    size = lambda n: secs.get(n, {}).get("size", 0)
+    funcs, by_addr = analyse(objdump, elf)
+    stack, phases, chain, recursive, dynamic = deepest(funcs, address_taken(secs, by_addr))
+    # Exceptions (HardFault, SysTick, ...) stack 8 words on entry, or 26
+    # with the FPU context, on top of the deepest thread-mode chain.
+    exception_frame = 26 * 4
+    result = {
+        "text": size(".vector_table") + size(".text"),
+        "rodata": size(".rodata"),
+        "data": size(".data"),
+        "bss": size(".bss") + size(".uninit"),
+        "stack": stack + exception_frame,
+        "stack_boot": phases.get("boot"),
+        "stack_run": phases.get("step", stack) + exception_frame,
+        "stack_chain": [f"{n} ({b})" for n, b in chain],
+        "recursive": recursive,
+        "dynamic_sp": dynamic,
+    }
+    result["flash"] = result["text"] + result["rodata"] + result["data"]
+    result["ram"] = result["data"] + result["bss"] + result["stack"]
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
