@@ -8,9 +8,11 @@
 #![deny(missing_docs)]
 
 pub mod auth;
+pub mod call;
 pub mod dialog;
 pub mod media;
 pub mod message;
+pub mod phone;
 pub mod register;
 pub mod rng;
 pub mod sdp;

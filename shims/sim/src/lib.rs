@@ -72,8 +72,10 @@
 
 pub mod cli;
 pub mod fault;
+pub mod flows;
 pub mod network;
 pub mod node;
+pub mod phone_node;
 pub mod proxy;
 pub mod render;
 pub mod simulation;

@@ -301,6 +301,23 @@ impl Trace {
         index
     }
 
+    /// The part of the trace from entry `first` (0-based) on, renumbered
+    /// from step 1: a flow's ladder without the set-up that preceded it
+    /// (registrations before the call a flow is about). Marks computed
+    /// over the whole run (retransmission, duplicate) are kept.
+    pub fn since(&self, first: usize) -> Trace {
+        let mut t = Trace {
+            nodes: self.nodes.clone(),
+            ..Trace::default()
+        };
+        for (i, e) in self.entries.iter().skip(first).enumerate() {
+            let mut e = e.clone();
+            e.step = i + 1;
+            t.entries.push(e);
+        }
+        t
+    }
+
     /// Records the network's second copy of entry `original`, delivered at
     /// `delivered_at`; returns its index.
     pub fn record_duplicate(&mut self, original: usize, delivered_at: Instant) -> Option<usize> {

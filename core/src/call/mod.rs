@@ -1,0 +1,256 @@
+//! The call usage (RFC 3261 §13-15): the state of one INVITE session and
+//! the messages only a call writes (the initial INVITE, answers carrying
+//! SDP). The phone facade drives it: it owns the transaction and dialog
+//! tables and routes every message to the call it belongs to.
+
+use core::net::SocketAddr;
+
+use crate::dialog::DialogHandle;
+use crate::media::MediaStream;
+use crate::message::{Message, MessageWriter, Method};
+use crate::rng::Rng;
+use crate::sdp::MediaSession;
+use crate::time::{Duration, Instant};
+use crate::transaction::{Branch, MessageBuf, TransactionId};
+use crate::ua::{self, random_token, LocalIdentity, Text, MAX_CALL_ID, MAX_TAG};
+
+/// Why a call ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndReason {
+    /// This phone hung up an established call.
+    LocalHangup,
+    /// The other party hung up.
+    RemoteHangup,
+    /// This phone cancelled its outgoing call.
+    Cancelled,
+    /// The caller cancelled before this phone answered.
+    CallerCancelled,
+    /// This phone rejected the incoming call with this status.
+    Rejected(u16),
+    /// The callee (or a proxy) answered with a final error status.
+    Failed(u16),
+    /// Nobody answered within the configured ring time.
+    NoAnswer,
+    /// The other side stopped answering: a transaction timed out
+    /// (RFC 3261 §17.1.1.2 Timer B, §17.1.2.2 Timer F) or the ACK never came.
+    Timeout,
+}
+
+/// Which way a call was set up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallDirection {
+    /// This phone placed it.
+    Outgoing,
+    /// This phone received it.
+    Incoming,
+}
+
+/// Where a call stands (RFC 3261 §13 with the UI states of a desk phone).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallState {
+    /// INVITE sent, nothing heard yet.
+    Calling,
+    /// A provisional response arrived (ringing, early media).
+    Proceeding,
+    /// CANCEL sent or due; waiting for the INVITE's final response.
+    Cancelling,
+    /// An INVITE arrived and rings; waiting for the user.
+    Ringing,
+    /// 200 OK sent; waiting for the ACK (§13.3.1.4).
+    Answering,
+    /// The session is established.
+    Confirmed,
+}
+
+/// A 2xx the call retransmits until the ACK comes (RFC 3261 §13.3.1.4).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingOk {
+    /// The response as sent.
+    pub bytes: MessageBuf,
+    /// Where it goes.
+    pub to: SocketAddr,
+    /// The CSeq number of the INVITE it answers: only an ACK with this
+    /// number stops it (a re-INVITE's 2xx is acknowledged by its own ACK).
+    pub cseq: u32,
+    /// The next retransmission.
+    pub next: Instant,
+    /// The current interval (T1 doubling up to T2).
+    pub interval: Duration,
+    /// When to give up and end the call (64·T1).
+    pub give_up: Instant,
+}
+
+/// A re-INVITE this phone sent and has no final answer to yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OwnReinvite {
+    /// Whether it asks for hold (`true`) or resume.
+    pub hold: bool,
+    /// Its CSeq number.
+    pub cseq: u32,
+}
+
+/// One call slot's state.
+#[derive(Debug)]
+pub struct Call {
+    /// Who placed the call.
+    pub direction: CallDirection,
+    /// Where it stands.
+    pub state: CallState,
+    /// Its dialog once one exists (early or confirmed).
+    pub dialog: Option<DialogHandle>,
+    /// The Call-ID.
+    pub call_id: Text<MAX_CALL_ID>,
+    /// Our tag (From for outgoing, To for incoming calls).
+    pub local_tag: Text<MAX_TAG>,
+    /// The transaction of the INVITE in progress (initial or re-INVITE,
+    /// either direction).
+    pub invite_tx: Option<TransactionId>,
+    /// The CSeq number of the initial INVITE.
+    pub invite_cseq: u32,
+    /// The branch of the ACK for our last 2xx, so that the ACK re-sent for
+    /// a retransmitted 2xx is the same message (§13.2.2.4).
+    pub ack_branch: Option<Branch>,
+    /// Offer/answer state.
+    pub media: MediaSession,
+    /// The media stream, once media flows.
+    pub stream: Option<MediaStream>,
+    /// This call's RTP address.
+    pub rtp_local: SocketAddr,
+    /// Whether a provisional response arrived (a CANCEL may only follow
+    /// one, §9.1).
+    pub provisional_seen: bool,
+    /// Why the call is being cancelled, once the user or the ring timer
+    /// asked for it.
+    pub cancel_reason: Option<EndReason>,
+    /// Whether the CANCEL went out.
+    pub cancel_sent: bool,
+    /// When an unanswered outgoing call is cancelled.
+    pub no_answer_at: Option<Instant>,
+    /// Our 2xx awaiting its ACK.
+    pub pending_ok: Option<PendingOk>,
+    /// Our re-INVITE awaiting its final response.
+    pub own_reinvite: Option<OwnReinvite>,
+    /// A hold or resume to retry after glare (§14.1), and when.
+    pub glare_retry: Option<(Instant, bool)>,
+    /// Whether the peer has put us on hold.
+    pub held_by_peer: bool,
+}
+
+impl Call {
+    /// A fresh call in `state`.
+    pub fn new(
+        direction: CallDirection,
+        state: CallState,
+        media: MediaSession,
+        rtp_local: SocketAddr,
+    ) -> Call {
+        Call {
+            direction,
+            state,
+            dialog: None,
+            call_id: Text::new(),
+            local_tag: Text::new(),
+            invite_tx: None,
+            invite_cseq: 1,
+            ack_branch: None,
+            media,
+            stream: None,
+            rtp_local,
+            provisional_seen: false,
+            cancel_reason: None,
+            cancel_sent: false,
+            no_answer_at: None,
+            pending_ok: None,
+            own_reinvite: None,
+            glare_retry: None,
+            held_by_peer: false,
+        }
+    }
+
+    /// The earliest of the call's own timers (ring timeout, 2xx
+    /// retransmission, glare retry, media).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let mut t = self.no_answer_at;
+        for c in [
+            self.pending_ok.as_ref().map(|p| p.next.min(p.give_up)),
+            self.glare_retry.map(|g| g.0),
+            self.stream.as_ref().and_then(|s| s.poll_timeout()),
+        ] {
+            t = match (t, c) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, None) => a,
+                (None, b) => b,
+            };
+        }
+        t
+    }
+
+    /// Whether the call is established.
+    pub fn is_confirmed(&self) -> bool {
+        self.state == CallState::Confirmed
+    }
+}
+
+/// Writes a new out-of-dialog INVITE to `target` (RFC 3261 §8.1.1, §13.2.1)
+/// with `sdp` as offer, drawing Call-ID and tag into `call`.
+pub fn write_initial_invite(
+    w: &mut MessageWriter<'_>,
+    call: &mut Call,
+    me: &LocalIdentity,
+    target: &str,
+    rng: &mut Rng,
+    branch: &str,
+    sdp: &[u8],
+) {
+    call.call_id = random_token(rng, 24);
+    call.local_tag = random_token(rng, 12);
+    w.request_line(Method::Invite, target);
+    me.write_via(w, branch);
+    w.header("Max-Forwards", "70");
+    w.raw(b"From: ");
+    me.write_aor(w);
+    w.fmt(format_args!(";tag={}\r\n", call.local_tag));
+    w.header_fmt("To", format_args!("<{target}>"));
+    w.header("Call-ID", &call.call_id);
+    w.header_fmt("CSeq", format_args!("{} INVITE", call.invite_cseq));
+    me.write_contact(w);
+    w.header("Allow", ua::ALLOW);
+    w.header("Supported", ua::SUPPORTED);
+    w.header("User-Agent", ua::PRODUCT);
+    if !sdp.is_empty() {
+        w.header("Content-Type", "application/sdp");
+    }
+}
+
+/// Writes a response to an INVITE (initial or re-INVITE) that creates or
+/// continues a dialog: Record-Route echoed (§12.1.1), Contact, and the
+/// SDP when given. Returns the length.
+pub fn write_invite_response(
+    buf: &mut [u8],
+    req: &Message<'_>,
+    code: u16,
+    local_tag: &str,
+    me: &LocalIdentity,
+    sdp: &[u8],
+) -> Option<usize> {
+    let mut w = MessageWriter::new(buf);
+    let reason = crate::message::reason_phrase(code);
+    ua::write_response_head(
+        &mut w,
+        req,
+        code,
+        reason,
+        Some(local_tag),
+        (101..300).contains(&code),
+    );
+    if code < 300 {
+        me.write_contact(&mut w);
+    }
+    if (200..300).contains(&code) {
+        w.header("Allow", ua::ALLOW);
+        w.header("Supported", ua::SUPPORTED);
+    }
+    w.header("Server", ua::PRODUCT);
+    let ct = (!sdp.is_empty()).then_some("application/sdp");
+    w.finish(ct, sdp).ok()
+}

@@ -1,0 +1,101 @@
+//! What goes into a phone and what comes out of it.
+
+pub use crate::call::EndReason;
+
+/// A handle to one call. It carries the slot's generation, so a handle kept
+/// after its call ended never reaches the call that reuses the slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CallHandle {
+    /// The call slot.
+    pub slot: u8,
+    /// How many calls the slot had held before this one.
+    pub generation: u16,
+}
+
+/// Something the user (or the firmware's UI) asks the phone to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Command<'a> {
+    /// Places a call to a SIP URI (`sip:bob@example.com`).
+    Dial {
+        /// The callee's URI.
+        to: &'a str,
+    },
+    /// Answers a ringing incoming call with 200 OK.
+    Answer(CallHandle),
+    /// Rejects a ringing incoming call with a final status (486, 603, ...).
+    Reject {
+        /// The call.
+        call: CallHandle,
+        /// The 4xx-6xx status.
+        code: u16,
+    },
+    /// Ends a call in any state: CANCEL while calling, reject while ringing,
+    /// BYE once established.
+    Hangup(CallHandle),
+    /// Puts an established call on hold (re-INVITE with `a=sendonly`).
+    Hold(CallHandle),
+    /// Takes a held call off hold.
+    Resume(CallHandle),
+    /// Registers the configured address of record.
+    Register,
+    /// Removes the registration (`Expires: 0`).
+    Unregister,
+}
+
+/// Something the user should learn about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A call arrived and is ringing; answer or reject it.
+    IncomingCall(CallHandle),
+    /// An outgoing call is ringing at the far end (180).
+    Ringing(CallHandle),
+    /// The far end sends early media (183 with SDP).
+    EarlyMedia(CallHandle),
+    /// The call is established.
+    Answered(CallHandle),
+    /// The call is on hold; `by_remote` tells who put it there.
+    Held {
+        /// The call.
+        call: CallHandle,
+        /// Whether the other party put the call on hold.
+        by_remote: bool,
+    },
+    /// The call is off hold again.
+    Resumed(CallHandle),
+    /// The call ended; its handle is now stale.
+    Ended {
+        /// The call.
+        call: CallHandle,
+        /// Why.
+        reason: EndReason,
+    },
+    /// The registrar accepted the registration for this many seconds.
+    Registered {
+        /// Granted expiry in seconds.
+        expires: u32,
+    },
+    /// The registration was removed.
+    Unregistered,
+    /// The registrar refused, or did not answer (status 408).
+    RegistrationFailed {
+        /// The final status.
+        code: u16,
+    },
+    /// A command could not be carried out.
+    CommandFailed(CommandError),
+}
+
+/// Why a command was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CommandError {
+    /// Every call slot is busy.
+    NoFreeCallSlot,
+    /// The handle names no live call.
+    UnknownCall,
+    /// The call is not in a state where the command applies.
+    WrongState,
+    /// The URI could not be parsed or routed.
+    BadUri,
+    /// The request did not fit its buffer or table.
+    NoResources,
+}

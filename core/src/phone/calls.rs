@@ -1,0 +1,1215 @@
+//! The phone's call handling: it routes INVITE sessions between the
+//! transaction layer, the dialogs and the call usage, and carries out what
+//! the user asks of a call.
+
+use core::net::SocketAddr;
+
+use super::{CallHandle, Command, CommandError, EndReason, Event, InputError, Phone};
+use crate::call::{
+    write_initial_invite, write_invite_response, Call, CallDirection, CallState, OwnReinvite,
+    PendingOk,
+};
+use crate::dialog::{CSeqCheck, Dialog, DialogState, RequestClass};
+use crate::media::{MediaInput, MediaStream, StreamParams};
+use crate::message::{Message, MessageWriter, Method, Uri};
+use crate::sdp::{MediaSession, Negotiated, SessionDescription, AUDIO_RTP_CLOCK};
+use crate::time::Duration;
+use crate::transaction::{
+    new_branch, ClientEvent, InviteClientTransaction, InviteServerTransaction, MessageBuf,
+    NonInviteClientTransaction, TimerEvent, TransactionId, MAX_MESSAGE,
+};
+use crate::ua::{self, random_token, SockAddrFmt};
+
+impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
+    pub(super) fn handle_call_command(&mut self, c: Command<'_>) {
+        let result = match c {
+            Command::Dial { to } => self.dial(to),
+            Command::Answer(h) => self.answer(h),
+            Command::Reject { call, code } => self.reject(call, code),
+            Command::Hangup(h) => self.hangup(h),
+            Command::Hold(h) => self.start_reinvite(h, true),
+            Command::Resume(h) => self.start_reinvite(h, false),
+            Command::Register | Command::Unregister => Ok(()),
+        };
+        if let Err(e) = result {
+            self.event(Event::CommandFailed(e));
+        }
+    }
+
+    /// The slot index of a live call.
+    fn slot(&self, h: CallHandle) -> Result<usize, CommandError> {
+        let i = usize::from(h.slot);
+        match (self.calls.get(i), self.generations.get(i)) {
+            (Some(Some(_)), Some(&g)) if g == h.generation => Ok(i),
+            _ => Err(CommandError::UnknownCall),
+        }
+    }
+
+    pub(super) fn handle(&self, slot: usize) -> CallHandle {
+        CallHandle {
+            slot: slot as u8,
+            generation: self.generations.get(slot).copied().unwrap_or(0),
+        }
+    }
+
+    fn free_slot(&self) -> Option<usize> {
+        self.calls.iter().position(Option::is_none)
+    }
+
+    fn new_media_session(&mut self, slot: usize) -> (MediaSession, SocketAddr) {
+        let ip = self.config.identity.local.ip();
+        let port = self
+            .config
+            .rtp_port
+            .saturating_add((slot as u16).saturating_mul(2));
+        let session_id = u64::from(self.rng.next_u32());
+        (
+            MediaSession::new(session_id, ip, port),
+            SocketAddr::new(ip, port),
+        )
+    }
+
+    /// Resolves a URI to the address a request for it is sent to: its IP
+    /// host, else the outbound proxy (the core does no DNS).
+    fn resolve(&self, uri: &str) -> Option<SocketAddr> {
+        let parsed = Uri::parse(uri.trim_start_matches('<').trim_end_matches('>')).ok();
+        let direct = parsed.and_then(|u| {
+            let ip = u.host?.ip()?;
+            Some(SocketAddr::new(ip, u.port.unwrap_or(5060)))
+        });
+        direct.or(self.config.outbound_proxy)
+    }
+
+    /// Where a new out-of-dialog request goes.
+    fn first_hop(&self, target: &str) -> Option<SocketAddr> {
+        self.config.outbound_proxy.or_else(|| self.resolve(target))
+    }
+
+    /// Where an in-dialog request goes: the first route, else the remote
+    /// target (RFC 3261 §12.2.1.1, §8.1.2).
+    fn dialog_hop(&self, d: &Dialog) -> Option<SocketAddr> {
+        match d.route_set().next() {
+            Some(r) => self.resolve(r),
+            None => self.resolve(d.remote_target()),
+        }
+    }
+
+    fn dial(&mut self, to: &str) -> Result<(), CommandError> {
+        let target = Uri::parse(to).map_err(|_| CommandError::BadUri)?;
+        let _ = target;
+        let dest = self.first_hop(to).ok_or(CommandError::BadUri)?;
+        let slot = self.free_slot().ok_or(CommandError::NoFreeCallSlot)?;
+        let (mut media, rtp) = self.new_media_session(slot);
+        let mut sdp = [0u8; 512];
+        let sdp_len = media
+            .create_offer(&self.config.media)
+            .write(&mut sdp)
+            .map_err(|_| CommandError::NoResources)?;
+        let mut call = Call::new(CallDirection::Outgoing, CallState::Calling, media, rtp);
+        let branch = new_branch(&mut self.rng);
+        let mut buf = [0u8; MAX_MESSAGE];
+        let mut w = MessageWriter::new(&mut buf);
+        let body = sdp.get(..sdp_len).unwrap_or(&[]);
+        write_initial_invite(
+            &mut w,
+            &mut call,
+            &self.config.identity,
+            to,
+            &mut self.rng,
+            &branch,
+            body,
+        );
+        let n = w
+            .finish(None, body)
+            .map_err(|_| CommandError::NoResources)?;
+        let bytes = buf.get(..n).unwrap_or(&[]);
+        let tx = InviteClientTransaction::new(
+            bytes,
+            dest,
+            self.config.reliability,
+            self.config.timers,
+            self.now,
+        )
+        .map_err(|_| CommandError::NoResources)?;
+        let id = self
+            .txns
+            .insert(tx)
+            .map_err(|_| CommandError::NoResources)?;
+        call.invite_tx = Some(id);
+        call.no_answer_at = Some(self.now + self.config.no_answer_timeout);
+        self.install(slot, call);
+        self.transmit(dest, bytes);
+        Ok(())
+    }
+
+    fn install(&mut self, slot: usize, call: Call) {
+        if let Some(g) = self.generations.get_mut(slot) {
+            *g = g.wrapping_add(1);
+        }
+        if let Some(s) = self.calls.get_mut(slot) {
+            *s = Some(call);
+        }
+    }
+
+    /// Ends the call in `slot`: its media stops, its dialog is freed, the
+    /// user hears why. Transactions run out on their own timers.
+    pub(super) fn end_call(&mut self, slot: usize, reason: EndReason) {
+        let handle = self.handle(slot);
+        let Some(mut call) = self.calls.get_mut(slot).and_then(Option::take) else {
+            return;
+        };
+        if let Some(mut s) = call.stream.take() {
+            let _ = s.handle_input(self.now, MediaInput::Stop);
+            while let Some(o) = s.poll_output() {
+                let _ = self.media_out.push_back((handle, o));
+            }
+        }
+        if let Some(d) = call.dialog {
+            self.dialogs.remove(d);
+        }
+        self.event(Event::Ended {
+            call: handle,
+            reason,
+        });
+    }
+
+    fn answer(&mut self, h: CallHandle) -> Result<(), CommandError> {
+        let slot = self.slot(h)?;
+        let (tx, state) = match self.calls.get(slot) {
+            Some(Some(c)) => (c.invite_tx, c.state),
+            _ => return Err(CommandError::UnknownCall),
+        };
+        if state != CallState::Ringing {
+            return Err(CommandError::WrongState);
+        }
+        let tx = tx.ok_or(CommandError::WrongState)?;
+        // The 180 the transaction holds carries every header a final
+        // response repeats (Via, From, To with our tag, Call-ID, CSeq,
+        // Record-Route), so the answer is built from it.
+        let mut req_copy = [0u8; MAX_MESSAGE];
+        let n = {
+            let t = self.txns.get(tx).ok_or(CommandError::WrongState)?;
+            let m = t.message();
+            let dst = req_copy
+                .get_mut(..m.len())
+                .ok_or(CommandError::NoResources)?;
+            dst.copy_from_slice(m);
+            m.len()
+        };
+        let req = Message::parse_datagram(req_copy.get(..n).unwrap_or(&[]))
+            .map_err(|_| CommandError::WrongState)?;
+        self.send_ok_with_sdp(slot, tx, &req)
+            .map_err(|_| CommandError::NoResources)?;
+        if let Some(Some(c)) = self.calls.get_mut(slot) {
+            c.state = CallState::Answering;
+            if let Some(d) = c.dialog.and_then(|d| self.dialogs.get_mut(d)) {
+                d.confirm();
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends the 2xx to an INVITE of the call in `slot` with our current
+    /// SDP and arms its retransmission (§13.3.1.4).
+    fn send_ok_with_sdp(
+        &mut self,
+        slot: usize,
+        tx: TransactionId,
+        req: &Message<'_>,
+    ) -> Result<(), InputError> {
+        let Some(Some(call)) = self.calls.get(slot) else {
+            return Err(InputError::Unusable);
+        };
+        let mut sdp = [0u8; 512];
+        let sdp_len = call
+            .media
+            .local()
+            .write(&mut sdp)
+            .map_err(|_| InputError::Unusable)?;
+        let mut buf = [0u8; MAX_MESSAGE];
+        let n = write_invite_response(
+            &mut buf,
+            req,
+            200,
+            &call.local_tag,
+            &self.config.identity,
+            sdp.get(..sdp_len).unwrap_or(&[]),
+        )
+        .ok_or(InputError::Unusable)?;
+        let bytes = buf.get(..n).unwrap_or(&[]);
+        let to = match self.txns.get_mut(tx) {
+            Some(t) => {
+                let _ = t.send_response(self.now, bytes);
+                t.peer()
+            }
+            None => return Err(InputError::Unusable),
+        };
+        let cseq = req.cseq().and_then(|c| c.ok()).map_or(0, |c| c.seq);
+        let t1 = self.config.timers.t1;
+        let pending = PendingOk {
+            bytes: MessageBuf::from_slice(bytes).map_err(|_| InputError::Unusable)?,
+            to,
+            cseq,
+            next: self.now + t1,
+            interval: t1,
+            give_up: self.now + self.config.timers.t1_x64(),
+        };
+        if let Some(Some(c)) = self.calls.get_mut(slot) {
+            c.pending_ok = Some(pending);
+        }
+        self.transmit(to, bytes);
+        Ok(())
+    }
+
+    fn reject(&mut self, h: CallHandle, code: u16) -> Result<(), CommandError> {
+        let slot = self.slot(h)?;
+        if !(300..=699).contains(&code) {
+            return Err(CommandError::WrongState);
+        }
+        match self.calls.get(slot) {
+            Some(Some(c)) if c.state == CallState::Ringing => {}
+            _ => return Err(CommandError::WrongState),
+        }
+        self.final_to_incoming(slot, code);
+        self.end_call(slot, EndReason::Rejected(code));
+        Ok(())
+    }
+
+    /// Sends a 300-699 to the ringing INVITE of the call in `slot`.
+    fn final_to_incoming(&mut self, slot: usize, code: u16) {
+        let Some(Some(call)) = self.calls.get(slot) else {
+            return;
+        };
+        let Some(tx) = call.invite_tx else {
+            return;
+        };
+        let tag = call.local_tag.clone();
+        let mut req_copy = [0u8; MAX_MESSAGE];
+        let Some(t) = self.txns.get(tx) else {
+            return;
+        };
+        let m = t.message();
+        let n = m.len();
+        if let Some(dst) = req_copy.get_mut(..n) {
+            dst.copy_from_slice(m);
+        }
+        let Ok(req) = Message::parse_datagram(req_copy.get(..n).unwrap_or(&[])) else {
+            return;
+        };
+        let mut buf = [0u8; MAX_MESSAGE];
+        let Some(len) =
+            write_invite_response(&mut buf, &req, code, &tag, &self.config.identity, b"")
+        else {
+            return;
+        };
+        let bytes = buf.get(..len).unwrap_or(&[]);
+        if let Some(t) = self.txns.get_mut(tx) {
+            let _ = t.send_response(self.now, bytes);
+            let peer = t.peer();
+            self.transmit(peer, bytes);
+        }
+    }
+
+    fn hangup(&mut self, h: CallHandle) -> Result<(), CommandError> {
+        let slot = self.slot(h)?;
+        let state = match self.calls.get(slot) {
+            Some(Some(c)) => c.state,
+            _ => return Err(CommandError::UnknownCall),
+        };
+        match state {
+            CallState::Calling | CallState::Proceeding => {
+                self.cancel_outgoing(slot, EndReason::Cancelled);
+                Ok(())
+            }
+            CallState::Cancelling => Ok(()),
+            CallState::Ringing => self.reject(h, 603),
+            CallState::Answering | CallState::Confirmed => {
+                self.send_bye(slot);
+                self.end_call(slot, EndReason::LocalHangup);
+                Ok(())
+            }
+        }
+    }
+
+    /// Cancels an outgoing call: now when a provisional has arrived, else
+    /// as soon as one does (RFC 3261 §9.1).
+    fn cancel_outgoing(&mut self, slot: usize, reason: EndReason) {
+        let Some(Some(call)) = self.calls.get_mut(slot) else {
+            return;
+        };
+        call.cancel_reason = Some(reason);
+        call.state = CallState::Cancelling;
+        call.no_answer_at = None;
+        if !call.provisional_seen || call.cancel_sent {
+            return;
+        }
+        call.cancel_sent = true;
+        let Some(tx) = call.invite_tx else {
+            return;
+        };
+        let mut buf = [0u8; MAX_MESSAGE];
+        let Some((n, peer)) = self.txns.get(tx).and_then(|t| match t {
+            crate::transaction::Transaction::InviteClient(ic) => {
+                ic.write_cancel(&mut buf).ok().map(|n| (n, ic.peer()))
+            }
+            _ => None,
+        }) else {
+            return;
+        };
+        let bytes = buf.get(..n).unwrap_or(&[]);
+        if let Ok(tx) = NonInviteClientTransaction::new(
+            bytes,
+            peer,
+            self.config.reliability,
+            self.config.timers,
+            self.now,
+        ) {
+            let _ = self.txns.insert(tx);
+        }
+        self.transmit(peer, bytes);
+    }
+
+    /// Sends a request inside the call's dialog through a new non-INVITE
+    /// client transaction (BYE, INFO, ...). Returns its transaction.
+    pub(super) fn send_in_dialog(
+        &mut self,
+        slot: usize,
+        method: Method<'_>,
+        extra: &[(&str, &str)],
+        content_type: Option<&str>,
+        body: &[u8],
+    ) -> Option<TransactionId> {
+        let dh = self.calls.get(slot)?.as_ref()?.dialog?;
+        let branch = new_branch(&mut self.rng);
+        let mut buf = [0u8; MAX_MESSAGE];
+        let mut w = MessageWriter::new(&mut buf);
+        let d = self.dialogs.get_mut(dh)?;
+        d.start_request(&mut w, method).ok()?;
+        let dest = {
+            let d = self.dialogs.get(dh)?;
+            self.dialog_hop(d)?
+        };
+        self.config.identity.write_via(&mut w, &branch);
+        w.header("Max-Forwards", "70");
+        self.config.identity.write_contact(&mut w);
+        for (n, v) in extra {
+            w.header(n, v);
+        }
+        w.header("User-Agent", ua::PRODUCT);
+        let n = w.finish(content_type, body).ok()?;
+        let bytes = buf.get(..n).unwrap_or(&[]);
+        let tx = NonInviteClientTransaction::new(
+            bytes,
+            dest,
+            self.config.reliability,
+            self.config.timers,
+            self.now,
+        )
+        .ok()?;
+        let id = self.txns.insert(tx).ok();
+        self.transmit(dest, bytes);
+        id
+    }
+
+    fn send_bye(&mut self, slot: usize) {
+        let _ = self.send_in_dialog(slot, Method::Bye, &[], None, b"");
+    }
+
+    /// Sends (or re-sends) the ACK for the 2xx numbered `cseq`
+    /// (§13.2.2.4); the same branch every time, so a re-sent ACK is the
+    /// same message.
+    fn send_ack(&mut self, slot: usize, cseq: u32, sdp: &[u8]) {
+        let Some(Some(call)) = self.calls.get_mut(slot) else {
+            return;
+        };
+        let Some(dh) = call.dialog else {
+            return;
+        };
+        let branch = match &call.ack_branch {
+            Some(b) => b.clone(),
+            None => {
+                let b = new_branch(&mut self.rng);
+                call.ack_branch = Some(b.clone());
+                b
+            }
+        };
+        let Some(d) = self.dialogs.get(dh) else {
+            return;
+        };
+        let Some(dest) = self.dialog_hop(d) else {
+            return;
+        };
+        let mut buf = [0u8; MAX_MESSAGE];
+        let mut w = MessageWriter::new(&mut buf);
+        d.write_ack(&mut w, cseq);
+        self.config.identity.write_via(&mut w, &branch);
+        w.header("Max-Forwards", "70");
+        let ct = (!sdp.is_empty()).then_some("application/sdp");
+        if let Ok(n) = w.finish(ct, sdp) {
+            let bytes = buf.get(..n).unwrap_or(&[]);
+            self.transmit(dest, bytes);
+        }
+    }
+
+    fn start_reinvite(&mut self, h: CallHandle, hold: bool) -> Result<(), CommandError> {
+        let slot = self.slot(h)?;
+        let ok = matches!(self.calls.get(slot), Some(Some(c)) if c.is_confirmed() && c.own_reinvite.is_none() && c.pending_ok.is_none());
+        if !ok {
+            return Err(CommandError::WrongState);
+        }
+        self.send_reinvite(slot, hold)
+            .ok_or(CommandError::NoResources)
+    }
+
+    /// Sends a re-INVITE offering hold or resume (RFC 3264 §8.4).
+    fn send_reinvite(&mut self, slot: usize, hold: bool) -> Option<()> {
+        let call = self.calls.get_mut(slot)?.as_mut()?;
+        let dh = call.dialog?;
+        call.media.set_hold(hold);
+        let mut sdp = [0u8; 512];
+        let sdp_len = call
+            .media
+            .create_offer(&self.config.media)
+            .write(&mut sdp)
+            .ok()?;
+        let branch = new_branch(&mut self.rng);
+        let mut buf = [0u8; MAX_MESSAGE];
+        let mut w = MessageWriter::new(&mut buf);
+        let seq = self
+            .dialogs
+            .get_mut(dh)?
+            .start_request(&mut w, Method::Invite)
+            .ok()?;
+        let dest = self.dialog_hop(self.dialogs.get(dh)?)?;
+        self.config.identity.write_via(&mut w, &branch);
+        w.header("Max-Forwards", "70");
+        self.config.identity.write_contact(&mut w);
+        w.header("Allow", ua::ALLOW);
+        w.header("User-Agent", ua::PRODUCT);
+        let n = w
+            .finish(Some("application/sdp"), sdp.get(..sdp_len)?)
+            .ok()?;
+        let bytes = buf.get(..n)?;
+        let tx = InviteClientTransaction::new(
+            bytes,
+            dest,
+            self.config.reliability,
+            self.config.timers,
+            self.now,
+        )
+        .ok()?;
+        let id = self.txns.insert(tx).ok()?;
+        let call = self.calls.get_mut(slot)?.as_mut()?;
+        call.invite_tx = Some(id);
+        call.own_reinvite = Some(OwnReinvite { hold, cseq: seq });
+        call.ack_branch = None;
+        self.transmit(dest, bytes);
+        Some(())
+    }
+
+    /// The call whose INVITE transaction is `id`.
+    pub(super) fn call_by_invite_tx(&self, id: TransactionId) -> Option<usize> {
+        self.calls
+            .iter()
+            .position(|c| c.as_ref().is_some_and(|c| c.invite_tx == Some(id)))
+    }
+
+    /// The call owning dialog-matching message `m`.
+    fn call_by_dialog(&self, m: &Message<'_>) -> Option<usize> {
+        let dh = self.dialogs.find(m)?;
+        self.calls
+            .iter()
+            .position(|c| c.as_ref().is_some_and(|c| c.dialog == Some(dh)))
+    }
+
+    /// A response delivered by the INVITE client transaction `id`.
+    pub(super) fn on_invite_response(
+        &mut self,
+        id: TransactionId,
+        ev: ClientEvent,
+        resp: &Message<'_>,
+    ) {
+        let Some(slot) = self.call_by_invite_tx(id) else {
+            return;
+        };
+        let Some(code) = resp.status() else {
+            return;
+        };
+        let is_reinvite = matches!(self.calls.get(slot), Some(Some(c)) if c.own_reinvite.is_some());
+        if is_reinvite {
+            self.on_reinvite_response(slot, code, resp);
+            return;
+        }
+        let _ = ev;
+        match code {
+            100 => {}
+            101..=199 => self.on_provisional(slot, id, code, resp),
+            200..=299 => self.on_invite_ok(slot, id, resp),
+            _ => {
+                let reason = match self.calls.get(slot) {
+                    Some(Some(c)) => match c.cancel_reason {
+                        Some(r) if code == 487 => r,
+                        _ => EndReason::Failed(code),
+                    },
+                    _ => EndReason::Failed(code),
+                };
+                self.end_call(slot, reason);
+            }
+        }
+    }
+
+    fn request_of(&self, id: TransactionId, out: &mut [u8]) -> Option<usize> {
+        let m = self.txns.get(id)?.message();
+        out.get_mut(..m.len())?.copy_from_slice(m);
+        Some(m.len())
+    }
+
+    fn on_provisional(&mut self, slot: usize, id: TransactionId, code: u16, resp: &Message<'_>) {
+        let handle = self.handle(slot);
+        let mut req_copy = [0u8; MAX_MESSAGE];
+        let n = self.request_of(id, &mut req_copy).unwrap_or(0);
+        let has_tag = resp
+            .to()
+            .and_then(|t| t.ok())
+            .is_some_and(|t| t.tag().is_some());
+        let mut early_media = false;
+        if let Some(Some(call)) = self.calls.get_mut(slot) {
+            call.provisional_seen = true;
+            if call.state == CallState::Calling {
+                call.state = CallState::Proceeding;
+            }
+            if call.dialog.is_none() && has_tag {
+                if let Ok(req) = Message::parse_datagram(req_copy.get(..n).unwrap_or(&[])) {
+                    if let Ok(d) = Dialog::new_uac(&req, resp, false) {
+                        call.dialog = self.dialogs.insert(d).ok();
+                    }
+                }
+            }
+            // Early media: an answer in a 183 (RFC 3261 §13.2.1 / RFC 3960).
+            if !resp.body().is_empty() && call.media.offer_pending() {
+                if let Ok(sdp) = SessionDescription::parse(resp.body()) {
+                    if let Ok(neg) = call.media.process_answer(&sdp) {
+                        early_media = true;
+                        let _ = neg;
+                    }
+                }
+            }
+        }
+        let cancelling = matches!(self.calls.get(slot), Some(Some(c)) if c.cancel_reason.is_some());
+        if cancelling {
+            let reason = self
+                .calls
+                .get(slot)
+                .and_then(|c| c.as_ref())
+                .and_then(|c| c.cancel_reason)
+                .unwrap_or(EndReason::Cancelled);
+            self.cancel_outgoing(slot, reason);
+            return;
+        }
+        if early_media {
+            self.start_media(slot);
+            self.event(Event::EarlyMedia(handle));
+        } else if code == 180 {
+            self.event(Event::Ringing(handle));
+        }
+    }
+
+    fn on_invite_ok(&mut self, slot: usize, id: TransactionId, resp: &Message<'_>) {
+        let handle = self.handle(slot);
+        let cseq = resp.cseq().and_then(|c| c.ok()).map_or(0, |c| c.seq);
+        let already = matches!(self.calls.get(slot), Some(Some(c)) if c.is_confirmed() || c.cancel_reason.is_some() && c.dialog.is_some() && c.ack_branch.is_some());
+        if already {
+            // A retransmitted 2xx: the same ACK again (§13.2.2.4).
+            self.send_ack(slot, cseq, b"");
+            return;
+        }
+        let mut req_copy = [0u8; MAX_MESSAGE];
+        let n = self.request_of(id, &mut req_copy).unwrap_or(0);
+        let Ok(req) = Message::parse_datagram(req_copy.get(..n).unwrap_or(&[])) else {
+            return;
+        };
+        let Some(Some(call)) = self.calls.get_mut(slot) else {
+            return;
+        };
+        // A 2xx from another fork than the early dialog, or the first
+        // dialog: (re)create it from the 2xx.
+        let fits = call
+            .dialog
+            .and_then(|d| self.dialogs.get_mut(d))
+            .is_some_and(|d| d.confirm_with_response(resp).is_ok());
+        if !fits {
+            if let Some(d) = call.dialog.take() {
+                self.dialogs.remove(d);
+            }
+            match Dialog::new_uac(&req, resp, false) {
+                Ok(d) => call.dialog = self.dialogs.insert(d).ok(),
+                Err(_) => return,
+            }
+        }
+        let cancelled = call.cancel_reason;
+        let negotiated = SessionDescription::parse(resp.body())
+            .ok()
+            .and_then(|sdp| call.media.process_answer(&sdp).ok());
+        call.no_answer_at = None;
+        call.state = CallState::Confirmed;
+        self.send_ack(slot, cseq, b"");
+        if let Some(reason) = cancelled {
+            // The 2xx crossed our CANCEL: the call is up, so end it with BYE.
+            self.send_bye(slot);
+            self.end_call(slot, reason);
+            return;
+        }
+        if negotiated.is_none() {
+            // §13.2.1 / RFC 3264: an unusable answer cannot be refused,
+            // so the call ends with BYE.
+            self.send_bye(slot);
+            self.end_call(slot, EndReason::Failed(488));
+            return;
+        }
+        self.start_media(slot);
+        self.event(Event::Answered(handle));
+    }
+
+    fn on_reinvite_response(&mut self, slot: usize, code: u16, resp: &Message<'_>) {
+        let handle = self.handle(slot);
+        if code < 200 {
+            return;
+        }
+        let cseq = resp.cseq().and_then(|c| c.ok()).map_or(0, |c| c.seq);
+        let Some(Some(call)) = self.calls.get_mut(slot) else {
+            return;
+        };
+        let Some(own) = call.own_reinvite else {
+            return;
+        };
+        if (200..300).contains(&code) {
+            if call.ack_branch.is_some() {
+                self.send_ack(slot, cseq, b"");
+                return;
+            }
+            let neg = SessionDescription::parse(resp.body())
+                .ok()
+                .and_then(|sdp| call.media.process_answer(&sdp).ok());
+            if let Some(d) = call.dialog.and_then(|d| self.dialogs.get_mut(d)) {
+                let _ = d.refresh_remote_target(resp);
+            }
+            call.own_reinvite = None;
+            self.send_ack(slot, cseq, b"");
+            if neg.is_some() {
+                self.apply_media(slot);
+                self.event(if own.hold {
+                    Event::Held {
+                        call: handle,
+                        by_remote: false,
+                    }
+                } else {
+                    Event::Resumed(handle)
+                });
+            }
+            return;
+        }
+        call.media.offer_failed();
+        call.own_reinvite = None;
+        match code {
+            // RFC 3261 §14.1: glare; retry after a random delay, longer
+            // for the Call-ID's owner so the two sides do not collide again.
+            491 => {
+                let owner = call.direction == CallDirection::Outgoing;
+                let ms = if owner {
+                    2100 + 10 * u64::from(self.rng.below(191))
+                } else {
+                    10 * u64::from(self.rng.below(201))
+                };
+                if let Some(Some(c)) = self.calls.get_mut(slot) {
+                    c.glare_retry = Some((self.now + Duration::from_millis(ms), own.hold));
+                }
+            }
+            // §12.2.1.2: 481 and 408 end the dialog.
+            408 | 481 => {
+                self.send_bye(slot);
+                self.end_call(slot, EndReason::Timeout);
+            }
+            _ => {}
+        }
+    }
+
+    /// Starts or updates the call's media after an offer/answer exchange.
+    fn start_media(&mut self, slot: usize) {
+        let Some(Some(call)) = self.calls.get_mut(slot) else {
+            return;
+        };
+        let Some(neg) = call.media.negotiated() else {
+            return;
+        };
+        if call.stream.is_none() {
+            let params = stream_params(call.rtp_local, &neg, self.rng.next_u32());
+            call.stream = MediaStream::start(self.now, params, &mut self.rng).ok();
+        }
+        self.apply_media(slot);
+    }
+
+    /// Pauses or resumes sending by the negotiated direction, and moves the
+    /// stream when the peer's address changed (re-offer after transfer).
+    fn apply_media(&mut self, slot: usize) {
+        let handle = self.handle(slot);
+        let Some(Some(call)) = self.calls.get_mut(slot) else {
+            return;
+        };
+        let Some(neg) = call.media.negotiated() else {
+            return;
+        };
+        let moved = call.stream.as_ref().is_some_and(|s| {
+            s.params().remote != neg.remote || s.params().payload_type != neg.codec.pt
+        });
+        if moved {
+            if let Some(mut s) = call.stream.take() {
+                let _ = s.handle_input(self.now, MediaInput::Stop);
+                while let Some(o) = s.poll_output() {
+                    let _ = self.media_out.push_back((handle, o));
+                }
+            }
+            let params = stream_params(call.rtp_local, &neg, self.rng.next_u32());
+            call.stream = MediaStream::start(self.now, params, &mut self.rng).ok();
+        }
+        if let Some(s) = call.stream.as_mut() {
+            let sends = neg.direction.sends();
+            if sends && s.is_held() {
+                let _ = s.handle_input(self.now, MediaInput::Resume);
+            } else if !sends && !s.is_held() {
+                let _ = s.handle_input(self.now, MediaInput::Hold);
+            }
+        }
+    }
+
+    /// An INVITE outside any dialog: a new incoming call.
+    pub(super) fn on_new_invite(
+        &mut self,
+        from: SocketAddr,
+        raw: &[u8],
+        req: &Message<'_>,
+    ) -> Result<(), InputError> {
+        let to = ua::response_destination(req, from);
+        let tx = InviteServerTransaction::new(
+            raw,
+            to,
+            self.config.reliability,
+            self.config.timers,
+            self.now,
+        )
+        .map_err(|_| InputError::Unusable)?;
+        let Ok(id) = self.txns.insert(tx) else {
+            // No transaction slot: answer statelessly (RFC 3261 §21.5.4).
+            self.stats.refused_full = self.stats.refused_full.saturating_add(1);
+            return self.respond_stateless(req, to, 503, &[("Retry-After", "5")]);
+        };
+        let Some(slot) = self.free_slot() else {
+            // Every line busy: 486 through the transaction, so a
+            // retransmitted INVITE gets it again.
+            self.stats.refused_full = self.stats.refused_full.saturating_add(1);
+            self.reply_in_invite_tx(id, req, 486, &[("Retry-After", "30")]);
+            return Ok(());
+        };
+        let (mut media, rtp) = self.new_media_session(slot);
+        // RFC 3264 §6: answer the offer, or refuse it with 488.
+        let offered = !req.body().is_empty();
+        if offered {
+            let answer = SessionDescription::parse(req.body())
+                .map_err(|_| crate::sdp::NegotiationError::NoAudio)
+                .and_then(|sdp| media.answer_offer(&self.config.media, &sdp));
+            if answer.is_err() {
+                self.reply_in_invite_tx(id, req, 488, &[]);
+                return Ok(());
+            }
+        } else {
+            // Late offer: the offer goes in our 200, the answer in the ACK.
+            media.create_offer(&self.config.media);
+        }
+        let mut call = Call::new(CallDirection::Incoming, CallState::Ringing, media, rtp);
+        call.local_tag = random_token(&mut self.rng, 12);
+        call.invite_tx = Some(id);
+        call.invite_cseq = req.cseq().and_then(|c| c.ok()).map_or(0, |c| c.seq);
+        if let Some(cid) = req.call_id().and_then(ua::text) {
+            call.call_id = cid;
+        }
+        let dialog = Dialog::new_uas(req, &call.local_tag, 180, false).ok();
+        let Some(dialog) = dialog else {
+            self.reply_in_invite_tx(id, req, 400, &[]);
+            return Ok(());
+        };
+        call.dialog = self.dialogs.insert(dialog).ok();
+        let tag = call.local_tag.clone();
+        self.install(slot, call);
+        // 180 right away: the phone rings (RFC 3261 §13.3.1.1).
+        let mut buf = [0u8; MAX_MESSAGE];
+        if let Some(n) = write_invite_response(&mut buf, req, 180, &tag, &self.config.identity, b"")
+        {
+            let bytes = buf.get(..n).unwrap_or(&[]);
+            if let Some(t) = self.txns.get_mut(id) {
+                let _ = t.send_response(self.now, bytes);
+            }
+            self.transmit(to, bytes);
+        }
+        let handle = self.handle(slot);
+        self.event(Event::IncomingCall(handle));
+        Ok(())
+    }
+
+    /// Answers the INVITE server transaction `id` with a final status.
+    fn reply_in_invite_tx(
+        &mut self,
+        id: TransactionId,
+        req: &Message<'_>,
+        code: u16,
+        extra: &[(&str, &str)],
+    ) {
+        let tag: ua::Text<16> = random_token(&mut self.rng, 10);
+        let mut buf = [0u8; MAX_MESSAGE];
+        if let Some(n) = ua::write_simple_response(&mut buf, req, code, Some(&tag), extra) {
+            let bytes = buf.get(..n).unwrap_or(&[]);
+            if let Some(t) = self.txns.get_mut(id) {
+                let _ = t.send_response(self.now, bytes);
+                let peer = t.peer();
+                self.transmit(peer, bytes);
+            }
+        }
+    }
+
+    /// A CANCEL (RFC 3261 §9.2): 200 for the CANCEL, 487 for the INVITE if
+    /// it is still unanswered, 481 when no INVITE matches.
+    pub(super) fn on_cancel(
+        &mut self,
+        from: SocketAddr,
+        raw: &[u8],
+        req: &Message<'_>,
+    ) -> Result<(), InputError> {
+        let Some(inv) = self.txns.find_cancelled_invite(req) else {
+            return self.respond_in_transaction(raw, req, from, 481);
+        };
+        self.respond_in_transaction(raw, req, from, 200)?;
+        if let Some(slot) = self.call_by_invite_tx(inv) {
+            let ringing =
+                matches!(self.calls.get(slot), Some(Some(c)) if c.state == CallState::Ringing);
+            if ringing {
+                self.final_to_incoming(slot, 487);
+                self.end_call(slot, EndReason::CallerCancelled);
+            }
+        }
+        Ok(())
+    }
+
+    /// An ACK outside any transaction: the ACK for one of our 2xx.
+    pub(super) fn on_ack(&mut self, req: &Message<'_>) {
+        let Some(slot) = self.call_by_dialog(req) else {
+            return;
+        };
+        let handle = self.handle(slot);
+        let cseq = req.cseq().and_then(|c| c.ok()).map_or(0, |c| c.seq);
+        let Some(Some(call)) = self.calls.get_mut(slot) else {
+            return;
+        };
+        // Only the ACK for this very 2xx stops it (matched by CSeq).
+        if call.pending_ok.as_ref().is_none_or(|p| p.cseq != cseq) {
+            return;
+        }
+        call.pending_ok = None;
+        let was_answering = call.state == CallState::Answering;
+        // Late offer: the answer arrives in the ACK.
+        if call.media.offer_pending() {
+            let ok = SessionDescription::parse(req.body())
+                .ok()
+                .and_then(|sdp| call.media.process_answer(&sdp).ok())
+                .is_some();
+            if !ok {
+                self.send_bye(slot);
+                self.end_call(slot, EndReason::Failed(488));
+                return;
+            }
+        }
+        call.state = CallState::Confirmed;
+        if was_answering {
+            self.start_media(slot);
+            self.event(Event::Answered(handle));
+        } else {
+            self.apply_media(slot);
+        }
+    }
+
+    /// A request inside (or claiming to be inside) a dialog.
+    pub(super) fn on_in_dialog_request(
+        &mut self,
+        from: SocketAddr,
+        raw: &[u8],
+        req: &Message<'_>,
+    ) -> Result<(), InputError> {
+        let method = req.method().unwrap_or(Method::Ack);
+        let dh = match self.dialogs.classify(req) {
+            RequestClass::InDialog(h) => h,
+            // §12.2.2: a To tag naming no dialog gets 481.
+            _ => return self.respond_in_transaction(raw, req, from, 481),
+        };
+        let Some(slot) = self
+            .calls
+            .iter()
+            .position(|c| c.as_ref().is_some_and(|c| c.dialog == Some(dh)))
+        else {
+            return self.respond_in_transaction(raw, req, from, 481);
+        };
+        if let Some(d) = self.dialogs.get_mut(dh) {
+            if let Ok(CSeqCheck::OutOfOrder) = d.check_remote_cseq(req) {
+                return self.respond_in_transaction(raw, req, from, 500);
+            }
+        }
+        let handle = self.handle(slot);
+        match method {
+            Method::Bye => {
+                self.respond_in_transaction(raw, req, from, 200)?;
+                self.end_call(slot, EndReason::RemoteHangup);
+                Ok(())
+            }
+            Method::Invite => self.on_reinvite(slot, from, raw, req),
+            Method::Options | Method::Info => self.respond_in_transaction(raw, req, from, 200),
+            _ => {
+                let _ = handle;
+                self.respond_in_transaction(raw, req, from, 501)
+            }
+        }
+    }
+
+    fn on_reinvite(
+        &mut self,
+        slot: usize,
+        from: SocketAddr,
+        raw: &[u8],
+        req: &Message<'_>,
+    ) -> Result<(), InputError> {
+        let handle = self.handle(slot);
+        let to = ua::response_destination(req, from);
+        let tx = InviteServerTransaction::new(
+            raw,
+            to,
+            self.config.reliability,
+            self.config.timers,
+            self.now,
+        )
+        .map_err(|_| InputError::Unusable)?;
+        let Ok(id) = self.txns.insert(tx) else {
+            return self.respond_stateless(req, to, 503, &[("Retry-After", "5")]);
+        };
+        let Some(Some(call)) = self.calls.get_mut(slot) else {
+            return Err(InputError::Unusable);
+        };
+        // RFC 3261 §14.2: an offer while ours is outstanding is glare (491);
+        // while our 2xx awaits its ACK, 500 with Retry-After.
+        if call.own_reinvite.is_some() {
+            self.reply_in_invite_tx(id, req, 491, &[]);
+            return Ok(());
+        }
+        if call.pending_ok.is_some() || !call.is_confirmed() {
+            self.reply_in_invite_tx(id, req, 500, &[("Retry-After", "1")]);
+            return Ok(());
+        }
+        let was_held = call.held_by_peer;
+        let result = if req.body().is_empty() {
+            call.media.create_offer(&self.config.media);
+            Ok(None)
+        } else {
+            SessionDescription::parse(req.body())
+                .map_err(|_| crate::sdp::NegotiationError::NoAudio)
+                .and_then(|sdp| call.media.answer_offer(&self.config.media, &sdp))
+                .map(Some)
+        };
+        let neg = match result {
+            Ok(n) => n,
+            Err(_) => {
+                self.reply_in_invite_tx(id, req, 488, &[]);
+                return Ok(());
+            }
+        };
+        call.invite_tx = Some(id);
+        if let Some(d) = call.dialog.and_then(|d| self.dialogs.get_mut(d)) {
+            let _ = d.refresh_remote_target(req);
+        }
+        let held_now = neg.is_some_and(|n| !n.direction.receives() || call.media.is_held_by_peer());
+        call.held_by_peer = held_now;
+        self.send_ok_with_sdp(slot, id, req)?;
+        self.apply_media(slot);
+        if held_now && !was_held {
+            self.event(Event::Held {
+                call: handle,
+                by_remote: true,
+            });
+        } else if !held_now && was_held {
+            self.event(Event::Resumed(handle));
+        }
+        Ok(())
+    }
+
+    /// A 2xx to an INVITE whose transaction is gone (Timer M ran out, or a
+    /// proxy forked): re-send the ACK if it is for one of our calls.
+    pub(super) fn on_stray_ok(&mut self, resp: &Message<'_>) {
+        let is_invite_ok = resp.status().is_some_and(|c| (200..300).contains(&c))
+            && resp
+                .cseq()
+                .and_then(|c| c.ok())
+                .is_some_and(|c| c.method == Method::Invite);
+        if !is_invite_ok {
+            return;
+        }
+        if let Some(slot) = self.call_by_dialog(resp) {
+            let cseq = resp.cseq().and_then(|c| c.ok()).map_or(0, |c| c.seq);
+            self.send_ack(slot, cseq, b"");
+        }
+    }
+
+    /// A transaction timed out.
+    pub(super) fn on_call_tx_timeout(&mut self, id: TransactionId) {
+        let Some(slot) = self.call_by_invite_tx(id) else {
+            return;
+        };
+        let Some(Some(call)) = self.calls.get(slot) else {
+            return;
+        };
+        match call.state {
+            CallState::Calling | CallState::Proceeding | CallState::Cancelling => {
+                let reason = call.cancel_reason.unwrap_or(EndReason::Timeout);
+                self.end_call(slot, reason);
+            }
+            CallState::Confirmed if call.own_reinvite.is_some() => {
+                // §12.2.1.2: a timed-out re-INVITE ends the dialog.
+                self.send_bye(slot);
+                self.end_call(slot, EndReason::Timeout);
+            }
+            _ => {}
+        }
+    }
+
+    /// The calls' own timers: ring timeout, 2xx retransmission, glare
+    /// retry, and media ticks.
+    pub(super) fn run_call_timers(&mut self) {
+        for slot in 0..CALLS {
+            let handle = self.handle(slot);
+            let Some(Some(call)) = self.calls.get_mut(slot) else {
+                continue;
+            };
+            if call.no_answer_at.is_some_and(|t| t <= self.now) {
+                call.no_answer_at = None;
+                self.cancel_outgoing(slot, EndReason::NoAnswer);
+                continue;
+            }
+            let mut resend: Option<(SocketAddr, MessageBuf)> = None;
+            let mut give_up = false;
+            if let Some(p) = call.pending_ok.as_mut() {
+                if p.give_up <= self.now {
+                    give_up = true;
+                } else if p.next <= self.now {
+                    resend = Some((p.to, p.bytes.clone()));
+                    // §13.3.1.4: T1 doubling, capped at T2.
+                    p.interval = (p.interval + p.interval).min(self.config.timers.t2);
+                    p.next = self.now + p.interval;
+                }
+            }
+            if give_up {
+                // §13.3.1.4: no ACK within 64·T1 ends the session with BYE.
+                if let Some(c) = self.calls.get_mut(slot).and_then(|c| c.as_mut()) {
+                    c.pending_ok = None;
+                }
+                self.send_bye(slot);
+                self.end_call(slot, EndReason::Timeout);
+                continue;
+            }
+            if let Some((to, bytes)) = resend {
+                self.transmit(to, bytes.as_bytes());
+            }
+            let Some(Some(call)) = self.calls.get_mut(slot) else {
+                continue;
+            };
+            if let Some((at, hold)) = call.glare_retry {
+                if at <= self.now {
+                    call.glare_retry = None;
+                    if call.is_confirmed() && call.own_reinvite.is_none() {
+                        let _ = self.send_reinvite(slot, hold);
+                    }
+                }
+            }
+            if let Some(Some(call)) = self.calls.get_mut(slot) {
+                if let Some(s) = call.stream.as_mut() {
+                    let _ = s.handle_input(self.now, MediaInput::Tick);
+                    let _ = handle;
+                }
+            }
+        }
+    }
+
+    /// Whether any call's timer handled a transaction timer event.
+    pub(super) fn on_tx_timer(&mut self, id: TransactionId, ev: TimerEvent) {
+        if ev == TimerEvent::Timeout {
+            self.on_call_tx_timeout(id);
+        }
+    }
+
+    /// The state of the call `h`, if it is live.
+    pub fn call_state(&self, h: CallHandle) -> Option<CallState> {
+        let slot = self.slot(h).ok()?;
+        self.calls.get(slot)?.as_ref().map(|c| c.state)
+    }
+
+    /// Handles of every live call.
+    pub fn live_calls(&self) -> impl Iterator<Item = CallHandle> + '_ {
+        (0..CALLS)
+            .filter(|&i| matches!(self.calls.get(i), Some(Some(_))))
+            .map(|i| self.handle(i))
+    }
+
+    /// Live dialogs (0 once every call ended).
+    pub fn dialogs_in_use(&self) -> usize {
+        self.dialogs.len()
+    }
+
+    /// The media session of a live call, to read what was negotiated.
+    pub fn negotiated(&self, h: CallHandle) -> Option<Negotiated> {
+        let slot = self.slot(h).ok()?;
+        self.calls.get(slot)?.as_ref()?.media.negotiated()
+    }
+
+    /// Feeds a media input to a call's stream.
+    pub(super) fn media_input(&mut self, h: CallHandle, input: MediaInput<'_>) {
+        if let Ok(slot) = self.slot(h) {
+            if let Some(Some(c)) = self.calls.get_mut(slot) {
+                if let Some(s) = c.stream.as_mut() {
+                    let _ = s.handle_input(self.now, input);
+                }
+            }
+        }
+    }
+
+    /// Whether the dialog of a call is confirmed (for tests).
+    pub fn dialog_state(&self, h: CallHandle) -> Option<DialogState> {
+        let slot = self.slot(h).ok()?;
+        let dh = self.calls.get(slot)?.as_ref()?.dialog?;
+        self.dialogs.get(dh).map(Dialog::state)
+    }
+
+    /// Writes `sip:` and this phone's contact address, for tests and shims.
+    pub fn contact_uri(&self, out: &mut ua::Text<96>) {
+        let _ = core::fmt::write(
+            out,
+            format_args!(
+                "sip:{}@{}",
+                self.config.identity.user,
+                SockAddrFmt(self.config.identity.local)
+            ),
+        );
+    }
+}
+
+fn stream_params(local: SocketAddr, neg: &Negotiated, ssrc: u32) -> StreamParams {
+    StreamParams {
+        local,
+        remote: neg.remote,
+        payload_type: neg.codec.pt,
+        clock_rate: AUDIO_RTP_CLOCK,
+        ptime_ms: neg.ptime,
+        dtmf_payload_type: neg.dtmf_pt,
+        ssrc,
+    }
+}

@@ -1,0 +1,606 @@
+//! The phone facade: one sans-IO object a socket loop, a simulator or
+//! firmware drives the same way.
+//!
+//! The run-loop contract (as in str0m and quinn-proto): after every
+//! [`Phone::handle_input`], drain [`Phone::poll_output`] until it returns
+//! `None`, then sleep until [`Phone::poll_timeout`] (or a datagram) and feed
+//! [`Input::Tick`].
+//!
+//! ```
+//! use handset_core::phone::{Config, Input, Output, Phone};
+//! use handset_core::time::Instant;
+//! let config = Config::new("alice", "example.com", "192.0.2.1:5060".parse().unwrap()).unwrap();
+//! let mut phone: Phone<2> = Phone::new(config, 7);
+//! let options = b"OPTIONS sip:alice@192.0.2.1 SIP/2.0\r\n\
+//!     Via: SIP/2.0/UDP 192.0.2.9:5060;branch=z9hG4bKopt1\r\nMax-Forwards: 70\r\n\
+//!     From: <sip:ping@example.com>;tag=p1\r\nTo: <sip:alice@example.com>\r\n\
+//!     Call-ID: ping1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
+//! let now = Instant::ZERO;
+//! phone.handle_input(now, Input::Datagram {
+//!     from: "192.0.2.9:5060".parse().unwrap(),
+//!     to: "192.0.2.1:5060".parse().unwrap(),
+//!     data: options,
+//! }).unwrap();
+//! match phone.poll_output() {
+//!     Some(Output::Transmit { data, .. }) => assert!(data.starts_with(b"SIP/2.0 200 OK")),
+//!     other => panic!("{other:?}"),
+//! }
+//! ```
+
+mod api;
+mod calls;
+mod outbox;
+
+pub use api::{CallHandle, Command, CommandError, EndReason, Event};
+pub use outbox::{Outbox, OutboxError};
+
+use core::net::SocketAddr;
+
+use heapless::Deque;
+
+use crate::call::Call;
+use crate::dialog::DialogTable;
+use crate::media::{MediaInput, MediaOutput};
+use crate::message::{Message, Method, ParseError};
+use crate::register::{RegisterConfig, Registration, RegistrationOutcome};
+use crate::rng::Rng;
+use crate::sdp::MediaPolicy;
+use crate::time::{Duration, Instant};
+use crate::transaction::{
+    new_branch, ClientEvent, NonInviteClientTransaction, NonInviteServerTransaction, Reliability,
+    ServerEvent, TimerConfig, TimerEvent, TransactionId, TransactionTable, MAX_MESSAGE,
+};
+use crate::ua::{self, text, LocalIdentity};
+
+/// Bytes of queued datagrams a phone holds between two drains.
+pub const OUTBOX_BYTES: usize = 4 * MAX_MESSAGE;
+/// Datagrams a phone can queue between two drains.
+pub const OUTBOX_SLOTS: usize = 16;
+/// Events a phone can queue between two drains.
+pub const EVENT_SLOTS: usize = 16;
+
+/// A phone's settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Who the phone is and where its SIP socket is bound.
+    pub identity: LocalIdentity,
+    /// Where requests go that have no route of their own (a desk phone's
+    /// outbound proxy); `None` sends by the Request-URI's IP host.
+    pub outbound_proxy: Option<SocketAddr>,
+    /// The registrar; `None` disables registration.
+    pub registrar: Option<SocketAddr>,
+    /// Registration settings.
+    pub register: RegisterConfig,
+    /// RFC 3261 timer base values.
+    pub timers: TimerConfig,
+    /// Whether the SIP transport is reliable (TCP) or not (UDP).
+    pub reliability: Reliability,
+    /// Codecs, DTMF payload type and packet time.
+    pub media: MediaPolicy,
+    /// The first RTP port; call slot `n` uses `rtp_port + 2n` (RTCP one
+    /// above, RFC 3550 §11).
+    pub rtp_port: u16,
+    /// How long an outgoing call may ring before the phone cancels it.
+    pub no_answer_timeout: Duration,
+}
+
+impl Config {
+    /// Defaults for user `user` at `domain`, SIP bound at `local`. `None`
+    /// when a name is longer than the phone stores.
+    pub fn new(user: &str, domain: &str, local: SocketAddr) -> Option<Config> {
+        Some(Config {
+            identity: LocalIdentity {
+                user: text(user)?,
+                domain: text(domain)?,
+                display_name: ua::Text::new(),
+                local,
+                transport: "UDP",
+            },
+            outbound_proxy: None,
+            registrar: None,
+            register: RegisterConfig::default(),
+            timers: TimerConfig::default(),
+            reliability: Reliability::Unreliable,
+            media: MediaPolicy::default(),
+            rtp_port: 16384,
+            no_answer_timeout: Duration::from_secs(60),
+        })
+    }
+}
+
+/// Something that happens to a phone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Input<'a> {
+    /// A datagram arrived on the SIP socket.
+    Datagram {
+        /// The sender.
+        from: SocketAddr,
+        /// The local address it arrived on.
+        to: SocketAddr,
+        /// Its bytes.
+        data: &'a [u8],
+    },
+    /// The user asks for something.
+    Command(Command<'a>),
+    /// Time passed: the instant [`Phone::poll_timeout`] named was reached.
+    Tick,
+    /// Something for a call's media stream (received RTP/RTCP, DTMF).
+    Media {
+        /// The call.
+        call: CallHandle,
+        /// What happened.
+        input: MediaInput<'a>,
+    },
+}
+
+/// Something the caller must do or learn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output<'a> {
+    /// Send `data` from `from` to `to`. The bytes live in the phone until
+    /// the next call that changes it.
+    Transmit {
+        /// The local address to send from.
+        from: SocketAddr,
+        /// The destination.
+        to: SocketAddr,
+        /// The datagram.
+        data: &'a [u8],
+    },
+    /// Tell the user.
+    Event(Event),
+    /// Drive a call's media stream.
+    Media {
+        /// The call.
+        call: CallHandle,
+        /// What to do.
+        output: MediaOutput,
+    },
+}
+
+/// Why an input was refused. Nothing is lost: the phone's state is as
+/// before the input, and live calls go on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputError {
+    /// The datagram is not a SIP message; it was dropped.
+    Malformed(ParseError),
+    /// The datagram is a SIP message the phone cannot use (missing
+    /// mandatory headers, unmatched response); it was answered if it could
+    /// be, else dropped.
+    Unusable,
+    /// The input's time is before an earlier input's; time never runs
+    /// backwards in the phone.
+    TimeWentBackwards,
+}
+
+/// Counters for what the phone dropped or refused.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Datagrams that did not parse.
+    pub malformed: u32,
+    /// Parsed messages that could not be used.
+    pub unusable: u32,
+    /// Responses matching no transaction.
+    pub stray_responses: u32,
+    /// Requests refused because a table was full.
+    pub refused_full: u32,
+}
+
+/// A SIP phone with `CALLS` call slots and `TXNS` transaction slots.
+#[derive(Debug)]
+pub struct Phone<const CALLS: usize, const TXNS: usize = 8> {
+    config: Config,
+    rng: Rng,
+    now: Instant,
+    txns: TransactionTable<TXNS>,
+    registration: Registration,
+    register_tx: Option<TransactionId>,
+    outbox: Outbox<OUTBOX_BYTES, OUTBOX_SLOTS>,
+    events: Deque<Event, EVENT_SLOTS>,
+    media_out: Deque<(CallHandle, MediaOutput), EVENT_SLOTS>,
+    calls: [Option<Call>; CALLS],
+    generations: [u16; CALLS],
+    dialogs: DialogTable<CALLS>,
+    stats: Stats,
+}
+
+impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
+    /// A phone whose every random choice follows from `seed`.
+    pub fn new(config: Config, seed: u64) -> Self {
+        let mut rng = Rng::new(seed);
+        let registration = Registration::new(&mut rng, config.register.expires);
+        Phone {
+            config,
+            rng,
+            now: Instant::ZERO,
+            txns: TransactionTable::new(),
+            registration,
+            register_tx: None,
+            outbox: Outbox::new(),
+            events: Deque::new(),
+            media_out: Deque::new(),
+            calls: core::array::from_fn(|_| None),
+            generations: [0; CALLS],
+            dialogs: DialogTable::new(),
+            stats: Stats::default(),
+        }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// What was dropped or refused so far.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// Live transactions (0 once every exchange and its timers are over).
+    pub fn transactions_in_use(&self) -> usize {
+        self.txns.len()
+    }
+
+    /// The registration's state.
+    pub fn registration(&self) -> crate::register::RegistrationState {
+        self.registration.state()
+    }
+
+    /// Feeds one input.
+    pub fn handle_input(&mut self, now: Instant, input: Input<'_>) -> Result<(), InputError> {
+        if now < self.now {
+            return Err(InputError::TimeWentBackwards);
+        }
+        self.now = now;
+        let result = match input {
+            Input::Datagram { from, to: _, data } => self.handle_datagram(from, data),
+            Input::Command(c) => {
+                self.handle_command(c);
+                Ok(())
+            }
+            Input::Tick => Ok(()),
+            Input::Media { call, input } => {
+                self.media_input(call, input);
+                Ok(())
+            }
+        };
+        self.run_timers();
+        result
+    }
+
+    /// The next output, until `None`.
+    pub fn poll_output(&mut self) -> Option<Output<'_>> {
+        if let Some(e) = self.events.pop_front() {
+            return Some(Output::Event(e));
+        }
+        if let Some((call, output)) = self.media_out.pop_front() {
+            return Some(Output::Media { call, output });
+        }
+        for slot in 0..CALLS {
+            let handle = self.handle(slot);
+            if let Some(Some(c)) = self.calls.get_mut(slot) {
+                if let Some(output) = c.stream.as_mut().and_then(|s| s.poll_output()) {
+                    return Some(Output::Media {
+                        call: handle,
+                        output,
+                    });
+                }
+            }
+        }
+        let (from, to, data) = self.outbox.pop()?;
+        Some(Output::Transmit { from, to, data })
+    }
+
+    /// When the phone next needs [`Input::Tick`].
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let mut next = self.txns.poll_timeout();
+        if self.config.registrar.is_some() {
+            next = earliest(next, self.registration.poll_timeout());
+        }
+        for c in self.calls.iter().flatten() {
+            next = earliest(next, c.poll_timeout());
+        }
+        next
+    }
+
+    fn event(&mut self, e: Event) {
+        // A full queue drops the oldest-but-one? No: the newest is dropped
+        // and counted; the caller drains after every input, so the queue
+        // only fills under a caller that breaks the run-loop contract.
+        let _ = self.events.push_back(e);
+    }
+
+    fn transmit(&mut self, to: SocketAddr, data: &[u8]) {
+        let from = self.config.identity.local;
+        let _ = self.outbox.push(from, to, data);
+    }
+
+    fn handle_command(&mut self, c: Command<'_>) {
+        match c {
+            Command::Register => {
+                if self.config.registrar.is_some() {
+                    self.registration.start(self.now);
+                }
+            }
+            Command::Unregister => self.registration.stop(self.now),
+            other => self.handle_call_command(other),
+        }
+    }
+
+    fn handle_datagram(&mut self, from: SocketAddr, data: &[u8]) -> Result<(), InputError> {
+        let msg = match Message::parse_datagram(data) {
+            Ok(m) => m,
+            Err(e) => {
+                self.stats.malformed = self.stats.malformed.saturating_add(1);
+                return Err(InputError::Malformed(e));
+            }
+        };
+        if msg.is_request() {
+            self.handle_request(from, data, &msg)
+        } else {
+            self.handle_response(&msg)
+        }
+    }
+
+    fn handle_request(
+        &mut self,
+        from: SocketAddr,
+        raw: &[u8],
+        req: &Message<'_>,
+    ) -> Result<(), InputError> {
+        let to = ua::response_destination(req, from);
+        // RFC 3261 §8.2.2 / §21.5.6: another SIP version gets 505.
+        if !req.is_sip_2_0() {
+            return self.respond_stateless(req, to, 505, &[]);
+        }
+        if req.top_via().is_none_or(|v| v.is_err())
+            || req.cseq().is_none_or(|c| c.is_err())
+            || req.call_id().is_none()
+            || req.from().is_none_or(|f| f.is_err())
+            || req.to().is_none_or(|t| t.is_err())
+        {
+            self.stats.unusable = self.stats.unusable.saturating_add(1);
+            // §8.2.6.1... a request missing what a response echoes cannot
+            // be answered reliably; 400 when the Via is there to route it.
+            if req.top_via().is_some_and(|v| v.is_ok()) && req.method() != Some(Method::Ack) {
+                let _ = self.respond_stateless(req, to, 400, &[]);
+            }
+            return Err(InputError::Unusable);
+        }
+        // §17.2.3: a retransmission belongs to its server transaction.
+        if let Some((_, ev)) = self.txns.on_request(self.now, req) {
+            match ev {
+                ServerEvent::Resend => self.resend_server_response(req),
+                // RFC 6026 §7.1: the ACK for our 2xx, passed up.
+                ServerEvent::Deliver => self.on_ack(req),
+                ServerEvent::Absorb => {}
+            }
+            return Ok(());
+        }
+        let in_dialog = req
+            .to()
+            .and_then(|t| t.ok())
+            .is_some_and(|t| t.tag().is_some());
+        match req.method() {
+            Some(Method::Ack) => {
+                self.on_ack(req);
+                Ok(())
+            }
+            Some(Method::Cancel) => self.on_cancel(from, raw, req),
+            _ if in_dialog => self.on_in_dialog_request(from, raw, req),
+            Some(Method::Invite) => self.on_new_invite(from, raw, req),
+            Some(Method::Options) => self.respond_in_transaction(raw, req, from, 200),
+            Some(Method::Bye) => self.respond_in_transaction(raw, req, from, 481),
+            _ => self.respond_in_transaction(raw, req, from, 501),
+        }
+    }
+
+    fn resend_client_message(&mut self, id: TransactionId) {
+        if let Some(t) = self.txns.get(id) {
+            let (peer, bytes) = (t.peer(), t.message());
+            let mut copy = [0u8; MAX_MESSAGE];
+            let n = bytes.len();
+            if let Some(dst) = copy.get_mut(..n) {
+                dst.copy_from_slice(bytes);
+                self.transmit(peer, copy.get(..n).unwrap_or(&[]));
+            }
+        }
+    }
+
+    fn resend_server_response(&mut self, req: &Message<'_>) {
+        if let Some(id) = self.txns.find_server(req) {
+            if let Some(t) = self.txns.get(id) {
+                let (peer, bytes) = (t.peer(), t.message());
+                let mut copy = [0u8; MAX_MESSAGE];
+                if let Some(dst) = copy.get_mut(..bytes.len()) {
+                    dst.copy_from_slice(bytes);
+                    let n = bytes.len();
+                    self.transmit(peer, copy.get(..n).unwrap_or(&[]));
+                }
+            }
+        }
+    }
+
+    /// Answers a non-INVITE request through a new server transaction, so
+    /// retransmissions of the request get the same answer (§17.2.2).
+    fn respond_in_transaction(
+        &mut self,
+        raw: &[u8],
+        req: &Message<'_>,
+        from: SocketAddr,
+        code: u16,
+    ) -> Result<(), InputError> {
+        let to = ua::response_destination(req, from);
+        let mut tag: ua::Text<16> = ua::random_token(&mut self.rng, 10);
+        if req
+            .to()
+            .and_then(|t| t.ok())
+            .is_some_and(|t| t.tag().is_some())
+        {
+            tag.clear();
+        }
+        let mut buf = [0u8; MAX_MESSAGE];
+        let extra: &[(&str, &str)] = match code {
+            200 | 405 | 501 => &[("Allow", ua::ALLOW), ("Supported", ua::SUPPORTED)],
+            _ => &[],
+        };
+        let tag_opt = if tag.is_empty() {
+            None
+        } else {
+            Some(tag.as_str())
+        };
+        let Some(n) = ua::write_simple_response(&mut buf, req, code, tag_opt, extra) else {
+            return Err(InputError::Unusable);
+        };
+        let bytes = buf.get(..n).unwrap_or(&[]);
+        let tx = NonInviteServerTransaction::new(
+            raw,
+            to,
+            self.config.reliability,
+            self.config.timers,
+            self.now,
+        );
+        if let Ok(mut tx) = tx {
+            let _ = tx.send_response(self.now, bytes);
+            if self.txns.insert(tx).is_err() {
+                self.stats.refused_full = self.stats.refused_full.saturating_add(1);
+            }
+        }
+        self.transmit(to, bytes);
+        Ok(())
+    }
+
+    fn respond_stateless(
+        &mut self,
+        req: &Message<'_>,
+        to: SocketAddr,
+        code: u16,
+        extra: &[(&str, &str)],
+    ) -> Result<(), InputError> {
+        let mut buf = [0u8; MAX_MESSAGE];
+        let tag: ua::Text<16> = ua::random_token(&mut self.rng, 10);
+        if let Some(n) = ua::write_simple_response(&mut buf, req, code, Some(&tag), extra) {
+            self.transmit(to, buf.get(..n).unwrap_or(&[]));
+        }
+        Ok(())
+    }
+
+    fn handle_response(&mut self, resp: &Message<'_>) -> Result<(), InputError> {
+        let Some((id, ev)) = self.txns.on_response(self.now, resp) else {
+            self.stats.stray_responses = self.stats.stray_responses.saturating_add(1);
+            self.on_stray_ok(resp);
+            return Err(InputError::Unusable);
+        };
+        if ev == ClientEvent::Ack || ev == ClientEvent::DeliverAndAck {
+            // RFC 3261 §17.1.1.3: the transaction built the ACK for a
+            // non-2xx final; send it.
+            self.resend_client_message(id);
+        }
+        if !matches!(ev, ClientEvent::Deliver | ClientEvent::DeliverAndAck) {
+            return Ok(());
+        }
+        if self.call_by_invite_tx(id).is_some() {
+            self.on_invite_response(id, ev, resp);
+            return Ok(());
+        }
+        if Some(id) == self.register_tx && resp.status().is_some_and(|c| c >= 200) {
+            self.register_tx = None;
+            let outcome = self
+                .registration
+                .on_response(self.now, &self.config.identity, resp);
+            self.registration_event(outcome);
+        }
+        Ok(())
+    }
+
+    fn registration_event(&mut self, outcome: RegistrationOutcome) {
+        match outcome {
+            RegistrationOutcome::Registered(expires) => self.event(Event::Registered { expires }),
+            RegistrationOutcome::Unregistered => self.event(Event::Unregistered),
+            RegistrationOutcome::Failed(code) => self.event(Event::RegistrationFailed { code }),
+            RegistrationOutcome::Retrying | RegistrationOutcome::Ignored => {}
+        }
+    }
+
+    fn run_timers(&mut self) {
+        while let Some((id, ev)) = self.txns.handle_timer(self.now) {
+            match ev {
+                TimerEvent::Retransmit => {
+                    if let Some(t) = self.txns.get(id) {
+                        let peer = t.peer();
+                        let mut copy = [0u8; MAX_MESSAGE];
+                        let bytes = t.message();
+                        let n = bytes.len();
+                        if let Some(dst) = copy.get_mut(..n) {
+                            dst.copy_from_slice(bytes);
+                            self.transmit(peer, copy.get(..n).unwrap_or(&[]));
+                        }
+                    }
+                }
+                TimerEvent::Timeout => {
+                    self.on_tx_timer(id, ev);
+                    if Some(id) == self.register_tx {
+                        self.register_tx = None;
+                        let o = self.registration.on_timeout(self.now);
+                        self.registration_event(o);
+                    }
+                }
+                TimerEvent::Terminated => {}
+            }
+        }
+        self.txns.remove_terminated();
+        self.run_call_timers();
+        self.poll_registration();
+    }
+
+    fn poll_registration(&mut self) {
+        let Some(registrar) = self.config.registrar else {
+            return;
+        };
+        if self.register_tx.is_some() {
+            return;
+        }
+        let branch = new_branch(&mut self.rng);
+        let mut buf = [0u8; MAX_MESSAGE];
+        let Some(n) = self.registration.poll_request(
+            self.now,
+            &self.config.identity,
+            &self.config.register,
+            &mut self.rng,
+            &branch,
+            &mut buf,
+        ) else {
+            return;
+        };
+        let bytes = buf.get(..n).unwrap_or(&[]);
+        match NonInviteClientTransaction::new(
+            bytes,
+            registrar,
+            self.config.reliability,
+            self.config.timers,
+            self.now,
+        ) {
+            Ok(tx) => match self.txns.insert(tx) {
+                Ok(id) => {
+                    self.register_tx = Some(id);
+                    self.transmit(registrar, bytes);
+                }
+                Err(_) => {
+                    let o = self.registration.on_timeout(self.now);
+                    self.registration_event(o);
+                }
+            },
+            Err(_) => {
+                let o = self.registration.on_timeout(self.now);
+                self.registration_event(o);
+            }
+        }
+    }
+}
+
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, None) => x,
+        (None, y) => y,
+    }
+}

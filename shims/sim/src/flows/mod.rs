@@ -1,0 +1,225 @@
+//! The named call flows: each sets up users and a proxy on a simulated
+//! network, scripts what the users do, and checks how everything ended.
+//!
+//! Users register first; a flow's trace starts after that set-up unless
+//! the flow is about registration itself.
+
+mod basic;
+
+use std::net::SocketAddr;
+
+use handset_core::phone::{CallHandle, Command, Event};
+use handset_core::time::{Duration, Instant};
+
+use crate::cli::{FlowParams, FlowRegistry, FlowRun};
+use crate::phone_node::PhoneNode;
+use crate::proxy::{Proxy, ProxyConfig};
+use crate::{NodeId, Simulation};
+
+/// The domain every simulated user belongs to.
+pub const DOMAIN: &str = "example.com";
+
+/// How long a flow may take before it counts as stuck.
+const FLOW_DEADLINE: Duration = Duration::from_secs(600);
+
+/// After a flow's last action: long enough for every transaction timer
+/// (64·T1 = 32 s, Timer D 32 s) to run out.
+const DRAIN: Duration = Duration::from_secs(40);
+
+/// Every flow this simulator knows, in the order `list` shows them.
+pub fn registry() -> FlowRegistry {
+    let mut r = FlowRegistry::new();
+    basic::register_flows(&mut r);
+    r
+}
+
+/// Users, a proxy and the simulation that holds them.
+pub struct World {
+    /// The simulation.
+    pub sim: Simulation,
+    /// The proxy/registrar.
+    pub proxy: NodeId,
+    /// The users, in the order given.
+    pub users: Vec<NodeId>,
+    /// Trace entries that belong to the set-up.
+    pub setup_len: usize,
+}
+
+/// A user of a world: display name and SIP user.
+pub type User = (&'static str, &'static str);
+
+/// User A (alice), User B (bob), User C (carol).
+pub const ABC: [User; 3] = [("User A", "alice"), ("User B", "bob"), ("User C", "carol")];
+
+impl World {
+    /// A proxy for [`DOMAIN`] and `users`, each registered (unless
+    /// `register` is false) before the flow proper starts.
+    pub fn new(params: &FlowParams, users: &[User], register: bool) -> Result<World, String> {
+        let mut sim = Simulation::new(params.seed, params.profile);
+        let names: Vec<&str> = users.iter().map(|u| u.1).collect();
+        let proxy = sim.add_node("Proxy", |setup| {
+            Proxy::<64>::new(setup, ProxyConfig::new(DOMAIN).with_users(&names))
+        });
+        let proxy_addr = sim.address(proxy);
+        let ids: Vec<NodeId> = users
+            .iter()
+            .map(|&(name, user)| {
+                sim.add_node(name, move |setup| {
+                    PhoneNode::new(&setup, user, DOMAIN, Some(proxy_addr))
+                })
+            })
+            .collect();
+        let mut world = World {
+            sim,
+            proxy,
+            users: ids,
+            setup_len: 0,
+        };
+        if register {
+            for &u in &world.users.clone() {
+                world.command(u, Command::Register);
+            }
+            let users = world.users.clone();
+            let ok = world.run_until(|w| {
+                users
+                    .iter()
+                    .all(|&u| w.phone(u).saw(|e| matches!(e, Event::Registered { .. })))
+            });
+            if !ok {
+                return Err("registration did not complete".into());
+            }
+            world.setup_len = world.sim.trace().len();
+        }
+        Ok(world)
+    }
+
+    /// The phone node `id`.
+    pub fn phone(&self, id: NodeId) -> &PhoneNode {
+        self.sim.node::<PhoneNode>(id)
+    }
+
+    /// The proxy.
+    pub fn proxy(&self) -> &Proxy<64> {
+        self.sim.node::<Proxy<64>>(self.proxy)
+    }
+
+    /// The address of node `id`.
+    pub fn address(&self, id: NodeId) -> SocketAddr {
+        self.sim.address(id)
+    }
+
+    /// Has user `id` carry out `command` now.
+    pub fn command(&mut self, id: NodeId, command: Command<'_>) {
+        self.sim
+            .with_node(id, |n: &mut PhoneNode, now| n.command(now, command));
+    }
+
+    /// Runs until `done` holds, at most [`FLOW_DEADLINE`] from now.
+    pub fn run_until(&mut self, mut done: impl FnMut(&World) -> bool) -> bool {
+        let deadline = self.sim.now() + FLOW_DEADLINE;
+        loop {
+            if done(self) {
+                return true;
+            }
+            if self.sim.now() > deadline || self.sim.step().is_none() {
+                return done(self);
+            }
+        }
+    }
+
+    /// Runs until user `id` raised an event matching `pred`, or fails with
+    /// `what`.
+    pub fn expect(
+        &mut self,
+        id: NodeId,
+        what: &str,
+        pred: impl Fn(&Event) -> bool,
+    ) -> Result<Instant, String> {
+        let deadline = self.sim.now() + FLOW_DEADLINE;
+        let found = self
+            .sim
+            .run_until_true(deadline, |sim| sim.node::<PhoneNode>(id).saw(&pred));
+        if found {
+            Ok(self.sim.now())
+        } else {
+            Err(format!(
+                "{} never saw {what}",
+                self.sim.trace().node_name(id)
+            ))
+        }
+    }
+
+    /// The last call user `id` heard of.
+    pub fn call_of(&self, id: NodeId) -> Result<CallHandle, String> {
+        self.phone(id)
+            .last_call()
+            .ok_or_else(|| format!("{} has no call", self.sim.trace().node_name(id)))
+    }
+
+    /// Lets every timer run out, then checks that every call, dialog and
+    /// transaction slot of every phone and of the proxy is free, except
+    /// the calls listed in `live` (user, count).
+    pub fn finish(mut self, live: &[(NodeId, usize)]) -> FlowRun {
+        self.sim.run_for(DRAIN);
+        let outcome = self.check_slots(live);
+        FlowRun {
+            trace: self.sim.trace().since(self.setup_len),
+            outcome,
+        }
+    }
+
+    fn check_slots(&self, live: &[(NodeId, usize)]) -> Result<(), String> {
+        for &u in &self.users {
+            let name = self.sim.trace().node_name(u).to_string();
+            let p = &self.phone(u).phone;
+            let want = live.iter().find(|l| l.0 == u).map_or(0, |l| l.1);
+            let calls = p.live_calls().count();
+            if calls != want {
+                return Err(format!("{name} has {calls} live calls, expected {want}"));
+            }
+            if want == 0 && p.dialogs_in_use() != 0 {
+                return Err(format!("{name} still holds {} dialogs", p.dialogs_in_use()));
+            }
+            if p.transactions_in_use() != 0 {
+                return Err(format!(
+                    "{name} still holds {} transactions",
+                    p.transactions_in_use()
+                ));
+            }
+        }
+        let proxy = self.proxy();
+        if proxy.transactions_in_use() != 0 || proxy.relays_in_use() != 0 {
+            return Err(format!(
+                "proxy still holds {} transactions and {} relays",
+                proxy.transactions_in_use(),
+                proxy.relays_in_use()
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Turns a flow body into a [`FlowRun`], keeping the trace when it fails.
+pub fn run_flow(
+    params: &FlowParams,
+    users: &[User],
+    register: bool,
+    body: impl FnOnce(&mut World) -> Result<Vec<(NodeId, usize)>, String>,
+) -> FlowRun {
+    let mut world = match World::new(params, users, register) {
+        Ok(w) => w,
+        Err(e) => {
+            return FlowRun {
+                trace: crate::Trace::new(),
+                outcome: Err(e),
+            }
+        }
+    };
+    match body(&mut world) {
+        Ok(live) => world.finish(&live),
+        Err(e) => FlowRun {
+            trace: world.sim.trace().since(world.setup_len),
+            outcome: Err(e),
+        },
+    }
+}
