@@ -629,6 +629,121 @@ fn invite_reaches_the_registered_contact_with_record_route_and_the_call_complete
 }
 
 #[test]
+fn a_2xx_retransmitted_after_the_transactions_ended_still_reaches_the_caller() {
+    let mut w = world(1, config(), &[180, 200], true);
+    let aaddr = w.addr(w.alice);
+    w.send_to_proxy(w.alice, invite(aaddr, "bob", "z9hG4bKlate", &[]));
+    w.run_ms(100);
+    w.drain();
+    // B never saw an ACK (say) and sends its 200 once more: no transaction
+    // is left, yet the top Via is the proxy's, so it goes on statelessly.
+    let ok = w.bob().received[0].1.clone();
+    let (baddr, paddr) = (w.addr(w.bob), w.addr(w.proxy));
+    w.sim.with_node(w.bob, |ua: &mut Ua, _| {
+        ua.send(paddr, respond(&ok, 200, Some("bobtag"), baddr))
+    });
+    w.run_ms(100);
+    let oks = w.alice().got("SIP/2.0 200 OK");
+    assert_eq!(oks.len(), 2);
+    assert_eq!(parse(oks[1]).vias().count(), 1);
+    w.drain();
+}
+
+#[test]
+fn timer_c_cancels_a_branch_that_rings_too_long() {
+    let cfg = config().with_timer_c(Duration::from_secs(10));
+    let mut w = world(1, cfg, &[180], true);
+    let aaddr = w.addr(w.alice);
+    w.send_to_proxy(w.alice, invite(aaddr, "bob", "z9hG4bKlong", &[]));
+    w.run_ms(9_000);
+    assert!(w.bob().got("SIP/2.0 487 Request Terminated").is_empty());
+    assert!(!w
+        .bob()
+        .received
+        .iter()
+        .any(|(_, d)| d.starts_with(b"CANCEL")));
+    w.run_ms(2_000);
+    // RFC 3261 §16.8: the proxy cancels the branch; B's 487 goes to A.
+    assert!(w
+        .bob()
+        .received
+        .iter()
+        .any(|(_, d)| d.starts_with(b"CANCEL")));
+    assert_eq!(w.alice().got("SIP/2.0 487 Request Terminated").len(), 1);
+    w.drain();
+}
+
+#[test]
+fn request_uri_with_an_ip_host_elsewhere_is_forwarded_there() {
+    let mut w = world(1, config(), &[], false);
+    let (aaddr, baddr) = (w.addr(w.alice), w.addr(w.bob));
+    let options = request(
+        "OPTIONS",
+        &format!("sip:bob@{baddr}"),
+        ("alice", aaddr),
+        "z9hG4bKopt",
+        &format!("<sip:bob@{baddr}>"),
+        1,
+        &[],
+    );
+    w.send_to_proxy(w.alice, options);
+    w.run_ms(100);
+    assert_eq!(
+        w.bob().lines(),
+        [format!("OPTIONS sip:bob@{baddr} SIP/2.0")]
+    );
+    // Not dialog-forming: no Record-Route.
+    assert!(parse(&w.bob().received[0].1)
+        .header(HeaderName::RecordRoute)
+        .is_none());
+    assert_eq!(w.alice().lines(), ["SIP/2.0 200 OK"]);
+    // And an OPTIONS for the proxy itself is answered by it.
+    let ping = request(
+        "OPTIONS",
+        &format!("sip:{DOMAIN}"),
+        ("alice", aaddr),
+        "z9hG4bKping",
+        &format!("<sip:{DOMAIN}>"),
+        1,
+        &[],
+    );
+    w.send_to_proxy(w.alice, ping);
+    w.run_ms(100);
+    let oks = w.alice().got("SIP/2.0 200 OK");
+    assert_eq!(oks.len(), 2);
+    assert!(parse(oks[1]).allow().is_some());
+    assert_eq!(w.bob().received.len(), 1);
+    w.drain();
+}
+
+#[test]
+fn unsupported_extensions_and_versions_are_refused() {
+    let mut w = world(1, config(), &[200], true);
+    let aaddr = w.addr(w.alice);
+    w.send_to_proxy(
+        w.alice,
+        invite(
+            aaddr,
+            "bob",
+            "z9hG4bKext",
+            &[("Proxy-Require", "foo".into())],
+        ),
+    );
+    w.run_ms(100);
+    let bad = w.alice().got("SIP/2.0 420 Bad Extension");
+    assert_eq!(bad.len(), 1);
+    assert_eq!(parse(bad[0]).header(HeaderName::Unsupported), Some("foo"));
+    let v7 = String::from_utf8(invite(aaddr, "bob", "z9hG4bKv7", &[]))
+        .unwrap()
+        .replacen("SIP/2.0\r\n", "SIP/7.0\r\n", 1);
+    w.send_to_proxy(w.alice, v7.into_bytes());
+    w.run_ms(100);
+    assert_eq!(w.alice().got("SIP/2.0 505 Version Not Supported").len(), 1);
+    assert!(w.bob().received.is_empty());
+    w.drain();
+}
+
+#[test]
 fn unknown_user_404_unregistered_user_480_no_hops_483() {
     let mut w = world(1, config(), &[200], false);
     let aaddr = w.addr(w.alice);

@@ -68,8 +68,10 @@ use relay::{Link, Relay, RelayId};
 /// Transaction slots a [`Proxy`] has unless told otherwise.
 pub const DEFAULT_TRANSACTIONS: usize = 256;
 
-/// The largest message the proxy writes (a UDP datagram's worth).
-const MAX_DATAGRAM: usize = 65_507;
+/// The largest message the proxy writes. Far above what UDP should carry
+/// (RFC 3261 §18.1.1 moves requests over 1,300 bytes to TCP); a request
+/// that grows beyond it is refused with 513.
+const MAX_DATAGRAM: usize = 16_384;
 
 /// How the proxy behaves.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -134,7 +134,7 @@ impl<const N: usize> Proxy<N> {
         };
         let mut buf = vec![0u8; MAX_DATAGRAM];
         let Some(n) = forward_request(req, &params, &mut buf) else {
-            return self.fail_relay(now, rid, 500);
+            return self.fail_relay(now, rid, 513);
         };
         buf.truncate(n);
         let (rel, timers) = (Reliability::Unreliable, self.config.timers);
