@@ -10,6 +10,8 @@
 //! - [`StreamTransport`]: SIP over any `embedded_io` reader/writer (TCP),
 //!   framed by Content-Length with fixed receive and send buffers
 //!   ([`StreamFramer`] is the framing alone, without I/O).
+//! - `AsyncStreamTransport` (feature `async`): the same over
+//!   `embedded_io_async`, for async executors.
 //! - [`Runner`]: pumps any [`SansIoCore`] over a transport: feeds what
 //!   arrives, sends what the core emits, reports the next wake-up.
 //!
@@ -29,6 +31,8 @@
 #[cfg(test)]
 extern crate std;
 
+#[cfg(feature = "async")]
+pub mod asynch;
 pub mod clock;
 pub mod datagram;
 pub mod framer;
@@ -36,6 +40,8 @@ pub mod runner;
 pub mod stream;
 pub mod transport;
 
+#[cfg(feature = "async")]
+pub use asynch::AsyncStreamTransport;
 pub use clock::{Clock, CounterClock, WrappingTicks};
 pub use datagram::{DatagramError, DatagramErrorKind, DatagramSocket, Received};
 pub use framer::{FrameError, StreamFramer};

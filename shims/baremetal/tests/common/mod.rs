@@ -303,3 +303,51 @@ impl SansIoCore for OptionsCore {
 pub fn addr(s: &str) -> SocketAddr {
     s.parse().unwrap()
 }
+
+impl embedded_io_async::Read for PipeEnd {
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, PipeError> {
+        // Yield once per read, as a real driver waiting on an interrupt does.
+        YieldOnce(false).await;
+        embedded_io::Read::read(self, buf)
+    }
+}
+
+impl embedded_io_async::Write for PipeEnd {
+    async fn write(&mut self, buf: &[u8]) -> Result<usize, PipeError> {
+        YieldOnce(false).await;
+        embedded_io::Write::write(self, buf)
+    }
+}
+
+/// A future that is pending once, then ready.
+pub struct YieldOnce(pub bool);
+
+impl std::future::Future for YieldOnce {
+    type Output = ();
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if self.0 {
+            std::task::Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    }
+}
+
+/// Runs a future to completion on this thread, counting its polls.
+pub fn block_on<F: std::future::Future>(f: F) -> (F::Output, usize) {
+    let mut f = std::pin::pin!(f);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    let mut polls = 0;
+    loop {
+        polls += 1;
+        if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return (v, polls);
+        }
+        assert!(polls < 1_000_000, "future never finished");
+    }
+}
