@@ -49,7 +49,7 @@ use handset_core::rng::Rng;
 use handset_core::time::{Duration, Instant};
 use handset_core::transaction::{
     InviteServerTransaction, NonInviteServerTransaction, Reliability, ServerEvent, TableFull,
-    TimerConfig, TimerEvent, TransactionError, TransactionId, TransactionTable,
+    TimerConfig, TimerEvent, Transaction, TransactionError, TransactionId, TransactionTable,
 };
 use handset_core::ua::{random_token, response_destination, write_simple_response, Text};
 
@@ -250,6 +250,29 @@ impl<const N: usize> Proxy<N> {
         self.table.len()
     }
 
+    /// One line per live transaction (kind, state, method, branch), to
+    /// tell which slot a flow left behind.
+    pub fn transaction_summaries(&self) -> Vec<String> {
+        self.table
+            .iter()
+            .map(|(_, t)| {
+                let state = match t {
+                    Transaction::InviteClient(t) => format!("INVITE client {:?}", t.state()),
+                    Transaction::NonInviteClient(t) => format!("client {:?}", t.state()),
+                    Transaction::InviteServer(t) => format!("INVITE server {:?}", t.state()),
+                    Transaction::NonInviteServer(t) => format!("server {:?}", t.state()),
+                };
+                let key = t.key();
+                format!(
+                    "{state} {} {} next {:?}",
+                    key.method(),
+                    key.branch(),
+                    t.poll_timeout()
+                )
+            })
+            .collect()
+    }
+
     /// Forwarded requests whose transactions are not all over yet.
     pub fn relays_in_use(&self) -> usize {
         self.relays.len()
@@ -335,18 +358,25 @@ impl<const N: usize> Proxy<N> {
         };
         match tx.send_response(now, &response) {
             Ok(()) => self.send(reply_to, response),
-            Err(TransactionError::MessageTooLarge) => {
+            Err(_) => {
+                // Too large to store, or refused by the transaction (a 2xx
+                // after another final, a Via it cannot match): the response
+                // still goes out. A transaction left without a final and
+                // without timers would hold its slot forever: end it.
                 let is_final = Message::parse_datagram(&response)
                     .ok()
                     .and_then(|m| m.status())
                     .is_some_and(|c| c >= 200);
-                if is_final {
+                let stuck = self
+                    .table
+                    .get(id)
+                    .is_some_and(|t| t.poll_timeout().is_none());
+                if is_final && stuck {
                     self.table.remove(id);
                     self.links.remove(&id);
                 }
                 self.send(reply_to, response);
             }
-            Err(_) => self.send_stateless_response(response),
         }
     }
 
@@ -441,29 +471,29 @@ impl<const N: usize> Proxy<N> {
                 ServerEvent::Deliver => {}
             }
         }
+        // RFC 3261 §16.3 request validation; nothing is ever answered to
+        // an ACK (§17.2.1), so a broken one is dropped.
+        let well_formed = is_well_formed(req);
         if method == Method::Ack {
-            self.forward_stateless(now, source, req);
+            if well_formed && req.is_sip_2_0() {
+                self.forward_stateless(now, source, req);
+            } else {
+                self.stats.dropped += 1;
+            }
             return;
         }
-        // RFC 3261 §16.3 request validation.
         if !req.is_sip_2_0() {
             self.answer(now, source, req, raw, 505, &[]);
             return;
         }
-        let (Some(Ok(_)), Some(Ok(_)), Some(_), Some(Ok(_)), Some(Ok(_))) = (
-            req.top_via(),
-            req.cseq(),
-            req.call_id(),
-            req.from(),
-            req.to(),
-        ) else {
+        if !well_formed {
             if matches!(req.top_via(), Some(Ok(_))) {
                 self.answer(now, source, req, raw, 400, &[]);
             } else {
                 self.stats.dropped += 1;
             }
             return;
-        };
+        }
         match req.max_forwards() {
             Some(Err(_)) => return self.answer(now, source, req, raw, 400, &[]),
             // §16.3 step 3: no hops left.
@@ -632,13 +662,29 @@ impl<const N: usize> Proxy<N> {
     }
 }
 
+/// Whether the headers every transaction and dialog relies on are present
+/// and parse (RFC 3261 §8.1.1): Via, CSeq, Call-ID, From, To.
+fn is_well_formed(msg: &Message<'_>) -> bool {
+    matches!(
+        (
+            msg.top_via(),
+            msg.cseq(),
+            msg.call_id(),
+            msg.from(),
+            msg.to()
+        ),
+        (Some(Ok(_)), Some(Ok(_)), Some(_), Some(Ok(_)), Some(Ok(_)))
+    )
+}
+
 impl<const N: usize> SimNode for Proxy<N> {
     fn handle_datagram(&mut self, now: Instant, from: SocketAddr, _to: SocketAddr, data: &[u8]) {
         // Timers due now run first, as a socket loop would run them.
         self.on_timers(now);
         match Message::parse_datagram(data) {
             Ok(msg) if msg.is_request() => self.on_request(now, from, &msg, data),
-            Ok(msg) => self.on_response(now, &msg),
+            Ok(msg) if is_well_formed(&msg) => self.on_response(now, &msg),
+            Ok(_) => self.stats.dropped += 1,
             Err(_) => self.stats.dropped += 1,
         }
         self.collect_relays();
