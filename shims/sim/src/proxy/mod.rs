@@ -372,12 +372,17 @@ impl<const N: usize> Proxy<N> {
                     .get(id)
                     .is_some_and(|t| t.poll_timeout().is_none());
                 if is_final && stuck {
-                    self.table.remove(id);
-                    self.links.remove(&id);
+                    self.abandon(id);
                 }
                 self.send(reply_to, response);
             }
         }
+    }
+
+    /// Frees transaction `id` at once.
+    fn abandon(&mut self, id: TransactionId) {
+        self.table.remove(id);
+        self.links.remove(&id);
     }
 
     /// Sends a response by its topmost Via (§18.2.2).
@@ -403,11 +408,12 @@ impl<const N: usize> Proxy<N> {
         extra: &[(&str, &str)],
     ) {
         match self.new_server(now, source, req, raw, None) {
-            Ok(id) => {
-                if let Some(response) = self.local_response(req, code, extra) {
-                    self.respond_through(now, id, response);
-                }
-            }
+            Ok(id) => match self.local_response(req, code, extra) {
+                Some(response) => self.respond_through(now, id, response),
+                // Nothing to answer with: a transaction with no response
+                // would never end.
+                None => self.abandon(id),
+            },
             Err(refusal) => self.answer_stateless(source, req, refusal),
         }
     }

@@ -177,16 +177,17 @@ impl<const N: usize> Proxy<N> {
         r.timer_c = None;
         r.give_up = None;
         let (server, request) = (r.server, r.request.clone());
-        let Ok(req) = Message::parse_datagram(&request) else {
-            return;
-        };
         let extra: &[(&str, &str)] = if code == 503 {
             &[("Retry-After", "5")]
         } else {
             &[]
         };
-        if let Some(response) = self.local_response(&req, code, extra) {
-            self.respond_through(now, server, response);
+        let response = Message::parse_datagram(&request)
+            .ok()
+            .and_then(|req| self.local_response(&req, code, extra));
+        match response {
+            Some(response) => self.respond_through(now, server, response),
+            None => self.abandon(server),
         }
     }
 
@@ -387,9 +388,7 @@ impl<const N: usize> Proxy<N> {
             r.give_up = None;
             // §16.8: no final after the CANCEL — end the branch.
             if let Some(client) = r.client {
-                if self.table.remove(client).is_some() {
-                    self.links.remove(&client);
-                }
+                self.abandon(client);
             }
             self.branch_failed(now, rid);
         }
