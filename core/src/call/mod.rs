@@ -107,9 +107,9 @@ pub struct Call {
     pub invite_tx: Option<TransactionId>,
     /// The CSeq number of the initial INVITE.
     pub invite_cseq: u32,
-    /// The branch of the ACK for our last 2xx, so that the ACK re-sent for
-    /// a retransmitted 2xx is the same message (§13.2.2.4).
-    pub ack_branch: Option<Branch>,
+    /// The CSeq and branch of the last ACK sent, so that the ACK re-sent
+    /// for a retransmitted 2xx is the same message (§13.2.2.4).
+    pub ack_branch: Option<(u32, Branch)>,
     /// Offer/answer state.
     pub media: MediaSession,
     /// The media stream, once media flows.

@@ -47,6 +47,8 @@ pub enum Command<'a> {
 pub enum Event {
     /// A call arrived and is ringing; answer or reject it.
     IncomingCall(CallHandle),
+    /// A call this phone dials has left: its handle, for later commands.
+    Calling(CallHandle),
     /// An outgoing call is ringing at the far end (180).
     Ringing(CallHandle),
     /// The far end sends early media (183 with SDP).

@@ -139,6 +139,8 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         call.no_answer_at = Some(self.now + self.config.no_answer_timeout);
         self.install(slot, call);
         self.transmit(dest, bytes);
+        let handle = self.handle(slot);
+        self.event(Event::Calling(handle));
         Ok(())
     }
 
@@ -426,10 +428,10 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             return;
         };
         let branch = match &call.ack_branch {
-            Some(b) => b.clone(),
-            None => {
+            Some((n, b)) if *n == cseq => b.clone(),
+            _ => {
                 let b = new_branch(&mut self.rng);
-                call.ack_branch = Some(b.clone());
+                call.ack_branch = Some((cseq, b.clone()));
                 b
             }
         };
@@ -502,7 +504,6 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         let call = self.calls.get_mut(slot)?.as_mut()?;
         call.invite_tx = Some(id);
         call.own_reinvite = Some(OwnReinvite { hold, cseq: seq });
-        call.ack_branch = None;
         self.transmit(dest, bytes);
         Some(())
     }
@@ -542,8 +543,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         }
         let _ = ev;
         match code {
-            100 => {}
-            101..=199 => self.on_provisional(slot, id, code, resp),
+            100..=199 => self.on_provisional(slot, id, code, resp),
             200..=299 => self.on_invite_ok(slot, id, resp),
             _ => {
                 let reason = match self.calls.get(slot) {
@@ -609,7 +609,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         if early_media {
             self.start_media(slot);
             self.event(Event::EarlyMedia(handle));
-        } else if code == 180 {
+        } else if code == 180 || code == 183 {
             self.event(Event::Ringing(handle));
         }
     }
@@ -683,7 +683,8 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             return;
         };
         if (200..300).contains(&code) {
-            if call.ack_branch.is_some() {
+            if cseq != own.cseq {
+                // The 2xx of an earlier INVITE: acknowledge it, nothing more.
                 self.send_ack(slot, cseq, b"");
                 return;
             }
@@ -722,6 +723,21 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
                 };
                 if let Some(Some(c)) = self.calls.get_mut(slot) {
                     c.glare_retry = Some((self.now + Duration::from_millis(ms), own.hold));
+                }
+            }
+            // §14.2 / §21.5.1: the peer is still finishing the previous
+            // exchange (its 2xx awaits our ACK); try again after Retry-After.
+            500 | 503 => {
+                let after = resp
+                    .retry_after()
+                    .and_then(|r| r.ok())
+                    .map_or(0, |r| r.delta)
+                    .min(10);
+                if after > 0 {
+                    if let Some(Some(c)) = self.calls.get_mut(slot) {
+                        c.glare_retry =
+                            Some((self.now + Duration::from_secs(u64::from(after)), own.hold));
+                    }
                 }
             }
             // §12.2.1.2: 481 and 408 end the dialog.
@@ -902,12 +918,19 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         let Some(slot) = self.call_by_dialog(req) else {
             return;
         };
-        let handle = self.handle(slot);
         let cseq = req.cseq().and_then(|c| c.ok()).map_or(0, |c| c.seq);
+        self.ack_received(slot, cseq, req.body());
+    }
+
+    /// The ACK numbered `cseq` (with `body`, a late answer) reached the call
+    /// in `slot`. Only the ACK for our pending 2xx counts: an ACK is matched
+    /// to its INVITE by CSeq, so a late ACK of an earlier INVITE does not
+    /// stop a re-INVITE's 2xx (§13.3.1.4).
+    fn ack_received(&mut self, slot: usize, cseq: u32, body: &[u8]) {
+        let handle = self.handle(slot);
         let Some(Some(call)) = self.calls.get_mut(slot) else {
             return;
         };
-        // Only the ACK for this very 2xx stops it (matched by CSeq).
         if call.pending_ok.as_ref().is_none_or(|p| p.cseq != cseq) {
             return;
         }
@@ -915,7 +938,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         let was_answering = call.state == CallState::Answering;
         // Late offer: the answer arrives in the ACK.
         if call.media.offer_pending() {
-            let ok = SessionDescription::parse(req.body())
+            let ok = SessionDescription::parse(body)
                 .ok()
                 .and_then(|sdp| call.media.process_answer(&sdp).ok())
                 .is_some();
@@ -995,6 +1018,22 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         let Ok(id) = self.txns.insert(tx) else {
             return self.respond_stateless(req, to, 503, &[("Retry-After", "5")]);
         };
+        // A re-INVITE with a higher CSeq than the INVITE our pending 2xx
+        // answers shows the peer got that 2xx: its ACK was lost on the way.
+        // RFC 3261 §14.2 asks for 500 only before the final response is
+        // sent, so take the new INVITE as that ACK and go on.
+        let cseq = req.cseq().and_then(|c| c.ok()).map_or(0, |c| c.seq);
+        let stale_ok = match self.calls.get(slot) {
+            Some(Some(c)) => c
+                .pending_ok
+                .as_ref()
+                .filter(|p| p.cseq < cseq)
+                .map(|p| p.cseq),
+            _ => None,
+        };
+        if let Some(acked) = stale_ok {
+            self.ack_received(slot, acked, b"");
+        }
         let Some(Some(call)) = self.calls.get_mut(slot) else {
             return Err(InputError::Unusable);
         };

@@ -502,6 +502,9 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             self.on_invite_response(id, ev, resp);
             return Ok(());
         }
+        // A 2xx from an earlier INVITE of a call (a re-INVITE since
+        // superseded) still wants its ACK (RFC 3261 §13.2.2.4).
+        self.on_stray_ok(resp);
         if Some(id) == self.register_tx && resp.status().is_some_and(|c| c >= 200) {
             self.register_tx = None;
             let outcome = self

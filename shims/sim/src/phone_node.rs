@@ -66,6 +66,7 @@ impl PhoneNode {
     pub fn last_call(&self) -> Option<CallHandle> {
         self.events.iter().rev().find_map(|(_, e)| match *e {
             Event::IncomingCall(c)
+            | Event::Calling(c)
             | Event::Ringing(c)
             | Event::Answered(c)
             | Event::Resumed(c)

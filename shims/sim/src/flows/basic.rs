@@ -133,7 +133,7 @@ pub(super) fn register_flows(r: &mut FlowRegistry) {
             run_flow(p, &ABC[..2], true, |w| {
                 let (a, b) = (w.users[0], w.users[1]);
                 w.command(a, Command::Dial { to: BOB });
-                w.expect(a, "Ringing", |e| matches!(e, Event::Ringing(_)))?;
+                w.expect(b, "IncomingCall", |e| matches!(e, Event::IncomingCall(_)))?;
                 w.sim.run_for(Duration::from_secs(3));
                 let call = w.call_of(a)?;
                 w.command(a, Command::Hangup(call));

@@ -22,9 +22,10 @@ pub const DOMAIN: &str = "example.com";
 /// How long a flow may take before it counts as stuck.
 const FLOW_DEADLINE: Duration = Duration::from_secs(600);
 
-/// After a flow's last action: long enough for every transaction timer
-/// (64·T1 = 32 s, Timer D 32 s) to run out.
-const DRAIN: Duration = Duration::from_secs(40);
+/// After a flow's last action: long enough for a last request still
+/// being retransmitted (up to 64·T1 = 32 s) and then every transaction
+/// timer (Timers D, J, K, M: up to 32 s) to run out.
+const DRAIN: Duration = Duration::from_secs(80);
 
 /// Every flow this simulator knows, in the order `list` shows them.
 pub fn registry() -> FlowRegistry {
