@@ -1239,3 +1239,121 @@ fn mangled_messages_never_break_the_proxy() {
     assert!(w.sim.is_idle());
     assert!(w.proxy().stats().dropped > 0);
 }
+
+/// A core phone ("User A") registering with the proxy's registrar.
+fn phone_registering(
+    seed: u64,
+    profile: FaultProfile,
+    config: ProxyConfig,
+    password: &str,
+    expires: u32,
+) -> (Simulation, NodeId, NodeId) {
+    use handset_core::phone::Config;
+    use handset_sim::phone_node::PhoneNode;
+    let mut sim = Simulation::new(seed, profile);
+    let proxy = sim.add_node("Proxy", |s| P::new(s, config));
+    let paddr = sim.address(proxy);
+    let password = password.to_string();
+    let phone = sim.add_node("User A", move |s| {
+        let mut c = Config::new("alice", DOMAIN, s.addr).unwrap();
+        c.outbound_proxy = Some(paddr);
+        c.registrar = Some(paddr);
+        c.register.expires = expires;
+        c.register.auth_user = "alice".try_into().unwrap();
+        c.register.password = password.as_str().try_into().unwrap();
+        PhoneNode::with_config(&s, c)
+    });
+    sim.with_node(phone, |p: &mut handset_sim::phone_node::PhoneNode, now| {
+        p.command(now, handset_core::phone::Command::Register)
+    });
+    (sim, proxy, phone)
+}
+
+#[test]
+fn the_core_phone_registers_through_a_digest_challenge_and_refreshes_past_stale_nonces() {
+    use handset_core::phone::Event;
+    use handset_sim::phone_node::PhoneNode;
+    let cfg = || {
+        ProxyConfig::new(DOMAIN)
+            .with_credentials(&[("alice", "wonderland")])
+            .with_min_expires(120)
+            .with_nonce_lifetime(Duration::from_secs(60))
+    };
+    // Asks for 60 s: 423, then again with 120; a challenge each time.
+    let (mut sim, proxy, phone) =
+        phone_registering(1, FaultProfile::ideal(), cfg(), "wonderland", 60);
+    sim.run_for(Duration::from_secs(5));
+    let registered = |sim: &Simulation| {
+        sim.node::<PhoneNode>(phone)
+            .events
+            .iter()
+            .filter(|(_, e)| matches!(e, Event::Registered { .. }))
+            .count()
+    };
+    assert_eq!(
+        registered(&sim),
+        1,
+        "{}",
+        ladder(sim.trace(), &LadderOptions::default())
+    );
+    let now = sim.now();
+    let binding = sim.node::<P>(proxy).binding(now, "alice").unwrap();
+    assert!(binding.remaining_secs(now) > 100);
+    let lines = ladder(sim.trace(), &LadderOptions::default());
+    assert!(lines.contains("423 Interval Too Brief"), "{lines}");
+    assert!(lines.contains("401 Unauthorized"), "{lines}");
+    // The refresh comes after the 60 s nonce lifetime: the registrar says
+    // stale, the phone answers the new nonce, the binding never lapses.
+    for _ in 0..10 {
+        sim.run_for(Duration::from_secs(30));
+        let now = sim.now();
+        assert_eq!(sim.node::<P>(proxy).bindings(now), 1);
+    }
+    assert!(registered(&sim) >= 3);
+    let stale = sim
+        .trace()
+        .entries()
+        .iter()
+        .filter(|e| e.data.starts_with(b"SIP/2.0 401"))
+        .filter(|e| {
+            let m = parse(&e.data);
+            m.www_authenticate()
+                .unwrap()
+                .unwrap()
+                .digest()
+                .unwrap()
+                .stale
+        })
+        .count();
+    assert!(stale >= 1, "no refresh met a stale nonce");
+    assert!(!sim
+        .node::<PhoneNode>(phone)
+        .saw(|e| matches!(e, Event::RegistrationFailed { .. })));
+
+    // A wrong password ends in a failure event, nothing bound.
+    let (mut sim, proxy, phone) = phone_registering(1, FaultProfile::ideal(), cfg(), "guess", 600);
+    sim.run_for(Duration::from_secs(5));
+    assert!(sim
+        .node::<PhoneNode>(phone)
+        .saw(|e| matches!(e, Event::RegistrationFailed { code: 401 })));
+    assert_eq!(sim.node::<P>(proxy).bindings(sim.now()), 0);
+}
+
+#[test]
+fn the_core_phone_registers_with_digest_over_lossy_links() {
+    use handset_core::phone::Event;
+    use handset_sim::phone_node::PhoneNode;
+    for seed in 1..=200 {
+        let cfg = ProxyConfig::new(DOMAIN).with_credentials(&[("alice", "wonderland")]);
+        let lossy = FaultProfile::lossy(20.0, 5.0, 5.0);
+        let (mut sim, proxy, phone) = phone_registering(seed, lossy, cfg, "wonderland", 600);
+        sim.run_for(Duration::from_secs(60));
+        assert!(
+            sim.node::<PhoneNode>(phone)
+                .saw(|e| matches!(e, Event::Registered { .. })),
+            "seed {seed}"
+        );
+        assert_eq!(sim.node::<P>(proxy).bindings(sim.now()), 1, "seed {seed}");
+        assert_eq!(sim.node::<P>(proxy).transactions_in_use(), 0, "seed {seed}");
+    }
+}
