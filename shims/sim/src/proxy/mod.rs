@@ -63,7 +63,7 @@ pub use forward::{
 pub use registrar::{Binding, ExpiryPolicy, LocationService, RegisterOutcome};
 pub use routing::{route, RoutingContext, Target};
 
-use relay::{Link, Relay, RelayId};
+use relay::{Hop, Link, Relay, RelayId};
 
 /// Transaction slots a [`Proxy`] has unless told otherwise.
 pub const DEFAULT_TRANSACTIONS: usize = 256;
@@ -550,15 +550,13 @@ impl<const N: usize> Proxy<N> {
                 strip_top_route,
                 record_route,
             } => {
-                let params = ForwardParams {
-                    proxy: self.addr,
-                    source,
-                    branch: "",
+                let hop = Hop {
+                    next_hop,
                     request_uri: request_uri.as_deref(),
-                    record_route,
                     strip_top_route,
+                    record_route,
                 };
-                self.forward(now, source, req, raw, next_hop, params);
+                self.forward(now, source, req, raw, hop);
             }
         }
     }

@@ -36,6 +36,19 @@ pub(super) enum Link {
     Cancel,
 }
 
+/// Where a request is forwarded and what changes on the way (§16.6).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Hop<'a> {
+    /// The next hop.
+    pub(super) next_hop: SocketAddr,
+    /// The new Request-URI, if it changes.
+    pub(super) request_uri: Option<&'a str>,
+    /// Whether the topmost Route named the proxy.
+    pub(super) strip_top_route: bool,
+    /// Whether to record-route.
+    pub(super) record_route: bool,
+}
+
 /// One forwarded request.
 #[derive(Clone, Debug)]
 pub(super) struct Relay {
@@ -96,8 +109,7 @@ impl<const N: usize> Proxy<N> {
         source: SocketAddr,
         req: &Message<'_>,
         raw: &[u8],
-        next_hop: SocketAddr,
-        params: ForwardParams<'_>,
+        hop: Hop<'_>,
     ) {
         let rid = self.next_relay;
         self.next_relay = RelayId(rid.0 + 1);
@@ -129,9 +141,14 @@ impl<const N: usize> Proxy<N> {
         );
         let branch = new_branch(&mut self.rng);
         let params = ForwardParams {
+            proxy: self.addr,
+            source,
             branch: &branch,
-            ..params
+            request_uri: hop.request_uri,
+            record_route: hop.record_route,
+            strip_top_route: hop.strip_top_route,
         };
+        let next_hop = hop.next_hop;
         let mut buf = vec![0u8; MAX_DATAGRAM];
         let Some(n) = forward_request(req, &params, &mut buf) else {
             return self.fail_relay(now, rid, 513);
