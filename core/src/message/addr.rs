@@ -51,7 +51,8 @@ pub(crate) fn split_addr(value: &str) -> Result<AddrParts<'_>, ParseError> {
             };
             let after = s.get(lt + 1..).unwrap_or("");
             let gt = after
-                .find('>')
+                .bytes()
+                .position(|b| b == b'>')
                 .ok_or(at(ParseErrorKind::BadHeaderValue, s.len()))?;
             let uri = after.get(..gt).unwrap_or("");
             // RFC 3261 §25.1 name-addr: no LWS inside the angle brackets
@@ -72,7 +73,7 @@ pub(crate) fn split_addr(value: &str) -> Result<AddrParts<'_>, ParseError> {
             // addr-spec: the URI ends at the first ';' (header params
             // follow) and may not hold '?', ',' or LWS (RFC 3261 §20.10;
             // RFC 4475 §3.1.2.13).
-            let (uri, params, p_off) = match s.find(';') {
+            let (uri, params, p_off) = match s.bytes().position(|b| b == b';') {
                 Some(i) => (s.get(..i).unwrap_or(""), s.get(i..).unwrap_or(""), i),
                 None => (s, "", s.len()),
             };

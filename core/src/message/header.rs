@@ -34,6 +34,14 @@ macro_rules! header_names {
                 }
             }
 
+            /// The compact form, for headers that have one.
+            pub fn compact(&self) -> Option<&'static str> {
+                match self {
+                    $( HeaderName::$variant => { None $( .or(Some($compact)) )? } )*
+                    HeaderName::Other(_) => None,
+                }
+            }
+
             /// Whether the written `name` denotes this header.
             pub fn matches(&self, name: &str) -> bool {
                 match self {
@@ -199,7 +207,12 @@ impl<'a> Headers<'a> {
 pub(crate) fn next_logical_line(s: &str) -> (&str, &str) {
     let bytes = s.as_bytes();
     let mut from = 0;
-    while let Some(i) = memchr::memchr(b'\n', bytes.get(from..).unwrap_or(&[])).map(|i| from + i) {
+    // Lines are short: a plain scan beats a SIMD search's set-up here.
+    while let Some(i) = bytes
+        .get(from..)
+        .and_then(|b| b.iter().position(|&c| c == b'\n'))
+        .map(|i| from + i)
+    {
         match bytes.get(i + 1) {
             Some(b' ' | b'\t') => from = i + 1, // folded: the value goes on
             _ => {
@@ -228,6 +241,32 @@ pub(crate) fn split_header_line(line: &str) -> Option<HeaderField<'_>> {
         name: line.get(..name_end)?,
         value: trim_lws(value),
     })
+}
+
+impl<'a> Headers<'a> {
+    /// The next line whose name denotes `name`. Lines that cannot match
+    /// are skipped on their first byte, without splitting them.
+    pub(crate) fn next_named(&mut self, name: &HeaderName<'_>) -> Option<HeaderField<'a>> {
+        let first = |s: &str| s.as_bytes().first().map(u8::to_ascii_lowercase);
+        let full = first(name.as_str());
+        let compact = name.compact().and_then(first);
+        loop {
+            if self.rest.is_empty() {
+                return None;
+            }
+            let lead = first(self.rest);
+            let (line, rest) = next_logical_line(self.rest);
+            self.rest = rest;
+            if lead != full && lead != compact {
+                continue;
+            }
+            if let Some(field) = split_header_line(line) {
+                if name.matches(field.name) {
+                    return Some(field);
+                }
+            }
+        }
+    }
 }
 
 impl<'a> Iterator for Headers<'a> {
@@ -259,6 +298,19 @@ mod tests {
         assert_eq!(HeaderName::parse("X-Foo"), HeaderName::Other("X-Foo"));
         assert!(HeaderName::Contact.matches("M"));
         assert!(HeaderName::Other("x-foo").matches("X-FOO"));
+        assert_eq!(HeaderName::Via.compact(), Some("v"));
+        assert_eq!(HeaderName::CSeq.compact(), None);
+    }
+
+    #[test]
+    fn named_lookup_skips_other_lines_and_finds_compact_forms() {
+        let section = "To: a\r\nv: SIP/2.0/UDP h\r\nVia: SIP/2.0/UDP g\r\nvx: no\r\n";
+        let mut it = Headers::new(section);
+        assert_eq!(it.next_named(&HeaderName::Via).unwrap().value, "SIP/2.0/UDP h");
+        assert_eq!(it.next_named(&HeaderName::Via).unwrap().value, "SIP/2.0/UDP g");
+        assert!(it.next_named(&HeaderName::Via).is_none());
+        let mut other = Headers::new(section);
+        assert_eq!(other.next_named(&HeaderName::Other("VX")).unwrap().value, "no");
     }
 
     #[test]

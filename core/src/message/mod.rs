@@ -401,9 +401,7 @@ impl<'a> Message<'a> {
 
     /// The value of the first header called `name`.
     pub fn header(&self, name: HeaderName<'_>) -> Option<&'a str> {
-        self.headers()
-            .find(|h| name.matches(h.name))
-            .map(|h| h.value)
+        self.headers().next_named(&name).map(|h| h.value)
     }
 
     /// The value of the first header written with `name` (full, compact or
@@ -492,7 +490,7 @@ impl<'a> Iterator for HeaderValues<'a, '_> {
                 }
                 self.current = None;
             }
-            let h = self.headers.find(|h| self.name.matches(h.name))?;
+            let h = self.headers.next_named(&self.name)?;
             if self.name.is_list() {
                 self.current = Some(CommaList::new(h.value));
             } else {

@@ -97,50 +97,74 @@ fn bad(offset: usize) -> ParseError {
 
 /// Characters allowed in a URI outside escapes, per the RFC 3261 §25.1
 /// unreserved / reserved / user-unreserved / param-unreserved sets.
-fn is_uri_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'-' | b'_'
-                | b'.'
-                | b'!'
-                | b'~'
-                | b'*'
-                | b'\''
-                | b'('
-                | b')'
-                | b'%'
-                | b';'
-                | b'/'
-                | b'?'
-                | b':'
-                | b'@'
-                | b'&'
-                | b'='
-                | b'+'
-                | b'$'
-                | b','
-                | b'['
-                | b']'
-        )
+const URI_CHARS: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'_'
+                    | b'.'
+                    | b'!'
+                    | b'~'
+                    | b'*'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'%'
+                    | b';'
+                    | b'/'
+                    | b'?'
+                    | b':'
+                    | b'@'
+                    | b'&'
+                    | b'='
+                    | b'+'
+                    | b'$'
+                    | b','
+                    | b'['
+                    | b']'
+            );
+        i += 1;
+    }
+    t
+};
+
+/// The first offset of byte `b` in `s`.
+fn pos(s: &str, b: u8) -> Option<usize> {
+    s.bytes().position(|c| c == b)
+}
+
+/// The last offset of byte `b` in `s`.
+fn rpos(s: &str, b: u8) -> Option<usize> {
+    s.bytes().rposition(|c| c == b)
 }
 
 impl<'a> Uri<'a> {
     /// Parses a SIP, SIPS or tel URI.
     pub fn parse(s: &'a str) -> Result<Uri<'a>, ParseError> {
-        if let Some(i) = s.bytes().position(|b| !is_uri_char(b)) {
-            return Err(bad(i));
-        }
-        // %-escapes must be complete: "%" HEXDIG HEXDIG (RFC 3261 §25.1 escaped).
+        // One pass over the characters; %-escapes must be complete:
+        // "%" HEXDIG HEXDIG (RFC 3261 §25.1 escaped).
         let bytes = s.as_bytes();
-        for (i, _) in s.match_indices('%') {
-            let ok = bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
-                && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit);
-            if !ok {
+        let mut i = 0;
+        while let Some(&b) = bytes.get(i) {
+            if !URI_CHARS[usize::from(b)] {
                 return Err(bad(i));
             }
+            if b == b'%' {
+                let ok = bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                    && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit);
+                if !ok {
+                    return Err(bad(i));
+                }
+                i += 3;
+            } else {
+                i += 1;
+            }
         }
-        let colon = s.find(':').ok_or(bad(0))?;
+        let colon = pos(s, b':').ok_or(bad(0))?;
         let scheme_str = s.get(..colon).ok_or(bad(0))?;
         let scheme = if scheme_str.eq_ignore_ascii_case("sip") {
             Scheme::Sip
@@ -169,7 +193,7 @@ impl<'a> Uri<'a> {
         let base = colon + 1;
         if scheme == Scheme::Tel {
             // RFC 3966: telephone-subscriber, then ;params. No headers.
-            let (number, params) = match rest.find(';') {
+            let (number, params) = match pos(rest, b';') {
                 Some(i) => (rest.get(..i).unwrap_or(""), rest.get(i..).unwrap_or("")),
                 None => (rest, ""),
             };
@@ -197,12 +221,14 @@ impl<'a> Uri<'a> {
         // headers never hold an unescaped '@'. A sender that left an '@'
         // unescaped in a header is still read: then the userinfo ends at
         // the last '@' before the first '?'.
-        let at = match rest.rfind('@') {
+        let q = pos(rest, b'?');
+        let at = match rpos(rest, b'@') {
+            // No '?' before the last '@': the usual case.
+            Some(i) if q.is_none_or(|q| i < q) => Some(i),
             Some(i) if host_follows(rest.get(i + 1..).unwrap_or("")) => Some(i),
-            _ => {
-                let q = rest.find('?').unwrap_or(rest.len());
-                rest.get(..q).and_then(|r| r.rfind('@'))
-            }
+            _ => rest
+                .get(..q.unwrap_or(rest.len()))
+                .and_then(|r| rpos(r, b'@')),
         };
         let (userinfo, after_user, hp_off) = match at {
             Some(i) => (
@@ -212,7 +238,7 @@ impl<'a> Uri<'a> {
             ),
             None => (None, rest, base),
         };
-        let (hostport_params, headers) = match after_user.find('?') {
+        let (hostport_params, headers) = match pos(after_user, b'?') {
             Some(i) => (
                 after_user.get(..i).unwrap_or(""),
                 after_user.get(i + 1..).unwrap_or(""),
@@ -221,7 +247,7 @@ impl<'a> Uri<'a> {
         };
         let (user, password) = match userinfo {
             Some(u) => {
-                let (user, pw) = match u.find(':') {
+                let (user, pw) = match pos(u, b':') {
                     Some(i) => (u.get(..i).unwrap_or(""), u.get(i + 1..)),
                     None => (u, None),
                 };
@@ -232,7 +258,7 @@ impl<'a> Uri<'a> {
             }
             None => (None, None),
         };
-        let (hostport, params) = match hostport_params.find(';') {
+        let (hostport, params) = match pos(hostport_params, b';') {
             Some(i) => (
                 hostport_params.get(..i).unwrap_or(""),
                 hostport_params.get(i..).unwrap_or(""),
@@ -242,7 +268,12 @@ impl<'a> Uri<'a> {
         let (host_str, port) = split_host_port(hostport).ok_or(bad(hp_off))?;
         let host = Host::parse(host_str).ok_or(bad(hp_off))?;
         // Every parameter needs a name (RFC 3261 §25.1 uri-parameter).
-        if Params::new(params).any(|(n, _)| n.is_empty()) {
+        if params
+            .as_bytes()
+            .split(|&b| b == b';')
+            .skip(1)
+            .any(|p| p.first() == Some(&b'='))
+        {
             return Err(bad(hp_off + hostport.len()));
         }
         Ok(Uri {
@@ -295,7 +326,10 @@ impl<'a> Uri<'a> {
 
 /// Whether `s` starts with a valid `hostport`, up to `;`, `?` or its end.
 fn host_follows(s: &str) -> bool {
-    let end = s.find([';', '?']).unwrap_or(s.len());
+    let end = s
+        .bytes()
+        .position(|b| b == b';' || b == b'?')
+        .unwrap_or(s.len());
     s.get(..end)
         .and_then(split_host_port)
         .is_some_and(|(h, _)| Host::parse(h).is_some())
@@ -304,14 +338,14 @@ fn host_follows(s: &str) -> bool {
 /// Splits `host[:port]`, IPv6 references included.
 pub(crate) fn split_host_port(s: &str) -> Option<(&str, Option<u16>)> {
     let (host, port) = if s.starts_with('[') {
-        let end = s.find(']')?;
+        let end = pos(s, b']')?;
         let host = s.get(..=end)?;
         match s.get(end + 1..)? {
             "" => (host, None),
             p => (host, Some(p.strip_prefix(':')?)),
         }
     } else {
-        match s.rfind(':') {
+        match rpos(s, b':') {
             Some(i) => (s.get(..i)?, Some(s.get(i + 1..)?)),
             None => (s, None),
         }

@@ -35,9 +35,11 @@ impl<'a> Via<'a> {
         for (i, part) in parts.iter_mut().enumerate() {
             rest = trim_lws(rest);
             let end = if i < 2 {
-                rest.find('/').ok_or(bad())?
+                rest.bytes().position(|b| b == b'/').ok_or(bad())?
             } else {
-                rest.find(|c: char| c.is_ascii_whitespace()).ok_or(bad())?
+                rest.bytes()
+                    .position(|b| b.is_ascii_whitespace())
+                    .ok_or(bad())?
             };
             *part = trim_lws(rest.get(..end).ok_or(bad())?);
             rest = rest.get(end + usize::from(i < 2)..).ok_or(bad())?;
@@ -46,7 +48,7 @@ impl<'a> Via<'a> {
             return Err(bad());
         }
         let rest = trim_lws(rest);
-        let (sent_by, params) = match rest.find(';') {
+        let (sent_by, params) = match rest.bytes().position(|b| b == b';') {
             Some(i) => (
                 trim_lws(rest.get(..i).ok_or(bad())?),
                 rest.get(i..).ok_or(bad())?,
