@@ -204,6 +204,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             .map_err(|_| CommandError::NoResources)?;
         if let Some(Some(c)) = self.calls.get_mut(slot) {
             c.state = CallState::Answering;
+            c.no_answer_at = None;
             if let Some(d) = c.dialog.and_then(|d| self.dialogs.get_mut(d)) {
                 d.confirm();
             }
@@ -853,6 +854,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             return Ok(());
         };
         call.dialog = self.dialogs.insert(dialog).ok();
+        call.no_answer_at = Some(self.now + self.config.incoming_ring_timeout);
         let tag = call.local_tag.clone();
         self.install(slot, call);
         // 180 right away: the phone rings (RFC 3261 §13.3.1.1).
@@ -1132,7 +1134,12 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             };
             if call.no_answer_at.is_some_and(|t| t <= self.now) {
                 call.no_answer_at = None;
-                self.cancel_outgoing(slot, EndReason::NoAnswer);
+                if call.direction == CallDirection::Outgoing {
+                    self.cancel_outgoing(slot, EndReason::NoAnswer);
+                } else if call.state == CallState::Ringing {
+                    self.final_to_incoming(slot, 480);
+                    self.end_call(slot, EndReason::NoAnswer);
+                }
                 continue;
             }
             let mut resend: Option<(SocketAddr, MessageBuf)> = None;

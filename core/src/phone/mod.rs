@@ -82,6 +82,10 @@ pub struct Config {
     pub rtp_port: u16,
     /// How long an outgoing call may ring before the phone cancels it.
     pub no_answer_timeout: Duration,
+    /// How long an incoming call may ring before the phone answers 480
+    /// Temporarily Unavailable, so a caller that vanished never holds a
+    /// line for good.
+    pub incoming_ring_timeout: Duration,
 }
 
 impl Config {
@@ -104,6 +108,7 @@ impl Config {
             media: MediaPolicy::default(),
             rtp_port: 16384,
             no_answer_timeout: Duration::from_secs(60),
+            incoming_ring_timeout: Duration::from_secs(120),
         })
     }
 }

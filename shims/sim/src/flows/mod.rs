@@ -115,7 +115,7 @@ impl World {
             .with_node(id, |n: &mut PhoneNode, now| n.command(now, command));
     }
 
-    /// Runs until `done` holds, at most [`FLOW_DEADLINE`] from now.
+    /// Runs until `done` holds, at most ten minutes of virtual time from now.
     pub fn run_until(&mut self, mut done: impl FnMut(&World) -> bool) -> bool {
         let deadline = self.sim.now() + FLOW_DEADLINE;
         loop {
@@ -140,6 +140,32 @@ impl World {
         let found = self
             .sim
             .run_until_true(deadline, |sim| sim.node::<PhoneNode>(id).saw(&pred));
+        if found {
+            Ok(self.sim.now())
+        } else {
+            Err(format!(
+                "{} never saw {what}",
+                self.sim.trace().node_name(id)
+            ))
+        }
+    }
+
+    /// Like [`World::expect`], counting only events from index `from` on.
+    pub fn expect_since(
+        &mut self,
+        id: NodeId,
+        from: usize,
+        what: &str,
+        pred: impl Fn(&Event) -> bool,
+    ) -> Result<Instant, String> {
+        let deadline = self.sim.now() + FLOW_DEADLINE;
+        let found = self.sim.run_until_true(deadline, |sim| {
+            sim.node::<PhoneNode>(id)
+                .events
+                .iter()
+                .skip(from)
+                .any(|(_, e)| pred(e))
+        });
         if found {
             Ok(self.sim.now())
         } else {
