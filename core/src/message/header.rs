@@ -306,11 +306,20 @@ mod tests {
     fn named_lookup_skips_other_lines_and_finds_compact_forms() {
         let section = "To: a\r\nv: SIP/2.0/UDP h\r\nVia: SIP/2.0/UDP g\r\nvx: no\r\n";
         let mut it = Headers::new(section);
-        assert_eq!(it.next_named(&HeaderName::Via).unwrap().value, "SIP/2.0/UDP h");
-        assert_eq!(it.next_named(&HeaderName::Via).unwrap().value, "SIP/2.0/UDP g");
+        assert_eq!(
+            it.next_named(&HeaderName::Via).unwrap().value,
+            "SIP/2.0/UDP h"
+        );
+        assert_eq!(
+            it.next_named(&HeaderName::Via).unwrap().value,
+            "SIP/2.0/UDP g"
+        );
         assert!(it.next_named(&HeaderName::Via).is_none());
         let mut other = Headers::new(section);
-        assert_eq!(other.next_named(&HeaderName::Other("VX")).unwrap().value, "no");
+        assert_eq!(
+            other.next_named(&HeaderName::Other("VX")).unwrap().value,
+            "no"
+        );
     }
 
     #[test]
