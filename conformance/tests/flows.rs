@@ -113,3 +113,61 @@ fn flows_survive_loss_duplication_and_reordering() {
         }
     }
 }
+
+#[test]
+fn tshark_reads_flow_captures_without_malformed_packets() {
+    if !handset_conformance::peers::require("tshark_reads_flow_captures", &["tshark"]) {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("handset-flows-pcap-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let lossy = FaultProfile::lossy(20.0, 5.0, 5.0);
+    for (name, seed, profile) in [
+        ("basic-call", 1, FaultProfile::ideal()),
+        ("hold-resume", 3, lossy),
+    ] {
+        let r = run(name, seed, profile);
+        let path = dir.join(format!("{name}.pcap"));
+        std::fs::write(&path, Format::Pcap.render(&r.trace, &RowOptions::default())).unwrap();
+        let out = std::process::Command::new("tshark")
+            .args([
+                "-r",
+                path.to_str().unwrap(),
+                "-Y",
+                "sip || _ws.malformed",
+                "-T",
+                "fields",
+            ])
+            .args([
+                "-e",
+                "frame.number",
+                "-e",
+                "sip.Method",
+                "-e",
+                "sip.Status-Code",
+                "-e",
+                "_ws.malformed",
+            ])
+            .output()
+            .expect("tshark runs");
+        assert!(
+            out.status.success(),
+            "tshark failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        let rows: Vec<&str> = text.lines().collect();
+        let sip_sent = r.trace.sip_entries().filter(|e| e.lost.is_none()).count();
+        assert!(
+            rows.len() >= sip_sent.min(1),
+            "{name}: tshark saw {} SIP frames",
+            rows.len()
+        );
+        let malformed = rows
+            .iter()
+            .filter(|l| l.split('\t').nth(3).is_some_and(|m| !m.is_empty()))
+            .count();
+        assert_eq!(malformed, 0, "{name}: malformed frames in {text}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
