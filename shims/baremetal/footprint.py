@@ -69,7 +69,8 @@ def analyse(objdump, elf):
     depth = 0
     for line in text.splitlines():
         m = FUNC.match(line)
-        if m:
+        # `$t`/`$d` mark code and literal data inside a function.
+        if m and not m.group(2).startswith("$"):
             cur = {"name": m.group(2), "addr": int(m.group(1), 16), "frame": 0, "calls": set(),
                    "indirect": False, "dynamic": False}
             funcs[m.group(2)] = cur
@@ -77,7 +78,7 @@ def analyse(objdump, elf):
             depth = 0
             continue
         m = PUSH.match(line)
-        if not m or cur is None:
+        if FUNC.match(line) or not m or cur is None:
             continue
         op, operands = m.group(2), m.group(3)
         base = op.split(".")[0]
@@ -157,13 +158,20 @@ def deepest(funcs, taken):
         for n in funcs:
             if re.search(r"firmware_example\d*" + phase + r"17h", n):
                 phases[phase] = cost(n)
-    chain, name = [], entry
-    while name in funcs and len(chain) < 64:
-        chain.append((name, funcs[name]["frame"]))
-        nxt = max(funcs[name]["calls"], key=lambda c: memo.get(c, 0), default=None)
-        if nxt is None or memo.get(nxt, 0) == 0:
-            break
-        name = nxt
+    def chain_of(root):
+        chain, name = [], root
+        while name in funcs and len(chain) < 64:
+            f = funcs[name]
+            chain.append(f"{name} ({f['frame']})")
+            options = list(f["calls"]) + (sorted(taken) if f["indirect"] else [])
+            nxt = max(options, key=lambda c: memo.get(c, 0), default=None)
+            if nxt is None or memo.get(nxt, 0) == 0 or memo.get(name, 0) - f["frame"] <= 0:
+                break
+            name = nxt
+        return chain
+
+    step = next((n for n in funcs if re.search(r"firmware_example\d*step17h", n)), entry)
+    chain = chain_of(step)
     dynamic = sorted(n for n, f in funcs.items() if f["dynamic"] and n in memo)
     return total, phases, chain, sorted(recursive), dynamic
 
@@ -185,7 +193,7 @@ def main():
         "stack": stack + exception_frame,
         "stack_boot": phases.get("boot"),
         "stack_run": phases.get("step", stack) + exception_frame,
-        "stack_chain": [f"{n} ({b})" for n, b in chain],
+        "run_chain": chain,
         "recursive": recursive,
         "dynamic_sp": dynamic,
     }

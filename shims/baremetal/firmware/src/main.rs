@@ -1,19 +1,19 @@
-//! Example firmware: the handset core on a Cortex-M4F with a stub network
-//! driver and timer, built to prove the core links without an allocator and
-//! to measure its flash and RAM cost.
+//! Example firmware: the complete handset phone on a Cortex-M4F with a stub
+//! network driver and timer, built to prove it links without an allocator
+//! and to measure its flash and RAM cost.
 #![no_std]
 #![no_main]
 
 mod driver;
-mod parts;
 
 use core::hint::black_box;
 use core::net::SocketAddr;
 
 use cortex_m_rt::entry;
 use handset_baremetal::{Runner, Udp};
-use handset_core::time::Instant;
-use handset_core::ua::{text, LocalIdentity};
+use handset_core::media::MediaInput;
+use handset_core::phone::{CallHandle, Command, Config, Input, Phone};
+use handset_core::time::Duration;
 use static_cell::StaticCell;
 
 /// Call slots of the phone in this image (cargo feature `calls-N`).
@@ -24,53 +24,96 @@ const CALLS: usize = 2;
 #[cfg(not(any(feature = "calls-1", feature = "calls-2")))]
 const CALLS: usize = 4;
 
-/// Transaction slots: a few per call plus registration and stray requests.
+/// Transaction slots: two per call (the INVITE and a BYE, re-INVITE or
+/// REFER beside it) plus registration and requests outside calls.
 const TRANSACTIONS: usize = 2 * CALLS + 4;
 
 /// Receive buffer and held-transmit buffer of the runner: one Ethernet MTU.
 const DATAGRAM: usize = 1500;
 
-type Core = parts::Agent<CALLS, TRANSACTIONS>;
-type Phone = Runner<Core, Udp<driver::StubNet>, driver::StubTimer, DATAGRAM>;
+type Board = Runner<Phone<CALLS, TRANSACTIONS>, Udp<driver::StubNet>, driver::StubTimer, DATAGRAM>;
 
-/// The runner lives in a static, so its RAM shows in `.bss` and the stack
+/// The phone lives in a static, so its RAM shows in `.bss` and the stack
 /// holds only call frames.
-static PHONE: StaticCell<Phone> = StaticCell::new();
+static BOARD: StaticCell<Board> = StaticCell::new();
 
 #[entry]
 fn main() -> ! {
-    let phone = boot();
+    let board = boot();
     loop {
-        step(phone);
+        step(board);
     }
 }
 
 /// Builds the phone in its static. Kept out of line so the footprint
-/// report can tell this one-off stack use (the constructors return by
-/// value, so the phone passes through the stack once) from the run loop's.
+/// report can tell this one-off stack use (constructors return by value,
+/// so the phone passes through the stack once) from the run loop's.
 #[inline(never)]
-fn boot() -> &'static mut Phone {
-    let local = parts::local_address();
+fn boot() -> &'static mut Board {
+    let local = SocketAddr::from(([192, 168, 1, 20], 5060));
     let proxy = SocketAddr::from(([192, 168, 1, 1], 5060));
-    let me = LocalIdentity {
-        user: text("alice").unwrap_or_default(),
-        domain: text("example.com").unwrap_or_default(),
-        display_name: text("Alice").unwrap_or_default(),
-        local,
-        transport: "UDP",
+    let mut config = match Config::new("alice", "example.com", local) {
+        Some(c) => c,
+        None => panic!("static names fit"),
     };
+    config.registrar = Some(proxy);
+    config.outbound_proxy = Some(proxy);
     let seed = black_box(0x5eed_u64);
-    PHONE.uninit().write(Runner::new(
-        Core::new(seed, me, proxy, Instant::ZERO),
+    BOARD.uninit().write(Runner::new(
+        Phone::new(config, seed),
         Udp(driver::StubNet::new(local, proxy)),
         driver::StubTimer::new(),
     ))
 }
 
-/// One turn of the run loop.
+/// One turn of the run loop: maybe a user action (from the stub keypad),
+/// then everything due.
 #[inline(never)]
-fn step(phone: &mut Phone) {
-    match phone.poll(|event| {
+fn step(board: &mut Board) {
+    let key = black_box(board.stats().received) % 16;
+    let call = CallHandle {
+        slot: black_box(0),
+        generation: black_box(0),
+    };
+    let command = match key {
+        0 => Some(Command::Register),
+        1 => Some(Command::Dial {
+            to: "sip:bob@example.com",
+        }),
+        2 => Some(Command::Answer(call)),
+        3 => Some(Command::Hangup(call)),
+        4 => Some(Command::Hold(call)),
+        5 => Some(Command::Resume(call)),
+        6 => Some(Command::Reject { call, code: 486 }),
+        7 => Some(Command::Unregister),
+        _ => None,
+    };
+    let input = match (command, key) {
+        (Some(c), _) => Some(Input::Command(c)),
+        // What the RTP driver would report.
+        (None, 8) => Some(Input::Media {
+            call,
+            input: MediaInput::RtpReceived {
+                seq: black_box(1),
+                timestamp: black_box(160),
+                ssrc: black_box(0x1234),
+                arrival: board.with_core(|_, now| now),
+            },
+        }),
+        (None, 9) => Some(Input::Media {
+            call,
+            input: MediaInput::SendDtmf {
+                digit: '5',
+                duration: Duration::from_millis(100),
+            },
+        }),
+        _ => None,
+    };
+    if let Some(input) = input {
+        let _ = board.with_core(|phone, now| phone.handle_input(now, input));
+    }
+    match board.poll(|event| {
+        // A real board updates its display and its RTP engine here.
         black_box(event);
     }) {
         // A real board sleeps (WFI) until the wake-up or a network IRQ.
