@@ -1,7 +1,7 @@
 //! SIP message framing on a byte stream, without any I/O.
 //!
 //! [`StreamFramer`] owns a fixed receive buffer and a fixed send buffer. The
-//! transports in [`crate::stream`] and [`crate::asynch`] move bytes between
+//! transports in [`crate::stream`] and `asynch` (feature `async`) move bytes between
 //! these buffers and a reader/writer; the framer decides where one message
 //! ends and the next begins (RFC 3261 §18.3: Content-Length frames a message
 //! on a stream).
