@@ -16,6 +16,7 @@ pub mod phone;
 pub mod register;
 pub mod rng;
 pub mod sdp;
+pub mod slots;
 pub mod time;
 pub mod transaction;
 pub mod ua;

@@ -6,38 +6,17 @@
 use super::id::DialogKey;
 use super::state::{Dialog, DialogState, Role};
 use crate::message::{Message, Replaces};
+pub use crate::slots::TableFull;
+use crate::slots::{Handle, Slots};
+
+/// Marks handles of a [`DialogTable`].
+#[derive(Clone, Copy, Debug)]
+pub enum DialogSlot {}
 
 /// A handle to a dialog in a [`DialogTable`]. It carries the slot's
 /// generation: once the dialog is removed, the handle finds nothing, even
 /// after another dialog takes the slot.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct DialogHandle {
-    index: u16,
-    generation: u32,
-}
-
-impl DialogHandle {
-    /// The slot.
-    pub fn index(self) -> usize {
-        usize::from(self.index)
-    }
-
-    /// How many dialogs the slot held before this one.
-    pub fn generation(self) -> u32 {
-        self.generation
-    }
-}
-
-/// Every slot of a [`DialogTable`] is taken: the caller refuses the new
-/// dialog (e.g. 486 or 503 to an INVITE) and keeps the others.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct TableFull;
-
-impl core::fmt::Display for TableFull {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("dialog table full")
-    }
-}
+pub type DialogHandle = Handle<DialogSlot>;
 
 /// Where a received message belongs (RFC 3261 §12.2.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -76,16 +55,10 @@ pub enum ReplacesVerdict {
     Refuse(u16),
 }
 
-#[derive(Clone, Debug)]
-struct Slot {
-    generation: u32,
-    dialog: Option<Dialog>,
-}
-
 /// Up to `N` dialogs (`N` at most 65,536).
 #[derive(Clone, Debug)]
 pub struct DialogTable<const N: usize> {
-    slots: [Slot; N],
+    slots: Slots<Dialog, DialogSlot, N>,
 }
 
 impl<const N: usize> Default for DialogTable<N> {
@@ -98,90 +71,50 @@ impl<const N: usize> DialogTable<N> {
     /// An empty table.
     pub fn new() -> Self {
         DialogTable {
-            slots: core::array::from_fn(|_| Slot {
-                generation: 0,
-                dialog: None,
-            }),
+            slots: Slots::new(),
         }
     }
 
     /// How many dialogs the table can hold.
     pub fn capacity(&self) -> usize {
-        N.min(usize::from(u16::MAX) + 1)
+        self.slots.capacity()
     }
 
     /// How many dialogs are live; 0 means every slot is free.
     pub fn len(&self) -> usize {
-        self.slots.iter().filter(|s| s.dialog.is_some()).count()
+        self.slots.len()
     }
 
     /// Whether every slot is free.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.slots.is_empty()
     }
 
     /// Adds a dialog. Look it up first: the table does not refuse a second
     /// dialog with the same identity (a lookup then finds neither).
     pub fn insert(&mut self, dialog: Dialog) -> Result<DialogHandle, TableFull> {
-        let (index, slot) = self
-            .slots
-            .iter_mut()
-            .enumerate()
-            .find(|(_, s)| s.dialog.is_none())
-            .ok_or(TableFull)?;
-        let index = u16::try_from(index).map_err(|_| TableFull)?;
-        slot.dialog = Some(dialog);
-        Ok(DialogHandle {
-            index,
-            generation: slot.generation,
-        })
-    }
-
-    fn slot(&self, handle: DialogHandle) -> Option<&Slot> {
-        self.slots
-            .get(handle.index())
-            .filter(|s| s.generation == handle.generation)
+        self.slots.insert(dialog)
     }
 
     /// The dialog behind `handle`, if it is still there.
     pub fn get(&self, handle: DialogHandle) -> Option<&Dialog> {
-        self.slot(handle)?.dialog.as_ref()
+        self.slots.get(handle)
     }
 
     /// The dialog behind `handle`, mutably, if it is still there.
     pub fn get_mut(&mut self, handle: DialogHandle) -> Option<&mut Dialog> {
-        self.slots
-            .get_mut(handle.index())
-            .filter(|s| s.generation == handle.generation)?
-            .dialog
-            .as_mut()
+        self.slots.get_mut(handle)
     }
 
     /// Removes the dialog (it has terminated) and frees its slot; every
     /// handle to it goes stale.
     pub fn remove(&mut self, handle: DialogHandle) -> Option<Dialog> {
-        let slot = self
-            .slots
-            .get_mut(handle.index())
-            .filter(|s| s.generation == handle.generation)?;
-        let dialog = slot.dialog.take()?;
-        slot.generation = slot.generation.wrapping_add(1);
-        Some(dialog)
+        self.slots.remove(handle)
     }
 
     /// Every live dialog with its handle.
     pub fn iter(&self) -> impl Iterator<Item = (DialogHandle, &Dialog)> + '_ {
-        self.slots.iter().enumerate().filter_map(|(i, s)| {
-            let index = u16::try_from(i).ok()?;
-            let dialog = s.dialog.as_ref()?;
-            Some((
-                DialogHandle {
-                    index,
-                    generation: s.generation,
-                },
-                dialog,
-            ))
-        })
+        self.slots.iter()
     }
 
     /// The dialog with identity `key`.

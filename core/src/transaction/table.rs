@@ -8,6 +8,8 @@ use super::{
     NonInviteServerTransaction, ServerEvent, TimerEvent, TransactionError, TransactionKey,
 };
 use crate::message::Message;
+pub use crate::slots::TableFull;
+use crate::slots::{Handle, Slots};
 use crate::time::Instant;
 
 /// Any of the four transaction machines.
@@ -133,42 +135,14 @@ impl From<NonInviteServerTransaction> for Transaction {
     }
 }
 
+/// Marks handles of a [`TransactionTable`].
+#[derive(Clone, Copy, Debug)]
+pub enum TransactionSlot {}
+
 /// A handle to a transaction in a [`TransactionTable`]. It carries the
 /// slot's generation: once the transaction is removed, the handle finds
 /// nothing, even after another transaction takes the slot.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TransactionId {
-    index: u16,
-    generation: u32,
-}
-
-impl TransactionId {
-    /// The slot.
-    pub fn index(self) -> usize {
-        usize::from(self.index)
-    }
-
-    /// How many transactions the slot held before this one.
-    pub fn generation(self) -> u32 {
-        self.generation
-    }
-}
-
-/// Every slot of a [`TransactionTable`] is taken.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct TableFull;
-
-impl core::fmt::Display for TableFull {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("transaction table full")
-    }
-}
-
-#[derive(Clone, Debug)]
-struct Slot {
-    generation: u32,
-    transaction: Option<Transaction>,
-}
+pub type TransactionId = Handle<TransactionSlot>;
 
 /// Up to `N` live transactions (`N` at most 65,536).
 ///
@@ -180,7 +154,7 @@ struct Slot {
 /// transaction ends.
 #[derive(Clone, Debug)]
 pub struct TransactionTable<const N: usize> {
-    slots: [Slot; N],
+    slots: Slots<Transaction, TransactionSlot, N>,
 }
 
 impl<const N: usize> Default for TransactionTable<N> {
@@ -193,29 +167,23 @@ impl<const N: usize> TransactionTable<N> {
     /// An empty table.
     pub fn new() -> Self {
         TransactionTable {
-            slots: core::array::from_fn(|_| Slot {
-                generation: 0,
-                transaction: None,
-            }),
+            slots: Slots::new(),
         }
     }
 
     /// How many transactions the table can hold.
     pub fn capacity(&self) -> usize {
-        N.min(usize::from(u16::MAX) + 1)
+        self.slots.capacity()
     }
 
     /// How many transactions are live.
     pub fn len(&self) -> usize {
-        self.slots
-            .iter()
-            .filter(|s| s.transaction.is_some())
-            .count()
+        self.slots.len()
     }
 
     /// Whether no transaction is live.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.slots.is_empty()
     }
 
     /// Adds a transaction. Look for a matching one first: the table does
@@ -224,65 +192,28 @@ impl<const N: usize> TransactionTable<N> {
         &mut self,
         transaction: impl Into<Transaction>,
     ) -> Result<TransactionId, TableFull> {
-        let (index, slot) = self
-            .slots
-            .iter_mut()
-            .enumerate()
-            .find(|(_, s)| s.transaction.is_none())
-            .ok_or(TableFull)?;
-        let index = u16::try_from(index).map_err(|_| TableFull)?;
-        slot.transaction = Some(transaction.into());
-        Ok(TransactionId {
-            index,
-            generation: slot.generation,
-        })
-    }
-
-    fn slot(&self, id: TransactionId) -> Option<&Slot> {
-        self.slots
-            .get(id.index())
-            .filter(|s| s.generation == id.generation)
+        self.slots.insert(transaction.into())
     }
 
     /// The transaction `id` names, if still live.
     pub fn get(&self, id: TransactionId) -> Option<&Transaction> {
-        self.slot(id)?.transaction.as_ref()
+        self.slots.get(id)
     }
 
     /// The transaction `id` names, if still live.
     pub fn get_mut(&mut self, id: TransactionId) -> Option<&mut Transaction> {
-        self.slots
-            .get_mut(id.index())
-            .filter(|s| s.generation == id.generation)?
-            .transaction
-            .as_mut()
+        self.slots.get_mut(id)
     }
 
     /// Removes the transaction `id` names and returns it; the slot's next
     /// occupant gets a new generation.
     pub fn remove(&mut self, id: TransactionId) -> Option<Transaction> {
-        let slot = self
-            .slots
-            .get_mut(id.index())
-            .filter(|s| s.generation == id.generation)?;
-        let t = slot.transaction.take()?;
-        slot.generation = slot.generation.wrapping_add(1);
-        Some(t)
+        self.slots.remove(id)
     }
 
     /// Every live transaction with its handle.
     pub fn iter(&self) -> impl Iterator<Item = (TransactionId, &Transaction)> + '_ {
-        self.slots.iter().enumerate().filter_map(|(i, s)| {
-            let t = s.transaction.as_ref()?;
-            let index = u16::try_from(i).ok()?;
-            Some((
-                TransactionId {
-                    index,
-                    generation: s.generation,
-                },
-                t,
-            ))
-        })
+        self.slots.iter()
     }
 
     fn find(&self, pred: impl Fn(&Transaction) -> bool) -> Option<TransactionId> {
@@ -333,7 +264,7 @@ impl<const N: usize> TransactionTable<N> {
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.slots
             .iter()
-            .filter_map(|s| s.transaction.as_ref()?.poll_timeout())
+            .filter_map(|(_, t)| t.poll_timeout())
             .min()
     }
 
@@ -363,16 +294,14 @@ impl<const N: usize> TransactionTable<N> {
     /// [`Transaction::terminate`]) and returns how many.
     pub fn remove_terminated(&mut self) -> usize {
         let mut freed = 0;
-        for slot in self.slots.iter_mut() {
-            if slot
-                .transaction
-                .as_ref()
-                .is_some_and(Transaction::is_terminated)
-            {
-                slot.transaction = None;
-                slot.generation = slot.generation.wrapping_add(1);
-                freed += 1;
-            }
+        loop {
+            let next = self
+                .iter()
+                .find(|(_, t)| t.is_terminated())
+                .map(|(id, _)| id);
+            let Some(id) = next else { break };
+            self.remove(id);
+            freed += 1;
         }
         freed
     }

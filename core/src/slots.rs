@@ -1,0 +1,231 @@
+//! A fixed-capacity table whose handles carry their slot's generation, so a
+//! handle kept after its entry was removed never reaches the entry that
+//! reuses the slot. Transactions, dialogs and calls all live in one.
+
+use core::fmt;
+use core::marker::PhantomData;
+
+/// A handle to an entry of a [`Slots`] table; `M` tells handles of
+/// different tables apart at compile time.
+pub struct Handle<M> {
+    index: u16,
+    generation: u32,
+    kind: PhantomData<fn() -> M>,
+}
+
+impl<M> Handle<M> {
+    /// The slot.
+    pub fn index(self) -> usize {
+        usize::from(self.index)
+    }
+
+    /// How many entries the slot held before this one.
+    pub fn generation(self) -> u32 {
+        self.generation
+    }
+}
+
+// Written out rather than derived: derives would demand the same traits of
+// the marker type `M`, which is never built.
+impl<M> Clone for Handle<M> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<M> Copy for Handle<M> {}
+impl<M> PartialEq for Handle<M> {
+    fn eq(&self, other: &Self) -> bool {
+        (self.index, self.generation) == (other.index, other.generation)
+    }
+}
+impl<M> Eq for Handle<M> {}
+impl<M> PartialOrd for Handle<M> {
+    fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl<M> Ord for Handle<M> {
+    fn cmp(&self, other: &Self) -> core::cmp::Ordering {
+        (self.index, self.generation).cmp(&(other.index, other.generation))
+    }
+}
+impl<M> core::hash::Hash for Handle<M> {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        (self.index, self.generation).hash(state);
+    }
+}
+impl<M> fmt::Debug for Handle<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}.{}", self.index, self.generation)
+    }
+}
+
+/// Every slot of a table is taken: the caller refuses the new entry (e.g.
+/// 486 or 503 to an INVITE) and keeps the others.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TableFull;
+
+impl fmt::Display for TableFull {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("table full")
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Slot<T> {
+    generation: u32,
+    entry: Option<T>,
+}
+
+/// Up to `N` entries of `T` (`N` at most 65,536), addressed by
+/// [`Handle<M>`].
+#[derive(Clone, Debug)]
+pub struct Slots<T, M, const N: usize> {
+    slots: [Slot<T>; N],
+    kind: PhantomData<fn() -> M>,
+}
+
+impl<T, M, const N: usize> Default for Slots<T, M, N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T, M, const N: usize> Slots<T, M, N> {
+    /// An empty table.
+    pub fn new() -> Self {
+        Slots {
+            slots: core::array::from_fn(|_| Slot {
+                generation: 0,
+                entry: None,
+            }),
+            kind: PhantomData,
+        }
+    }
+
+    /// How many entries the table can hold.
+    pub fn capacity(&self) -> usize {
+        N.min(usize::from(u16::MAX) + 1)
+    }
+
+    /// How many entries are live; 0 means every slot is free.
+    pub fn len(&self) -> usize {
+        self.slots.iter().filter(|s| s.entry.is_some()).count()
+    }
+
+    /// Whether every slot is free.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether no slot is free.
+    pub fn is_full(&self) -> bool {
+        self.slots.iter().all(|s| s.entry.is_some())
+    }
+
+    /// Adds an entry in the first free slot.
+    pub fn insert(&mut self, entry: T) -> Result<Handle<M>, TableFull> {
+        let (index, slot) = self
+            .slots
+            .iter_mut()
+            .enumerate()
+            .find(|(_, s)| s.entry.is_none())
+            .ok_or(TableFull)?;
+        let index = u16::try_from(index).map_err(|_| TableFull)?;
+        slot.entry = Some(entry);
+        Ok(Handle {
+            index,
+            generation: slot.generation,
+            kind: PhantomData,
+        })
+    }
+
+    /// The entry behind `h`, if it is still there.
+    pub fn get(&self, h: Handle<M>) -> Option<&T> {
+        self.slots
+            .get(h.index())
+            .filter(|s| s.generation == h.generation)?
+            .entry
+            .as_ref()
+    }
+
+    /// The entry behind `h`, mutably, if it is still there.
+    pub fn get_mut(&mut self, h: Handle<M>) -> Option<&mut T> {
+        self.slots
+            .get_mut(h.index())
+            .filter(|s| s.generation == h.generation)?
+            .entry
+            .as_mut()
+    }
+
+    /// Removes the entry and frees its slot; every handle to it goes stale.
+    pub fn remove(&mut self, h: Handle<M>) -> Option<T> {
+        let slot = self
+            .slots
+            .get_mut(h.index())
+            .filter(|s| s.generation == h.generation)?;
+        let entry = slot.entry.take()?;
+        slot.generation = slot.generation.wrapping_add(1);
+        Some(entry)
+    }
+
+    /// Every live entry with its handle.
+    pub fn iter(&self) -> impl Iterator<Item = (Handle<M>, &T)> + '_ {
+        self.slots.iter().enumerate().filter_map(|(i, s)| {
+            let entry = s.entry.as_ref()?;
+            let index = u16::try_from(i).ok()?;
+            Some((
+                Handle {
+                    index,
+                    generation: s.generation,
+                    kind: PhantomData,
+                },
+                entry,
+            ))
+        })
+    }
+
+    /// Every live entry with its handle, mutably.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (Handle<M>, &mut T)> + '_ {
+        self.slots.iter_mut().enumerate().filter_map(|(i, s)| {
+            let generation = s.generation;
+            let entry = s.entry.as_mut()?;
+            let index = u16::try_from(i).ok()?;
+            Some((
+                Handle {
+                    index,
+                    generation,
+                    kind: PhantomData,
+                },
+                entry,
+            ))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    enum Marker {}
+
+    #[test]
+    fn stale_handles_never_reach_a_reused_slot() {
+        let mut t: Slots<u32, Marker, 2> = Slots::new();
+        let a = t.insert(1).unwrap();
+        let b = t.insert(2).unwrap();
+        assert_eq!(t.insert(3), Err(TableFull));
+        assert_eq!(t.remove(a), Some(1));
+        assert_eq!(t.remove(a), None);
+        let c = t.insert(4).unwrap();
+        assert_eq!(c.index(), a.index());
+        assert_ne!(c, a);
+        assert_eq!(t.get(a), None);
+        assert_eq!(t.get(c), Some(&4));
+        assert_eq!(t.iter().map(|(_, v)| *v).sum::<u32>(), 6);
+        *t.get_mut(b).unwrap() = 5;
+        assert_eq!(t.iter_mut().map(|(_, v)| *v).sum::<u32>(), 9);
+        assert_eq!(t.len(), 2);
+        assert!(t.is_full());
+    }
+}
