@@ -95,8 +95,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
     }
 
     fn dial(&mut self, to: &str) -> Result<(), CommandError> {
-        let target = Uri::parse(to).map_err(|_| CommandError::BadUri)?;
-        let _ = target;
+        Uri::parse(to).map_err(|_| CommandError::BadUri)?;
         let dest = self.first_hop(to).ok_or(CommandError::BadUri)?;
         let slot = self.free_slot().ok_or(CommandError::NoFreeCallSlot)?;
         let (mut media, rtp) = self.new_media_session(slot);
@@ -589,10 +588,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             // Early media: an answer in a 183 (RFC 3261 §13.2.1 / RFC 3960).
             if !resp.body().is_empty() && call.media.offer_pending() {
                 if let Ok(sdp) = SessionDescription::parse(resp.body()) {
-                    if let Ok(neg) = call.media.process_answer(&sdp) {
-                        early_media = true;
-                        let _ = neg;
-                    }
+                    early_media = call.media.process_answer(&sdp).is_ok();
                 }
             }
         }
