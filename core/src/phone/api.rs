@@ -40,6 +40,16 @@ pub enum Command<'a> {
     Register,
     /// Removes the registration (`Expires: 0`).
     Unregister,
+    /// Replaces the feature settings (DND, forwarding, auto-answer, call
+    /// waiting, ...); see [`Policy`](super::Policy).
+    SetPolicy(&'a super::Policy),
+    /// Joins two established calls into a local three-way conference:
+    /// both are taken off hold and the shim is told to mix them
+    /// ([`Event::ConferenceStarted`]).
+    Conference(CallHandle, CallHandle),
+    /// Ends the local conference; both calls stay up, the first one named
+    /// is put on hold.
+    SplitConference,
 }
 
 /// Something the user should learn about.
@@ -85,6 +95,23 @@ pub enum Event {
     },
     /// A command could not be carried out.
     CommandFailed(CommandError),
+    /// An incoming call was refused or forwarded by policy (DND, forward,
+    /// busy, anonymous rejection) without ringing: the final status sent.
+    CallRefused {
+        /// 302 when forwarded, else the refusal status.
+        code: u16,
+    },
+    /// An outgoing call was redirected (3xx) and now tries the new target.
+    Redirected(CallHandle),
+    /// Mix these two calls' audio with the local microphone (local
+    /// three-way conference).
+    ConferenceStarted {
+        /// The two calls.
+        calls: [CallHandle; 2],
+    },
+    /// Stop mixing: the conference ended (by command or because one of its
+    /// calls ended).
+    ConferenceEnded,
 }
 
 /// Why a command was refused.

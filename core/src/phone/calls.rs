@@ -29,7 +29,9 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             Command::Hangup(h) => self.hangup(h),
             Command::Hold(h) => self.start_reinvite(h, true),
             Command::Resume(h) => self.start_reinvite(h, false),
-            Command::Register | Command::Unregister => Ok(()),
+            Command::Conference(a, b) => self.start_conference(a, b),
+            Command::SplitConference => self.split_conference(),
+            Command::Register | Command::Unregister | Command::SetPolicy(_) => Ok(()),
         };
         if let Err(e) = result {
             self.event(Event::CommandFailed(e));
@@ -37,7 +39,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
     }
 
     /// The slot index of a live call.
-    fn slot(&self, h: CallHandle) -> Result<usize, CommandError> {
+    pub(super) fn slot(&self, h: CallHandle) -> Result<usize, CommandError> {
         let i = usize::from(h.slot);
         match (self.calls.get(i), self.generations.get(i)) {
             (Some(Some(_)), Some(&g)) if g == h.generation => Ok(i),
@@ -81,7 +83,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
     }
 
     /// Where a new out-of-dialog request goes.
-    fn first_hop(&self, target: &str) -> Option<SocketAddr> {
+    pub(super) fn first_hop(&self, target: &str) -> Option<SocketAddr> {
         self.config.outbound_proxy.or_else(|| self.resolve(target))
     }
 
@@ -172,9 +174,10 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             call: handle,
             reason,
         });
+        self.features_call_ended(slot);
     }
 
-    fn answer(&mut self, h: CallHandle) -> Result<(), CommandError> {
+    pub(super) fn answer(&mut self, h: CallHandle) -> Result<(), CommandError> {
         let slot = self.slot(h)?;
         let (tx, state) = match self.calls.get(slot) {
             Some(Some(c)) => (c.invite_tx, c.state),
@@ -208,6 +211,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
                 d.confirm();
             }
         }
+        self.hold_others(slot);
         Ok(())
     }
 
@@ -453,7 +457,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         }
     }
 
-    fn start_reinvite(&mut self, h: CallHandle, hold: bool) -> Result<(), CommandError> {
+    pub(super) fn start_reinvite(&mut self, h: CallHandle, hold: bool) -> Result<(), CommandError> {
         let slot = self.slot(h)?;
         let ok = matches!(self.calls.get(slot), Some(Some(c)) if c.is_confirmed() && c.own_reinvite.is_none() && c.pending_ok.is_none());
         if !ok {
@@ -545,6 +549,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         match code {
             100..=199 => self.on_provisional(slot, id, code, resp),
             200..=299 => self.on_invite_ok(slot, id, resp),
+            300..=399 if self.follow_redirect(slot, id, resp) => {}
             _ => {
                 let reason = match self.calls.get(slot) {
                     Some(Some(c)) => match c.cancel_reason {
@@ -558,7 +563,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         }
     }
 
-    fn request_of(&self, id: TransactionId, out: &mut [u8]) -> Option<usize> {
+    pub(super) fn request_of(&self, id: TransactionId, out: &mut [u8]) -> Option<usize> {
         let m = self.txns.get(id)?.message();
         out.get_mut(..m.len())?.copy_from_slice(m);
         Some(m.len())
@@ -815,6 +820,11 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             self.stats.refused_full = self.stats.refused_full.saturating_add(1);
             return self.respond_stateless(req, to, 503, &[("Retry-After", "5")]);
         };
+        // Desk-phone policy (DND, forwarding, call waiting, ...) may answer
+        // the call before it rings.
+        let Some(ring_timers) = self.incoming_policy(id, req) else {
+            return Ok(());
+        };
         let Some(slot) = self.free_slot() else {
             // Every line busy: 486 through the transaction, so a
             // retransmitted INVITE gets it again.
@@ -865,11 +875,12 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         }
         let handle = self.handle(slot);
         self.event(Event::IncomingCall(handle));
+        self.arm_ring_timers(slot, ring_timers);
         Ok(())
     }
 
     /// Answers the INVITE server transaction `id` with a final status.
-    fn reply_in_invite_tx(
+    pub(super) fn reply_in_invite_tx(
         &mut self,
         id: TransactionId,
         req: &Message<'_>,

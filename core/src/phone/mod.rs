@@ -29,10 +29,16 @@
 
 mod api;
 mod calls;
+mod features;
 mod outbox;
+mod policy;
 
 pub use api::{CallHandle, Command, CommandError, EndReason, Event};
 pub use outbox::{Outbox, OutboxError};
+pub use policy::{
+    decide_incoming, is_anonymous, requested_answer_after, ForwardTarget, IncomingDecision,
+    IncomingFacts, Policy, MAX_FORWARD_TARGET,
+};
 
 use core::net::SocketAddr;
 
@@ -206,6 +212,9 @@ pub struct Phone<const CALLS: usize, const TXNS: usize = 8> {
     generations: [u16; CALLS],
     dialogs: DialogTable<CALLS>,
     stats: Stats,
+    policy: Policy,
+    features: [policy::SlotFeatures; CALLS],
+    conference: policy::Conference,
 }
 
 impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
@@ -227,6 +236,9 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             generations: [0; CALLS],
             dialogs: DialogTable::new(),
             stats: Stats::default(),
+            policy: Policy::default(),
+            features: [policy::SlotFeatures::default(); CALLS],
+            conference: policy::Conference::default(),
         }
     }
 
@@ -304,6 +316,9 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         for c in self.calls.iter().flatten() {
             next = earliest(next, c.poll_timeout());
         }
+        for f in &self.features {
+            next = earliest(next, f.poll_timeout());
+        }
         next
     }
 
@@ -327,6 +342,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
                 }
             }
             Command::Unregister => self.registration.stop(self.now),
+            Command::SetPolicy(p) => self.policy = p.clone(),
             other => self.handle_call_command(other),
         }
     }
@@ -557,6 +573,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         }
         self.txns.remove_terminated();
         self.run_call_timers();
+        self.run_feature_timers();
         self.poll_registration();
     }
 

@@ -1,0 +1,386 @@
+//! The phone's feature policy at work: the decision for a new incoming
+//! call, the auto-answer and no-answer-forward timers, following a 3xx
+//! redirection, holding the other calls when one is answered, and the local
+//! three-way conference.
+
+use super::policy::{
+    decide_incoming, is_anonymous, requested_answer_after, IncomingDecision, IncomingFacts,
+    SlotFeatures,
+};
+use super::{CallHandle, CommandError, EndReason, Event, Phone};
+use crate::call::CallState;
+use crate::message::{HeaderName, Message, MessageWriter, Method, Scheme};
+use crate::time::Duration;
+use crate::transaction::{new_branch, InviteClientTransaction, TransactionId, MAX_MESSAGE};
+use crate::ua::{self, Text};
+
+/// What the policy left to do once a ringing call has its slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct RingTimers {
+    answer_after: Option<Duration>,
+    forward_after: Option<Duration>,
+}
+
+impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
+    /// The feature settings.
+    pub fn policy(&self) -> &super::Policy {
+        &self.policy
+    }
+
+    /// The feature settings, to change at run time; a change applies to
+    /// the next incoming call.
+    pub fn policy_mut(&mut self) -> &mut super::Policy {
+        &mut self.policy
+    }
+
+    /// The two calls of the local conference, when one is up.
+    pub fn conference(&self) -> Option<[CallHandle; 2]> {
+        self.conference.calls
+    }
+
+    /// Applies the policy to a new incoming INVITE whose server
+    /// transaction is `id`. `None` when the policy answered it (refused or
+    /// forwarded, no ringing); else the timers to arm once it rings.
+    pub(super) fn incoming_policy(
+        &mut self,
+        id: TransactionId,
+        req: &Message<'_>,
+    ) -> Option<RingTimers> {
+        let facts = IncomingFacts {
+            anonymous: is_anonymous(req),
+            other_call_live: self.calls.iter().any(Option::is_some),
+            line_free: self.calls.iter().any(Option::is_none),
+            answer_after: requested_answer_after(req),
+        };
+        match decide_incoming(&self.policy, &facts) {
+            IncomingDecision::Ring {
+                answer_after,
+                forward_after,
+            } => Some(RingTimers {
+                answer_after,
+                forward_after,
+            }),
+            IncomingDecision::Refuse(code) => {
+                let extra: &[(&str, &str)] = if code == 486 && !facts.line_free {
+                    &[("Retry-After", "30")]
+                } else {
+                    &[]
+                };
+                self.reply_in_invite_tx(id, req, code, extra);
+                self.event(Event::CallRefused { code });
+                None
+            }
+            IncomingDecision::Redirect(target) => {
+                let contact = angle(target);
+                self.reply_in_invite_tx(id, req, 302, &[("Contact", &contact)]);
+                self.event(Event::CallRefused { code: 302 });
+                None
+            }
+        }
+    }
+
+    /// Arms the auto-answer and forward timers of the call just installed
+    /// in `slot`.
+    pub(super) fn arm_ring_timers(&mut self, slot: usize, timers: RingTimers) {
+        let handle = self.handle(slot);
+        let now = self.now;
+        if let Some(f) = self.features.get_mut(slot) {
+            *f = SlotFeatures::for_call(handle);
+            f.answer_at = timers.answer_after.map(|d| now + d);
+            f.forward_at = timers.forward_after.map(|d| now + d);
+        }
+    }
+
+    /// Forgets the feature state of the call in `slot`, which ended.
+    pub(super) fn features_call_ended(&mut self, slot: usize) {
+        let handle = self.handle(slot);
+        if let Some(f) = self.features.get_mut(slot) {
+            *f = SlotFeatures::default();
+        }
+        if self
+            .conference
+            .calls
+            .is_some_and(|calls| calls.contains(&handle))
+        {
+            self.conference.calls = None;
+            self.event(Event::ConferenceEnded);
+        }
+    }
+
+    /// The feature timers: answer a ringing call by itself, forward an
+    /// unanswered one.
+    pub(super) fn run_feature_timers(&mut self) {
+        for slot in 0..CALLS {
+            let handle = self.handle(slot);
+            let Some(f) = self.features.get_mut(slot) else {
+                continue;
+            };
+            if f.call != Some(handle) {
+                continue;
+            }
+            let now = self.now;
+            let answer = f.answer_at.is_some_and(|t| t <= now);
+            let forward = f.forward_at.is_some_and(|t| t <= now);
+            if answer {
+                f.answer_at = None;
+            }
+            if forward {
+                f.forward_at = None;
+            }
+            let ringing =
+                matches!(self.calls.get(slot), Some(Some(c)) if c.state == CallState::Ringing);
+            if !ringing {
+                if let Some(f) = self.features.get_mut(slot) {
+                    f.answer_at = None;
+                    f.forward_at = None;
+                }
+                continue;
+            }
+            if answer {
+                let _ = self.answer(handle);
+            } else if forward {
+                self.forward_ringing(slot);
+            }
+        }
+    }
+
+    /// Forward on no answer: 302 with the target as Contact to the ringing
+    /// INVITE in `slot` (RFC 3261 §21.3.3), and the call ends here.
+    fn forward_ringing(&mut self, slot: usize) {
+        let Some(target) = self.policy.forward_no_answer.clone() else {
+            return;
+        };
+        let Some(tx) = self.calls.get(slot).and_then(|c| c.as_ref()?.invite_tx) else {
+            return;
+        };
+        let tag = match self.calls.get(slot) {
+            Some(Some(c)) => c.local_tag.clone(),
+            _ => return,
+        };
+        let mut req_copy = [0u8; MAX_MESSAGE];
+        let Some(n) = self.request_of(tx, &mut req_copy) else {
+            return;
+        };
+        let Ok(req) = Message::parse_datagram(req_copy.get(..n).unwrap_or(&[])) else {
+            return;
+        };
+        let contact = angle(&target);
+        let mut buf = [0u8; MAX_MESSAGE];
+        let Some(len) =
+            ua::write_simple_response(&mut buf, &req, 302, Some(&tag), &[("Contact", &contact)])
+        else {
+            return;
+        };
+        let bytes = buf.get(..len).unwrap_or(&[]);
+        if let Some(t) = self.txns.get_mut(tx) {
+            let _ = t.send_response(self.now, bytes);
+            let peer = t.peer();
+            self.transmit(peer, bytes);
+        }
+        self.end_call(slot, EndReason::Rejected(302));
+    }
+
+    /// A 3xx to the initial INVITE of the outgoing call in `slot`:
+    /// RFC 3261 §8.1.3.4 sends a new request to a Contact of the response;
+    /// the call keeps its Call-ID, From tag and To, the CSeq counts up, the
+    /// branch is new (a new transaction). Returns whether the call goes
+    /// on; `false` leaves the 3xx to end the call (the loop limit reached,
+    /// no usable Contact, or the call is being cancelled).
+    pub(super) fn follow_redirect(
+        &mut self,
+        slot: usize,
+        id: TransactionId,
+        resp: &Message<'_>,
+    ) -> bool {
+        let handle = self.handle(slot);
+        let (followed, cancelling, cseq) = match self.calls.get(slot) {
+            Some(Some(c)) => (
+                self.features
+                    .get(slot)
+                    .filter(|f| f.call == Some(handle))
+                    .map_or(0, |f| f.redirects),
+                c.cancel_reason.is_some(),
+                c.invite_cseq,
+            ),
+            _ => return false,
+        };
+        if cancelling || followed >= self.policy.max_redirects {
+            return false;
+        }
+        let mut req_copy = [0u8; MAX_MESSAGE];
+        let Some(n) = self.request_of(id, &mut req_copy) else {
+            return false;
+        };
+        let Ok(req) = Message::parse_datagram(req_copy.get(..n).unwrap_or(&[])) else {
+            return false;
+        };
+        // The first Contact that is a SIP URI and not where the request
+        // just went (a redirect to itself would loop).
+        let mut target: Text<{ super::MAX_FORWARD_TARGET }> = Text::new();
+        if let Some(Ok(crate::message::Contacts::List(contacts))) = resp.contacts() {
+            for c in contacts.flatten() {
+                let uri = c.addr.uri;
+                let same = req
+                    .request_uri()
+                    .and_then(|u| u.ok())
+                    .is_some_and(|u| u.raw == uri.raw);
+                let sip = matches!(uri.scheme, Scheme::Sip | Scheme::Sips);
+                if !same && sip {
+                    if let Some(t) = ua::text(uri.raw) {
+                        target = t;
+                        break;
+                    }
+                }
+            }
+        }
+        if target.is_empty() {
+            return false;
+        }
+        let Some(dest) = self.first_hop(&target) else {
+            return false;
+        };
+        let next_cseq = cseq.wrapping_add(1) & 0x7fff_ffff;
+        let Some(Some(call)) = self.calls.get(slot) else {
+            return false;
+        };
+        let mut sdp = [0u8; 512];
+        let Ok(sdp_len) = call.media.local().write(&mut sdp) else {
+            return false;
+        };
+        let body = sdp.get(..sdp_len).unwrap_or(&[]);
+        let branch = new_branch(&mut self.rng);
+        let mut buf = [0u8; MAX_MESSAGE];
+        let mut w = MessageWriter::new(&mut buf);
+        w.request_line(Method::Invite, &target);
+        self.config.identity.write_via(&mut w, &branch);
+        w.header("Max-Forwards", "70");
+        for h in req.headers() {
+            if matches!(
+                h.header_name(),
+                HeaderName::From | HeaderName::To | HeaderName::CallId
+            ) {
+                w.header(h.name, h.value);
+            }
+        }
+        w.header_fmt("CSeq", format_args!("{next_cseq} INVITE"));
+        self.config.identity.write_contact(&mut w);
+        w.header("Allow", ua::ALLOW);
+        w.header("Supported", ua::SUPPORTED);
+        w.header("User-Agent", ua::PRODUCT);
+        let ct = (!body.is_empty()).then_some("application/sdp");
+        let Ok(len) = w.finish(ct, body) else {
+            return false;
+        };
+        let bytes = buf.get(..len).unwrap_or(&[]);
+        let Ok(tx) = InviteClientTransaction::new(
+            bytes,
+            dest,
+            self.config.reliability,
+            self.config.timers,
+            self.now,
+        ) else {
+            return false;
+        };
+        let Ok(new_id) = self.txns.insert(tx) else {
+            return false;
+        };
+        if let Some(Some(call)) = self.calls.get_mut(slot) {
+            // An early dialog with the first target ends with its 3xx.
+            if let Some(d) = call.dialog.take() {
+                self.dialogs.remove(d);
+            }
+            call.invite_tx = Some(new_id);
+            call.invite_cseq = next_cseq;
+            call.state = CallState::Calling;
+            call.provisional_seen = false;
+            call.ack_branch = None;
+        }
+        if let Some(f) = self.features.get_mut(slot) {
+            if f.call != Some(handle) {
+                *f = SlotFeatures::for_call(handle);
+            }
+            f.redirects = followed.saturating_add(1);
+        }
+        self.transmit(dest, bytes);
+        self.event(Event::Redirected(handle));
+        true
+    }
+
+    /// Call waiting: answering `answered` puts every other established call
+    /// that is not yet on hold on hold (re-INVITE `a=sendonly`).
+    pub(super) fn hold_others(&mut self, answered: usize) {
+        if !self.policy.hold_others_on_answer {
+            return;
+        }
+        for slot in 0..CALLS {
+            if slot == answered {
+                continue;
+            }
+            let hold = matches!(self.calls.get(slot), Some(Some(c))
+                if c.is_confirmed() && !c.media.is_local_hold() && c.own_reinvite.is_none() && c.pending_ok.is_none());
+            if hold {
+                let h = self.handle(slot);
+                if self.in_conference(h) {
+                    self.leave_conference();
+                }
+                let _ = self.start_reinvite(h, true);
+            }
+        }
+    }
+
+    fn in_conference(&self, h: CallHandle) -> bool {
+        self.conference.calls.is_some_and(|c| c.contains(&h))
+    }
+
+    fn leave_conference(&mut self) {
+        if self.conference.calls.take().is_some() {
+            self.event(Event::ConferenceEnded);
+        }
+    }
+
+    /// Joins two established calls: the held ones are resumed and the shim
+    /// is told to mix them.
+    pub(super) fn start_conference(
+        &mut self,
+        a: CallHandle,
+        b: CallHandle,
+    ) -> Result<(), CommandError> {
+        if a == b {
+            return Err(CommandError::WrongState);
+        }
+        let (sa, sb) = (self.slot(a)?, self.slot(b)?);
+        for s in [sa, sb] {
+            if !matches!(self.calls.get(s), Some(Some(c)) if c.is_confirmed()) {
+                return Err(CommandError::WrongState);
+            }
+        }
+        for (s, h) in [(sa, a), (sb, b)] {
+            let held = matches!(self.calls.get(s), Some(Some(c)) if c.media.is_local_hold());
+            if held {
+                self.start_reinvite(h, false)?;
+            }
+        }
+        self.conference.calls = Some([a, b]);
+        self.event(Event::ConferenceStarted { calls: [a, b] });
+        Ok(())
+    }
+
+    /// Ends the conference; the first call is put on hold, the second
+    /// stays talking.
+    pub(super) fn split_conference(&mut self) -> Result<(), CommandError> {
+        let Some([a, _]) = self.conference.calls else {
+            return Err(CommandError::WrongState);
+        };
+        self.leave_conference();
+        self.start_reinvite(a, true)
+    }
+}
+
+/// `<uri>` for a Contact header value.
+fn angle(uri: &str) -> Text<{ super::MAX_FORWARD_TARGET + 2 }> {
+    let mut t = Text::new();
+    let _ = t.push('<');
+    let _ = t.push_str(uri.trim_start_matches('<').trim_end_matches('>'));
+    let _ = t.push('>');
+    t
+}
