@@ -176,6 +176,27 @@ def deepest(funcs, taken):
     return total, phases, chain, sorted(recursive), dynamic
 
 
+SIZE_NAMES = [
+    "runner with phone (whole static)", "Phone", "transaction table",
+    "one transaction", "call slots", "one media stream", "one SDP session",
+    "dialog table", "outbox", "registration",
+]
+
+
+def part_sizes(objdump, elf, secs):
+    """The FOOTPRINT_SIZES array an image built with `size-report` holds."""
+    table = subprocess.run([objdump, "-t", elf], check=True, capture_output=True, text=True).stdout
+    for line in table.splitlines():
+        if line.rstrip().endswith(" FOOTPRINT_SIZES"):
+            addr = int(line.split()[0], 16)
+            for sec in secs.values():
+                if sec["bytes"] and sec["addr"] <= addr < sec["addr"] + sec["size"]:
+                    off = addr - sec["addr"]
+                    vals = struct.unpack_from(f"<{len(SIZE_NAMES)}I", sec["bytes"], off)
+                    return dict(zip(SIZE_NAMES, vals))
+    return None
+
+
 def main():
     objdump, elf = sys.argv[1], sys.argv[2]
     secs = sections(elf)
@@ -191,12 +212,13 @@ def main():
         "data": size(".data"),
         "bss": size(".bss") + size(".uninit"),
         "stack": stack + exception_frame,
-        "stack_boot": phases.get("boot"),
+        "stack_boot": phases.get("boot", 0) + exception_frame,
         "stack_run": phases.get("step", stack) + exception_frame,
         "run_chain": chain,
         "recursive": recursive,
         "dynamic_sp": dynamic,
     }
+    result["parts"] = part_sizes(objdump, elf, secs)
     result["flash"] = result["text"] + result["rodata"] + result["data"]
     result["ram"] = result["data"] + result["bss"] + result["stack"]
     print(json.dumps(result))

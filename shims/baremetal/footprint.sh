@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
 # Builds the example firmware for 1, 2 and 4 call slots at opt-level "z"
-# and "s" and prints flash and RAM of each image as a Markdown table.
+# and "s" and prints flash and RAM of each image as Markdown tables.
 #
-#   shims/baremetal/footprint.sh            # the table of docs/footprint.md
-#   shims/baremetal/footprint.sh --json     # one JSON line per image, with
-#                                           # the deepest stack chain
+#   shims/baremetal/footprint.sh            # the tables of docs/footprint.md
+#   shims/baremetal/footprint.sh --json     # one JSON line per image
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 fw="$here/firmware"
@@ -28,25 +27,55 @@ json=false
 [ "${1:-}" = "--json" ] && json=true
 elf="$CARGO_TARGET_DIR/thumbv7em-none-eabihf/release/handset-firmware-example"
 
-$json || {
-    echo "| calls | opt-level | flash (.text+.rodata+.data) | .data+.bss | stack (bound) | RAM total |"
-    echo "|---:|:---:|---:|---:|---:|---:|"
+build() { # opt-level, features
+    (cd "$fw" && CARGO_PROFILE_RELEASE_OPT_LEVEL="$1" \
+        cargo build --release -q --no-default-features --features "$2")
 }
-for opt in z s; do
-    for calls in 1 2 4; do
-        (cd "$fw" && CARGO_PROFILE_RELEASE_OPT_LEVEL="$opt" \
-            cargo build --release -q --no-default-features --features "calls-$calls")
-        line="$(python3 "$here/footprint.py" "$objdump" "$elf")"
-        if $json; then
-            python3 -c 'import json,sys; d=json.loads(sys.argv[1]); d["calls"]=int(sys.argv[2]); d["opt"]=sys.argv[3]; print(json.dumps(d))' "$line" "$calls" "$opt"
-        else
-            python3 - "$line" "$calls" "$opt" <<'EOF'
+
+row() { # json, calls, opt
+    python3 - "$@" <<'PY'
 import json, sys
 d = json.loads(sys.argv[1])
 kib = lambda n: f"{n / 1024:.1f} KiB"
 print(f"| {sys.argv[2]} | \"{sys.argv[3]}\" | {kib(d['flash'])} | {kib(d['data'] + d['bss'])} "
-      f"| {kib(d['stack'])} | {kib(d['ram'])} |")
-EOF
+      f"| {kib(d['stack_run'])} | {kib(d['stack_boot'] or 0)} | {kib(d['ram'])} |")
+PY
+}
+
+parts() { # json
+    python3 - "$1" <<'PY'
+import json, sys
+d = json.loads(sys.argv[1])
+print()
+print("| part (4 calls) | bytes |")
+print("|:---|---:|")
+for name, size in (d["parts"] or {}).items():
+    print(f"| {name} | {size} |")
+print()
+print("Deepest run-loop chain (frame bytes):")
+print()
+for f in d["run_chain"]:
+    print(f"- `{f}`")
+PY
+}
+
+$json || {
+    echo "| calls | opt-level | flash | .data + .bss | stack, run loop | stack, boot | RAM |"
+    echo "|---:|:---:|---:|---:|---:|---:|---:|"
+}
+for opt in z s; do
+    for calls in 1 2 4; do
+        build "$opt" "calls-$calls"
+        line="$(python3 "$here/footprint.py" "$objdump" "$elf")"
+        if $json; then
+            python3 -c 'import json,sys; d=json.loads(sys.argv[1]); d["calls"]=int(sys.argv[2]); d["opt"]=sys.argv[3]; print(json.dumps(d))' "$line" "$calls" "$opt"
+        else
+            row "$line" "$calls" "$opt"
         fi
     done
 done
+
+# Where the RAM goes: the size of each part of a 4-call phone on this target.
+build z "calls-4,size-report"
+line="$(python3 "$here/footprint.py" "$objdump" "$elf")"
+if $json; then echo "$line"; else parts "$line"; fi

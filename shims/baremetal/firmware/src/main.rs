@@ -5,6 +5,8 @@
 #![no_main]
 
 mod driver;
+#[cfg(feature = "size-report")]
+mod sizes;
 
 use core::hint::black_box;
 use core::net::SocketAddr;
