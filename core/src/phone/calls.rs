@@ -1224,6 +1224,13 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         self.calls.get(slot)?.as_ref()?.media.negotiated()
     }
 
+    /// The media stream of a live call, once media flows: its receive
+    /// statistics, the peer's latest report about it, what it sent.
+    pub fn media_stream(&self, h: CallHandle) -> Option<&MediaStream> {
+        let slot = self.slot(h).ok()?;
+        self.calls.get(slot)?.as_ref()?.stream.as_ref()
+    }
+
     /// Feeds a media input to a call's stream.
     pub(super) fn media_input(&mut self, h: CallHandle, input: MediaInput<'_>) {
         if let Ok(slot) = self.slot(h) {
