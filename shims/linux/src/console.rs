@@ -1,0 +1,296 @@
+//! `handset phone`: an interactive console. Commands are read from stdin
+//! one per line; every change of a call or the registration is printed as
+//! it happens, in the same `word slot ...` lines the other commands print.
+
+use std::io::BufRead;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{self, Receiver, TryRecvError};
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+use handset_core::call::CallState;
+use handset_core::phone::{CallHandle, Command, Event};
+use mio::Waker;
+
+use crate::cli::{interrupted, register_first, say, AudioArgs, Capacity, Common, Failure};
+use crate::runtime::{Runtime, RuntimeEvent};
+
+/// `handset phone`.
+#[derive(Debug, Clone, Args)]
+pub struct PhoneArgs {
+    /// Flags every phone command takes.
+    #[command(flatten)]
+    pub common: Common,
+    /// Outgoing audio and recording.
+    #[command(flatten)]
+    pub audio: AudioArgs,
+}
+
+/// Reads stdin lines on a thread; each line is sent and `waker` woken.
+/// The channel closes (and the waker is woken once more) at end of input.
+pub fn stdin_lines(waker: Arc<Waker>) -> Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name("stdin".into())
+        .spawn(move || {
+            let stdin = std::io::stdin();
+            for line in stdin.lock().lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    return;
+                }
+                let _ = waker.wake();
+            }
+            drop(tx);
+            let _ = waker.wake();
+        });
+    if let Err(e) = spawned {
+        log::error!("cannot read stdin: {e}");
+    }
+    rx
+}
+
+const HELP: &str = "commands:
+  dial URI            call URI
+  answer [SLOT]       answer a ringing call
+  hangup [SLOT]       end a call (cancel, reject or BYE)
+  hold [SLOT]         put a call on hold
+  resume [SLOT]       take it off hold
+  dtmf SLOT DIGITS    send DTMF digits (RFC 4733)
+  status              registration and calls
+  register | unregister
+  quit";
+
+/// One parsed console line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Line {
+    /// `dial URI`.
+    Dial(String),
+    /// `answer [slot]`.
+    Answer(Option<u8>),
+    /// `hangup [slot]`.
+    Hangup(Option<u8>),
+    /// `hold [slot]`.
+    Hold(Option<u8>),
+    /// `resume [slot]`.
+    Resume(Option<u8>),
+    /// `dtmf slot digits`.
+    Dtmf(u8, String),
+    /// `status`.
+    Status,
+    /// `register`.
+    Register,
+    /// `unregister`.
+    Unregister,
+    /// `help`.
+    Help,
+    /// `quit`.
+    Quit,
+    /// Nothing (a blank line).
+    Empty,
+}
+
+/// Parses one console line; the error explains what is wrong.
+pub fn parse_line(line: &str) -> Result<Line, String> {
+    let mut words = line.split_whitespace();
+    let Some(cmd) = words.next() else {
+        return Ok(Line::Empty);
+    };
+    let rest: Vec<&str> = words.collect();
+    let slot = |i: usize| -> Result<Option<u8>, String> {
+        match rest.get(i) {
+            None => Ok(None),
+            Some(w) => w
+                .parse()
+                .map(Some)
+                .map_err(|_| format!("{w:?} is not a call slot number")),
+        }
+    };
+    Ok(match cmd.to_ascii_lowercase().as_str() {
+        "dial" | "d" | "call" => match rest.first() {
+            Some(uri) => Line::Dial((*uri).to_string()),
+            None => return Err("dial needs a URI".into()),
+        },
+        "answer" | "a" => Line::Answer(slot(0)?),
+        "hangup" | "h" | "bye" => Line::Hangup(slot(0)?),
+        "hold" => Line::Hold(slot(0)?),
+        "resume" | "unhold" => Line::Resume(slot(0)?),
+        "dtmf" => match (slot(0)?, rest.get(1)) {
+            (Some(s), Some(d)) => Line::Dtmf(s, (*d).to_string()),
+            _ => return Err("dtmf needs a slot and digits".into()),
+        },
+        "status" | "s" => Line::Status,
+        "register" => Line::Register,
+        "unregister" => Line::Unregister,
+        "help" | "?" => Line::Help,
+        "quit" | "exit" | "q" => Line::Quit,
+        other => return Err(format!("unknown command {other:?} (try help)")),
+    })
+}
+
+/// `handset phone`.
+pub fn phone(args: PhoneArgs) -> Result<(), Failure> {
+    match args.common.capacity.unwrap_or(Capacity::Desk) {
+        Capacity::Desk => phone_with::<4, 64>(args),
+        Capacity::Server => phone_with::<64, 8192>(args),
+    }
+}
+
+fn pick<const C: usize, const T: usize>(
+    rt: &Runtime<C, T>,
+    slot: Option<u8>,
+    want: impl Fn(CallState) -> bool,
+) -> Option<CallHandle> {
+    let mut calls = rt.phone().live_calls();
+    match slot {
+        Some(s) => calls.find(|h| h.slot == s),
+        None => {
+            let all: Vec<CallHandle> = calls.collect();
+            all.iter()
+                .copied()
+                .find(|h| rt.phone().call_state(*h).is_some_and(&want))
+                .or_else(|| all.first().copied())
+        }
+    }
+}
+
+fn phone_with<const C: usize, const T: usize>(args: PhoneArgs) -> Result<(), Failure> {
+    let (plan, _) = args.audio.plan().map_err(|m| Failure::new(2, m))?;
+    let settings = args.common.settings().map_err(|e| Failure::new(2, e.0))?;
+    let mut rt: Runtime<C, T> =
+        Runtime::start(&settings, plan, None).map_err(|e| Failure::new(1, e.to_string()))?;
+    println!(
+        "listening {} {}",
+        settings.transport.via_token(),
+        rt.local_addr()
+    );
+    register_first(&mut rt, &settings, false)?;
+    println!("ready (help for commands)");
+    let lines = stdin_lines(rt.waker());
+    let stop = interrupted();
+    'run: while !stop.load(Ordering::Relaxed) {
+        let ev = rt.next_event(Duration::from_millis(200))?;
+        match ev {
+            Some(RuntimeEvent::Phone(e)) => print_event(&e),
+            Some(RuntimeEvent::DtmfReceived { call, digit }) => {
+                say!(false, "dtmf {} {digit}", call.slot)
+            }
+            Some(RuntimeEvent::Woken) => loop {
+                let line = match lines.try_recv() {
+                    Ok(l) => l,
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => break 'run,
+                };
+                match parse_line(&line) {
+                    Ok(Line::Quit) => break 'run,
+                    Ok(l) => run_line(&mut rt, l),
+                    Err(e) => println!("error {e}"),
+                }
+            },
+            None => {}
+        }
+    }
+    rt.shutdown(Duration::from_secs(5));
+    println!("bye");
+    Ok(())
+}
+
+fn run_line<const C: usize, const T: usize>(rt: &mut Runtime<C, T>, line: Line) {
+    let no_call = || println!("error no such call");
+    match line {
+        Line::Dial(uri) => rt.command(Command::Dial { to: &uri }),
+        Line::Answer(s) => match pick(rt, s, |st| st == CallState::Ringing) {
+            Some(h) => rt.command(Command::Answer(h)),
+            None => no_call(),
+        },
+        Line::Hangup(s) => match pick(rt, s, |_| true) {
+            Some(h) => rt.command(Command::Hangup(h)),
+            None => no_call(),
+        },
+        Line::Hold(s) => match pick(rt, s, |st| st == CallState::Confirmed) {
+            Some(h) => rt.command(Command::Hold(h)),
+            None => no_call(),
+        },
+        Line::Resume(s) => match pick(rt, s, |_| true) {
+            Some(h) => rt.command(Command::Resume(h)),
+            None => no_call(),
+        },
+        Line::Dtmf(s, digits) => match pick(rt, Some(s), |_| true) {
+            Some(h) => {
+                for d in digits.chars() {
+                    rt.send_dtmf(h, d, handset_core::time::Duration::from_millis(160));
+                }
+            }
+            None => no_call(),
+        },
+        Line::Status => {
+            println!("registration {:?}", rt.phone().registration());
+            let calls: Vec<CallHandle> = rt.phone().live_calls().collect();
+            if calls.is_empty() {
+                println!("no calls");
+            }
+            for h in calls {
+                let state = rt.phone().call_state(h);
+                let codec = rt.phone().negotiated(h).map(|n| n.codec.codec.name());
+                println!(
+                    "call {} {:?} codec={} packets_sent={}",
+                    h.slot,
+                    state,
+                    codec.unwrap_or("-"),
+                    rt.packets_sent(h)
+                );
+            }
+        }
+        Line::Register => rt.command(Command::Register),
+        Line::Unregister => rt.command(Command::Unregister),
+        Line::Help => println!("{HELP}"),
+        Line::Quit | Line::Empty => {}
+    }
+}
+
+/// Prints a phone event as one state line.
+pub fn print_event(e: &Event) {
+    match *e {
+        Event::IncomingCall(h) => println!("incoming {}", h.slot),
+        Event::Calling(h) => println!("calling {}", h.slot),
+        Event::Ringing(h) => println!("ringing {}", h.slot),
+        Event::EarlyMedia(h) => println!("early-media {}", h.slot),
+        Event::Answered(h) => println!("answered {}", h.slot),
+        Event::Held { call, by_remote } => println!(
+            "held {} {}",
+            call.slot,
+            if by_remote { "remote" } else { "local" }
+        ),
+        Event::Resumed(h) => println!("resumed {}", h.slot),
+        Event::Ended { call, reason } => println!("ended {} {reason:?}", call.slot),
+        Event::Registered { expires } => println!("registered {expires}"),
+        Event::Unregistered => println!("unregistered"),
+        Event::RegistrationFailed { code } => println!("registration-failed {code}"),
+        Event::CommandFailed(err) => println!("command-failed {err:?}"),
+        #[allow(unreachable_patterns)]
+        ref other => println!("event {other:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_parse_into_commands() {
+        assert_eq!(
+            parse_line("dial sip:bob@127.0.0.1"),
+            Ok(Line::Dial("sip:bob@127.0.0.1".into()))
+        );
+        assert_eq!(parse_line("  answer "), Ok(Line::Answer(None)));
+        assert_eq!(parse_line("hangup 2"), Ok(Line::Hangup(Some(2))));
+        assert_eq!(parse_line("dtmf 0 123#"), Ok(Line::Dtmf(0, "123#".into())));
+        assert_eq!(parse_line(""), Ok(Line::Empty));
+        assert_eq!(parse_line("QUIT"), Ok(Line::Quit));
+        assert!(parse_line("dial").is_err());
+        assert!(parse_line("hold x").is_err());
+        assert!(parse_line("dtmf 1").is_err());
+        assert!(parse_line("fly").unwrap_err().contains("unknown command"));
+    }
+}
