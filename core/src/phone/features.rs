@@ -254,12 +254,32 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         w.request_line(Method::Invite, &target);
         self.config.identity.write_via(&mut w, &branch);
         w.header("Max-Forwards", "70");
+        // The transaction now holds the ACK it sent for the 3xx, whose To
+        // carries the redirecting UA's tag: the new INVITE's To has none.
         for h in req.headers() {
-            if matches!(
-                h.header_name(),
-                HeaderName::From | HeaderName::To | HeaderName::CallId
-            ) {
-                w.header(h.name, h.value);
+            match h.header_name() {
+                HeaderName::From | HeaderName::CallId => w.header(h.name, h.value),
+                HeaderName::To => {
+                    let Ok(to) = crate::message::NameAddr::parse(h.value) else {
+                        return false;
+                    };
+                    w.raw(b"To: ");
+                    if let Some(name) = to.display_name {
+                        w.fmt(format_args!("{name} "));
+                    }
+                    w.fmt(format_args!("<{}>", to.uri.raw));
+                    for p in to.params.split(';').map(str::trim) {
+                        let is_tag = p
+                            .split('=')
+                            .next()
+                            .is_some_and(|n| n.trim().eq_ignore_ascii_case("tag"));
+                        if !p.is_empty() && !is_tag {
+                            w.fmt(format_args!(";{p}"));
+                        }
+                    }
+                    w.raw(b"\r\n");
+                }
+                _ => {}
             }
         }
         w.header_fmt("CSeq", format_args!("{next_cseq} INVITE"));

@@ -5,6 +5,8 @@
 //! the flow is about registration itself.
 
 mod basic;
+mod media;
+mod features;
 
 use std::net::SocketAddr;
 
@@ -31,6 +33,8 @@ const DRAIN: Duration = Duration::from_secs(80);
 pub fn registry() -> FlowRegistry {
     let mut r = FlowRegistry::new();
     basic::register_flows(&mut r);
+    media::register_flows(&mut r);
+    features::register_flows(&mut r);
     r
 }
 
