@@ -63,7 +63,11 @@ impl Rng {
     pub fn fill_token(&mut self, out: &mut [u8]) {
         const ALPHABET: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
         for b in out.iter_mut() {
-            *b = ALPHABET[self.below(36) as usize];
+            // `below(36)` is always a valid index.
+            *b = ALPHABET
+                .get(self.below(36) as usize)
+                .copied()
+                .unwrap_or(b'0');
         }
     }
 }

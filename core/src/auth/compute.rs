@@ -194,11 +194,10 @@ fn ha2(inputs: &Inputs<'_>) -> DigestHex {
 
 /// The nonce count as 8 lowercase hex digits (RFC 7616 §3.4: nc = 8LHEX).
 pub(super) fn nonce_count_hex(nc: u32) -> [u8; 8] {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = [b'0'; 8];
     for (i, digit) in out.iter_mut().enumerate() {
         let shift = 28 - 4 * i as u32;
-        *digit = DIGITS[((nc >> shift) & 0xf) as usize];
+        *digit = super::hash::hex_digit((nc >> shift) as u8);
     }
     out
 }

@@ -69,16 +69,22 @@ pub struct DigestHex {
     len: u8,
 }
 
+/// The lowercase hex digit of the low four bits of `n`.
+pub(super) fn hex_digit(n: u8) -> u8 {
+    b"0123456789abcdef"
+        .get(usize::from(n & 0x0f))
+        .copied()
+        .unwrap_or(b'0')
+}
+
 impl DigestHex {
     /// Hex of up to 32 raw bytes (longer input is cut at 32 bytes, which no
     /// supported algorithm produces).
     pub fn from_bytes(bytes: &[u8]) -> Self {
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
         let mut hex = [0u8; 64];
         let mut len = 0u8;
         for (pair, byte) in hex.chunks_exact_mut(2).zip(bytes) {
-            pair[0] = DIGITS[usize::from(byte >> 4)];
-            pair[1] = DIGITS[usize::from(byte & 0x0f)];
+            pair.copy_from_slice(&[hex_digit(byte >> 4), hex_digit(*byte)]);
             len += 2;
         }
         DigestHex { hex, len }

@@ -52,7 +52,10 @@ impl DtmfPayload {
 
     /// Writes the four octets at the start of `buf`.
     pub fn write(&self, buf: &mut [u8]) -> Result<usize, RtpError> {
-        let out = buf.get_mut(..Self::LEN).ok_or(RtpError::BufferTooSmall)?;
+        let out: &mut [u8; Self::LEN] = buf
+            .get_mut(..Self::LEN)
+            .and_then(|b| b.try_into().ok())
+            .ok_or(RtpError::BufferTooSmall)?;
         out[0] = self.event;
         // The R bit is reserved and sent as zero.
         out[1] = (u8::from(self.end) << 7) | (self.volume & 0x3f);
@@ -62,7 +65,10 @@ impl DtmfPayload {
 
     /// Reads the first four octets of a telephone-event payload.
     pub fn parse(data: &[u8]) -> Result<Self, RtpError> {
-        let b = data.get(..Self::LEN).ok_or(RtpError::TooShort)?;
+        let b: &[u8; Self::LEN] = data
+            .get(..Self::LEN)
+            .and_then(|b| b.try_into().ok())
+            .ok_or(RtpError::TooShort)?;
         Ok(DtmfPayload {
             event: b[0],
             end: b[1] & 0x80 != 0,

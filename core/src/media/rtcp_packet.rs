@@ -96,16 +96,27 @@ pub struct ParsedRtcp {
 }
 
 fn be32(b: &[u8], at: usize) -> Result<u32, RtcpError> {
-    let w = b.get(at..at + 4).ok_or(RtcpError::TooShort)?;
-    Ok(u32::from_be_bytes([w[0], w[1], w[2], w[3]]))
+    let w: [u8; 4] = b
+        .get(at..at + 4)
+        .and_then(|w| w.try_into().ok())
+        .ok_or(RtcpError::TooShort)?;
+    Ok(u32::from_be_bytes(w))
 }
 
-fn header(b: &mut [u8], count: u8, pt: u8, len: usize) {
+/// Copies `bytes` into `out` at `at`; a buffer too short is an error, never
+/// a panic.
+fn put(out: &mut [u8], at: usize, bytes: &[u8]) -> Result<(), RtcpError> {
+    out.get_mut(at..at + bytes.len())
+        .ok_or(RtcpError::BufferTooSmall)?
+        .copy_from_slice(bytes);
+    Ok(())
+}
+
+fn header(b: &mut [u8], count: u8, pt: u8, len: usize) -> Result<(), RtcpError> {
     // RFC 3550 §6.4.1: length in 32-bit words minus one.
-    let words = (len / 4 - 1) as u16;
-    b[0] = (2 << 6) | (count & 0x1f);
-    b[1] = pt;
-    b[2..4].copy_from_slice(&words.to_be_bytes());
+    let words = (len / 4).saturating_sub(1) as u16;
+    put(b, 0, &[(2 << 6) | (count & 0x1f), pt])?;
+    put(b, 2, &words.to_be_bytes())
 }
 
 impl RtcpReport {
@@ -126,24 +137,31 @@ impl RtcpReport {
             ReportKind::Sender(_) => (PT_SR, SR_LEN),
             ReportKind::Receiver => (PT_RR, RR_LEN),
         };
-        header(out, u8::from(self.block.is_some()), pt, len);
-        out[4..8].copy_from_slice(&self.ssrc.to_be_bytes());
+        header(out, u8::from(self.block.is_some()), pt, len)?;
+        put(out, 4, &self.ssrc.to_be_bytes())?;
         if let ReportKind::Sender(info) = self.kind {
-            out[8..16].copy_from_slice(&info.ntp_timestamp.to_be_bytes());
-            out[16..20].copy_from_slice(&info.rtp_timestamp.to_be_bytes());
-            out[20..24].copy_from_slice(&info.packet_count.to_be_bytes());
-            out[24..28].copy_from_slice(&info.octet_count.to_be_bytes());
+            put(out, 8, &info.ntp_timestamp.to_be_bytes())?;
+            put(out, 16, &info.rtp_timestamp.to_be_bytes())?;
+            put(out, 20, &info.packet_count.to_be_bytes())?;
+            put(out, 24, &info.octet_count.to_be_bytes())?;
         }
         if let Some(block) = self.block {
-            let b = &mut out[body..body + BLOCK_LEN];
-            b[0..4].copy_from_slice(&block.ssrc.to_be_bytes());
             // RFC 3550 §6.4.1: cumulative loss is 24-bit two's complement.
             let lost = (block.cumulative_lost.clamp(-0x80_0000, 0x7f_ffff) as u32) & 0xff_ffff;
-            b[4..8].copy_from_slice(&((u32::from(block.fraction_lost) << 24) | lost).to_be_bytes());
-            b[8..12].copy_from_slice(&block.extended_highest_seq.to_be_bytes());
-            b[12..16].copy_from_slice(&block.jitter.to_be_bytes());
-            b[16..20].copy_from_slice(&block.last_sr.to_be_bytes());
-            b[20..24].copy_from_slice(&block.delay_since_last_sr.to_be_bytes());
+            let loss_word = (u32::from(block.fraction_lost) << 24) | lost;
+            for (i, word) in [
+                block.ssrc,
+                loss_word,
+                block.extended_highest_seq,
+                block.jitter,
+                block.last_sr,
+                block.delay_since_last_sr,
+            ]
+            .iter()
+            .enumerate()
+            {
+                put(out, body + 4 * i, &word.to_be_bytes())?;
+            }
         }
         Ok(len)
     }
@@ -160,7 +178,7 @@ impl RtcpReport {
     /// returns its leading SR or RR with the first report block.
     pub fn parse(data: &[u8]) -> Result<ParsedRtcp, RtcpError> {
         let first = validate_compound(data)?;
-        let count = data[0] & 0x1f;
+        let count = data.first().map_or(0, |b| b & 0x1f);
         let ssrc = be32(data, 4)?;
         let (kind, body) = if first.pt == PT_SR {
             let ntp_hi = be32(data, 8)?;
@@ -212,11 +230,10 @@ pub fn write_sdes_cname(ssrc: u32, cname: &[u8], buf: &mut [u8]) -> Result<usize
     let len = unpadded.div_ceil(4) * 4;
     let out = buf.get_mut(..len).ok_or(RtcpError::BufferTooSmall)?;
     out.fill(0);
-    header(out, 1, PT_SDES, len);
-    out[4..8].copy_from_slice(&ssrc.to_be_bytes());
-    out[8] = 1; // CNAME
-    out[9] = item_len;
-    out[10..10 + cname.len()].copy_from_slice(cname);
+    header(out, 1, PT_SDES, len)?;
+    put(out, 4, &ssrc.to_be_bytes())?;
+    put(out, 8, &[1, item_len])?; // CNAME
+    put(out, 10, cname)?;
     Ok(len)
 }
 
@@ -232,7 +249,10 @@ fn validate_compound(data: &[u8]) -> Result<FirstPacket, RtcpError> {
     let mut at = 0usize;
     let mut first = None;
     while at < data.len() {
-        let head = data.get(at..at + 4).ok_or(RtcpError::TooShort)?;
+        let head: &[u8; 4] = data
+            .get(at..at + 4)
+            .and_then(|h| h.try_into().ok())
+            .ok_or(RtcpError::TooShort)?;
         if head[0] >> 6 != 2 {
             return Err(RtcpError::BadVersion);
         }

@@ -47,8 +47,9 @@ impl RtpHeader {
     /// Writes the 12-byte header (version 2, no padding, extension or
     /// CSRC) at the start of `buf` and returns its length.
     pub fn write(&self, buf: &mut [u8]) -> Result<usize, RtpError> {
-        let out = buf
+        let out: &mut [u8; RTP_HEADER_LEN] = buf
             .get_mut(..RTP_HEADER_LEN)
+            .and_then(|b| b.try_into().ok())
             .ok_or(RtpError::BufferTooSmall)?;
         out[0] = 2 << 6;
         out[1] = (u8::from(self.marker) << 7) | (self.payload_type & 0x7f);
@@ -64,8 +65,9 @@ impl RtpHeader {
             .checked_add(payload.len())
             .ok_or(RtpError::BufferTooSmall)?;
         let out = buf.get_mut(..total).ok_or(RtpError::BufferTooSmall)?;
-        self.write(out)?;
-        out[RTP_HEADER_LEN..].copy_from_slice(payload);
+        let (head, body) = out.split_at_mut(RTP_HEADER_LEN.min(total));
+        self.write(head)?;
+        body.copy_from_slice(payload);
         Ok(total)
     }
 }
@@ -74,7 +76,10 @@ impl<'a> RtpPacket<'a> {
     /// Reads an RTP packet, skipping CSRCs and a header extension and
     /// removing padding (RFC 3550 §5.1, §5.3.1).
     pub fn parse(data: &'a [u8]) -> Result<Self, RtpError> {
-        let fixed = data.get(..RTP_HEADER_LEN).ok_or(RtpError::TooShort)?;
+        let fixed: &[u8; RTP_HEADER_LEN] = data
+            .get(..RTP_HEADER_LEN)
+            .and_then(|b| b.try_into().ok())
+            .ok_or(RtpError::TooShort)?;
         if fixed[0] >> 6 != 2 {
             return Err(RtpError::BadVersion);
         }
@@ -91,7 +96,10 @@ impl<'a> RtpPacket<'a> {
         let mut start = RTP_HEADER_LEN + 4 * usize::from(csrc_count);
         if extended {
             // RFC 3550 §5.3.1: 16-bit profile field, 16-bit length in words.
-            let ext = data.get(start..start + 4).ok_or(RtpError::TooShort)?;
+            let ext: &[u8; 4] = data
+                .get(start..start + 4)
+                .and_then(|b| b.try_into().ok())
+                .ok_or(RtpError::TooShort)?;
             let words = usize::from(u16::from_be_bytes([ext[2], ext[3]]));
             start += 4 + 4 * words;
         }

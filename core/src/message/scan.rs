@@ -4,10 +4,13 @@
 use super::error::{ParseError, ParseErrorKind};
 
 /// `token` characters: alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~".
+#[allow(clippy::indexing_slicing)] // a u8 always indexes a 256-entry table
 pub(crate) const fn is_token_char(b: u8) -> bool {
     TOKEN_CHARS[b as usize]
 }
 
+// Built at compile time: an index out of range would fail the build.
+#[allow(clippy::indexing_slicing)]
 const TOKEN_CHARS: [bool; 256] = {
     let mut t = [false; 256];
     let mut i = 0;
