@@ -32,4 +32,5 @@ pub mod sdp;
 pub mod slots;
 pub mod time;
 pub mod transaction;
+pub mod transfer;
 pub mod ua;
