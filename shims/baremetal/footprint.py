@@ -197,6 +197,39 @@ def part_sizes(objdump, elf, secs):
     return None
 
 
+def flash_by_module(objdump, elf):
+    """Bytes of code and constants per module, by symbol; code inlined into
+    a caller counts for the caller's module."""
+    table = subprocess.run([objdump, "-t", "-C", elf], check=True, capture_output=True, text=True).stdout
+    groups = {}
+    for line in table.splitlines():
+        parts = line.split()
+        if len(parts) < 6 or parts[3] not in (".text", ".rodata"):
+            continue
+        size = int(parts[4], 16)
+        # Legacy-mangled names keep `..` for `::` after demangling.
+        name = " ".join(parts[5:]).replace("..", "::")
+        m = re.search(r"handset_core::(\w+)", name)
+        if m:
+            key = "handset_core::" + m.group(1)
+        elif "handset_baremetal" in name or "handset_firmware_example" in name:
+            key = "runner, driver, firmware"
+        elif re.search(r"\b(md5|sha2|digest|block_buffer)\b", name):
+            key = "md-5, sha2"
+        elif re.search(r"\bcore::", name):
+            key = "core (fmt, net, str, ...)"
+        elif "heapless::" in name:
+            key = "heapless"
+        elif ".Lanon" in name:
+            key = "constants (unnamed)"
+        elif "compiler_builtins" in name or name.startswith("__aeabi") or name.startswith("mem"):
+            key = "compiler_builtins"
+        else:
+            key = "other"
+        groups[key] = groups.get(key, 0) + size
+    return dict(sorted(groups.items(), key=lambda kv: -kv[1]))
+
+
 def main():
     objdump, elf = sys.argv[1], sys.argv[2]
     secs = sections(elf)
@@ -219,6 +252,7 @@ def main():
         "dynamic_sp": dynamic,
     }
     result["parts"] = part_sizes(objdump, elf, secs)
+    result["flash_by_module"] = flash_by_module(objdump, elf)
     result["flash"] = result["text"] + result["rodata"] + result["data"]
     result["ram"] = result["data"] + result["bss"] + result["stack"]
     print(json.dumps(result))

@@ -52,6 +52,11 @@ print("|:---|---:|")
 for name, size in (d["parts"] or {}).items():
     print(f"| {name} | {size} |")
 print()
+print("| flash by module (4 calls, \"z\") | bytes |")
+print("|:---|---:|")
+for name, size in d["flash_by_module"].items():
+    print(f"| {name} | {size} |")
+print()
 print("Deepest run-loop chain (frame bytes):")
 print()
 for f in d["run_chain"]:

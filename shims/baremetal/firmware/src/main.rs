@@ -14,8 +14,9 @@ use core::net::SocketAddr;
 use cortex_m_rt::entry;
 use handset_baremetal::{Runner, Udp};
 use handset_core::media::MediaInput;
-use handset_core::phone::{CallHandle, Command, Config, Input, Phone};
+use handset_core::phone::{CallHandle, Command, Config, Input, Phone, Policy};
 use handset_core::time::Duration;
+use handset_core::ua::text;
 use static_cell::StaticCell;
 
 /// Call slots of the phone in this image (cargo feature `calls-N`).
@@ -88,12 +89,24 @@ fn step(board: &mut Board) {
         5 => Some(Command::Resume(call)),
         6 => Some(Command::Reject { call, code: 486 }),
         7 => Some(Command::Unregister),
+        8 => Some(Command::Conference(
+            call,
+            CallHandle {
+                slot: black_box(1),
+                generation: black_box(0),
+            },
+        )),
+        9 => Some(Command::SplitConference),
+        10 => {
+            set_policy(board);
+            None
+        }
         _ => None,
     };
     let input = match (command, key) {
         (Some(c), _) => Some(Input::Command(c)),
         // What the RTP driver would report.
-        (None, 8) => Some(Input::Media {
+        (None, 11) => Some(Input::Media {
             call,
             input: MediaInput::RtpReceived {
                 seq: black_box(1),
@@ -102,7 +115,7 @@ fn step(board: &mut Board) {
                 arrival: board.with_core(|_, now| now),
             },
         }),
-        (None, 9) => Some(Input::Media {
+        (None, 12) => Some(Input::Media {
             call,
             input: MediaInput::SendDtmf {
                 digit: '5',
@@ -126,6 +139,21 @@ fn step(board: &mut Board) {
             black_box(e);
         }
     }
+}
+
+/// What the settings menu would change: do-not-disturb, forwarding on
+/// busy, auto-answer.
+#[inline(never)]
+fn set_policy(board: &mut Board) {
+    let policy = Policy {
+        dnd: black_box(None),
+        forward_busy: text(black_box("sip:voicemail@example.com")),
+        auto_answer: black_box(Some(Duration::from_secs(3))),
+        ..Policy::default()
+    };
+    let _ = board.with_core(|phone, now| {
+        phone.handle_input(now, Input::Command(Command::SetPolicy(&policy)))
+    });
 }
 
 #[panic_handler]
