@@ -5,6 +5,9 @@
 //! every message: the top Via's branch, the From and To tags, Call-ID,
 //! CSeq (number and method) and the first Contact's URI.
 //!
+//! A second group serialises a typical INVITE (with an SDP offer) through
+//! `MessageWriter` into a stack buffer.
+//!
 //! Run (release, ~1 minute):
 //! `cargo bench -p handset-conformance --bench codec`
 //! Per-message time = reported time / number of messages (printed first).
@@ -12,75 +15,15 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use handset_conformance::codec::load_corpus;
-use handset_core::message::Message;
-use rsip::prelude::*;
 
-/// The RFC 3665 call-flow messages and the RFC 4475 §3.1.1 valid messages.
-fn messages() -> Vec<Vec<u8>> {
-    load_corpus()
-        .into_iter()
-        .filter(|e| {
-            e.expect_ok && (e.name.starts_with("rfc3665/") || e.name.starts_with("rfc4475/valid/"))
-        })
-        .map(|e| e.bytes)
-        .collect()
-}
-
-/// handset: parse, then read the common headers; returns a checksum.
-fn handset_read(bytes: &[u8]) -> Option<usize> {
-    let m = Message::parse_datagram(bytes).ok()?;
-    let via = m.top_via()?.ok()?;
-    let mut sum = via.branch().map_or(0, str::len);
-    sum += m.from()?.ok()?.tag().map_or(0, str::len);
-    sum += m.to()?.ok()?.tag().map_or(0, str::len);
-    sum += m.call_id()?.len();
-    let cseq = m.cseq()?.ok()?;
-    sum += cseq.seq as usize + cseq.method.as_str().len();
-    if let Some(c) = m.contact() {
-        sum += c.ok()?.uri.raw.len();
-    }
-    Some(sum)
-}
-
-/// rsip: the same reads through its typed headers.
-fn rsip_read(bytes: &[u8]) -> Option<usize> {
-    let m = rsip::SipMessage::try_from(bytes).ok()?;
-    let via = m.via_header().ok()?.typed().ok()?;
-    let mut sum = via.branch().map_or(0, |b| b.to_string().len());
-    sum += m
-        .from_header()
-        .ok()?
-        .tag()
-        .ok()?
-        .map_or(0, |t| t.to_string().len());
-    sum += m
-        .to_header()
-        .ok()?
-        .tag()
-        .ok()?
-        .map_or(0, |t| t.to_string().len());
-    sum += m.call_id_header().ok()?.to_string().len();
-    let cseq = m.cseq_header().ok()?.typed().ok()?;
-    sum += cseq.seq as usize + cseq.method.to_string().len();
-    if let Ok(c) = m.contact_header() {
-        sum += c.uri().ok()?.to_string().len();
-    }
-    Some(sum)
-}
-
-fn crlf_count(bytes: &[u8]) -> usize {
-    memchr::memmem::find_iter(bytes, b"\r\n").count()
-}
+#[path = "common/codec_work.rs"]
+mod work;
+use work::{crlf_count, handset_read, messages, messages_read_by_both, rsip_read, write_invite};
 
 fn bench(c: &mut Criterion) {
     let all = messages();
     // Compare on the messages both codecs read.
-    let both: Vec<Vec<u8>> = all
-        .iter()
-        .filter(|m| handset_read(m).is_some() && rsip_read(m).is_some())
-        .cloned()
-        .collect();
+    let both = messages_read_by_both();
     let bytes: usize = both.iter().map(Vec::len).sum();
     println!(
         "codec bench: {} messages ({} bytes); {} of {} read by both handset and rsip",
@@ -109,6 +52,20 @@ fn bench(c: &mut Criterion) {
         b.iter(|| both.iter().map(|m| crlf_count(black_box(m))).sum::<usize>())
     });
     g.finish();
+
+    let mut buf = [0u8; 1500];
+    let invite_len = write_invite(&mut buf, 1).expect("the INVITE fits one MTU");
+    println!("codec bench: the serialised INVITE is {invite_len} bytes");
+    let mut w = c.benchmark_group("write");
+    w.throughput(Throughput::Elements(1));
+    w.bench_function("handset_invite", |b| {
+        let mut cseq = 0u32;
+        b.iter(|| {
+            cseq = cseq.wrapping_add(1);
+            write_invite(black_box(&mut buf), black_box(cseq))
+        })
+    });
+    w.finish();
 }
 
 criterion_group!(benches, bench);

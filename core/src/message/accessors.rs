@@ -1,5 +1,5 @@
 //! Typed accessors for the headers beyond the dialog core: each reads the
-//! header section on demand, so a [`Message`] stays a few words in size.
+//! header section on demand, starting at the line the parse pass indexed.
 //! Errors carry offsets into the parsed input.
 
 use super::addr::NameAddr;

@@ -15,15 +15,35 @@ macro_rules! header_names {
             Other(&'a str),
         }
 
+        /// The known headers' positions in [`KNOWN`].
+        #[derive(Clone, Copy)]
+        enum Known { $( $variant, )* }
+
+        /// Every known header, in declaration order.
+        pub(crate) const KNOWN: [HeaderName<'static>; [$( stringify!($variant) ),*].len()] =
+            [$( HeaderName::$variant, )*];
+
+        /// The full names, in the order of [`KNOWN`].
+        const FULL_NAMES: [&str; KNOWN.len()] = [$( $full, )*];
+
+        /// The compact forms (empty for none), in the order of [`KNOWN`].
+        const COMPACT_NAMES: [&str; KNOWN.len()] = [$( first_or_empty(&[$( $compact )?]), )*];
+
         impl<'a> HeaderName<'a> {
             /// The name as written on the wire, parsed case-insensitively.
             pub fn parse(name: &'a str) -> HeaderName<'a> {
-                $(
-                    if eq_ic(name, $full) $( || eq_ic(name, $compact) )? {
-                        return HeaderName::$variant;
-                    }
-                )*
-                HeaderName::Other(name)
+                known_index(name)
+                    .and_then(|i| KNOWN.get(i).copied())
+                    .unwrap_or(HeaderName::Other(name))
+            }
+
+            /// The position of a known header in [`KNOWN`], `None` for
+            /// [`HeaderName::Other`].
+            pub(crate) const fn index(&self) -> Option<usize> {
+                match self {
+                    $( HeaderName::$variant => Some(Known::$variant as usize), )*
+                    HeaderName::Other(_) => None,
+                }
             }
 
             /// The canonical full name.
@@ -144,6 +164,78 @@ header_names! {
     Warning => "Warning";
     /// WWW-Authenticate.
     WwwAuthenticate => "WWW-Authenticate";
+}
+
+/// The only element of `names`, or `""`.
+const fn first_or_empty(names: &[&'static str]) -> &'static str {
+    match names {
+        [one] => one,
+        _ => "",
+    }
+}
+
+/// The hash of a full header name for [`FULL_TABLE`]: length, first and
+/// last byte, each letter folded to lower case (`| 0x20` keeps digits and
+/// `-` as they are). Different names may share a hash; the table is built
+/// so that no two known names do.
+const fn name_hash(len: usize, first: u8, last: u8) -> usize {
+    len.wrapping_add((first | 0x20) as usize * 33)
+        .wrapping_add((last | 0x20) as usize)
+        & (FULL_TABLE_LEN - 1)
+}
+
+const FULL_TABLE_LEN: usize = 128;
+
+/// Known header position + 1 by [`name_hash`] of its full name, 0 for none.
+// Built at compile time: an index out of range would fail the build.
+#[allow(clippy::indexing_slicing)]
+const FULL_TABLE: [u8; FULL_TABLE_LEN] = {
+    let mut t = [0u8; FULL_TABLE_LEN];
+    let mut i = 0;
+    while i < FULL_NAMES.len() {
+        let b = FULL_NAMES[i].as_bytes();
+        let h = name_hash(b.len(), b[0], b[b.len() - 1]);
+        // Two known names on one slot would hide one of them: refuse to build.
+        assert!(t[h] == 0, "header name hash collision");
+        t[h] = (i + 1) as u8;
+        i += 1;
+    }
+    t
+};
+
+/// Known header position + 1 by the letter of its compact form, 0 for none.
+// Built at compile time: an index out of range would fail the build.
+#[allow(clippy::indexing_slicing)]
+const COMPACT_TABLE: [u8; 26] = {
+    let mut t = [0u8; 26];
+    let mut i = 0;
+    while i < COMPACT_NAMES.len() {
+        let b = COMPACT_NAMES[i].as_bytes();
+        if b.len() == 1 {
+            t[(b[0] | 0x20).wrapping_sub(b'a') as usize] = (i + 1) as u8;
+        }
+        i += 1;
+    }
+    t
+};
+
+/// The position in [`KNOWN`] of the header a written `name` denotes (full
+/// or compact form, any case): one table probe and one comparison instead
+/// of a comparison with every known name.
+pub(crate) fn known_index(name: &str) -> Option<usize> {
+    let slot = match name.as_bytes() {
+        [] => return None,
+        [c] => {
+            let letter = (c | 0x20).wrapping_sub(b'a');
+            return match COMPACT_TABLE.get(usize::from(letter)) {
+                Some(&n) if n != 0 => Some(usize::from(n) - 1),
+                _ => None,
+            };
+        }
+        [first, .., last] => FULL_TABLE.get(name_hash(name.len(), *first, *last)),
+    };
+    let i = usize::from(*slot?).checked_sub(1)?;
+    eq_ic(name, FULL_NAMES.get(i)?).then_some(i)
 }
 
 impl HeaderName<'_> {
@@ -300,6 +392,39 @@ mod tests {
         assert!(HeaderName::Other("x-foo").matches("X-FOO"));
         assert_eq!(HeaderName::Via.compact(), Some("v"));
         assert_eq!(HeaderName::CSeq.compact(), None);
+    }
+
+    #[test]
+    fn every_known_name_parses_back_in_any_case() {
+        for (i, name) in KNOWN.iter().enumerate() {
+            assert_eq!(name.index(), Some(i));
+            let full = name.as_str();
+            assert_eq!(HeaderName::parse(full), *name, "{full}");
+            let mut upper = [0u8; 32];
+            let upper = &mut upper[..full.len()];
+            upper.copy_from_slice(full.as_bytes());
+            upper.make_ascii_uppercase();
+            let upper = core::str::from_utf8(upper).unwrap();
+            assert_eq!(HeaderName::parse(upper), *name, "{upper}");
+            if let Some(c) = name.compact() {
+                assert_eq!(HeaderName::parse(c), *name, "{c}");
+                let c_upper = c.to_ascii_uppercase();
+                assert_eq!(HeaderName::parse(&c_upper), *name, "{c}");
+            }
+        }
+        for other in [
+            "",
+            "V1a",
+            "Vib",
+            "q",
+            "Z",
+            "-",
+            "Call-IF",
+            "RSeX",
+            "Content-Lengths",
+        ] {
+            assert_eq!(HeaderName::parse(other), HeaderName::Other(other));
+        }
     }
 
     #[test]

@@ -19,6 +19,7 @@ mod date;
 mod error;
 mod event;
 mod header;
+mod index;
 mod params;
 mod refer;
 mod reliable;
@@ -51,7 +52,8 @@ pub use via::Via;
 pub use write::{reason_phrase, MessageWriter};
 
 use accessors::Origin;
-use header::{next_logical_line, split_header_line};
+use header::{known_index, next_logical_line, split_header_line};
+use index::{HeaderIndex, Lookup};
 use scan::{is_token, parse_u32, trim_lws};
 
 /// A SIP method (RFC 3261 §7.1 and the extensions the phone speaks).
@@ -210,6 +212,7 @@ pub struct Message<'a> {
     headers_offset: usize,
     body: &'a [u8],
     len: usize,
+    index: HeaderIndex,
 }
 
 /// Which framing rules apply (RFC 3261 §18.3).
@@ -275,16 +278,24 @@ impl<'a> Message<'a> {
             parse_start_line(first).map_err(|e| ParseError::new(e.kind, lead + e.offset))?;
         let headers_offset = lead + (head.len() - headers.len());
 
-        // Check every header line once, and find Content-Length on the way.
+        // Check every header line once, index the known ones, and find
+        // Content-Length on the way.
         let mut content_length: Option<usize> = None;
+        let mut index = HeaderIndex::new();
+        let content_length_index = HeaderName::ContentLength.index();
         let mut rest_headers = headers;
         while !rest_headers.is_empty() {
-            let line_off = headers_offset + (headers.len() - rest_headers.len());
+            let section_off = headers.len() - rest_headers.len();
+            let line_off = headers_offset + section_off;
             let (line, next) = next_logical_line(rest_headers);
             rest_headers = next;
             let field = split_header_line(line)
                 .ok_or(ParseError::new(ParseErrorKind::BadHeader, line_off))?;
-            if HeaderName::ContentLength.matches(field.name) {
+            let Some(known) = known_index(field.name) else {
+                continue;
+            };
+            index.record(known, section_off);
+            if Some(known) == content_length_index {
                 let v = parse_u32(field.value)
                     .ok_or(ParseError::new(ParseErrorKind::BadContentLength, line_off))?;
                 // Several differing Content-Length values leave the framing
@@ -324,6 +335,7 @@ impl<'a> Message<'a> {
             headers_offset,
             body,
             len: lead + body_start + body_len,
+            index,
         })
     }
 
@@ -399,9 +411,19 @@ impl<'a> Message<'a> {
         Headers::new(self.headers)
     }
 
+    /// The header lines from the first one that may be `name` on: none
+    /// when the parse pass saw no such header.
+    fn lines_of(&self, name: &HeaderName<'_>) -> Headers<'a> {
+        match self.index.lookup(name) {
+            Lookup::Absent => Headers::new(""),
+            Lookup::At(off) => Headers::new(self.headers.get(off..).unwrap_or("")),
+            Lookup::Scan => self.headers(),
+        }
+    }
+
     /// The value of the first header called `name`.
     pub fn header(&self, name: HeaderName<'_>) -> Option<&'a str> {
-        self.headers().next_named(&name).map(|h| h.value)
+        self.lines_of(&name).next_named(&name).map(|h| h.value)
     }
 
     /// The value of the first header written with `name` (full, compact or
@@ -414,7 +436,7 @@ impl<'a> Message<'a> {
     /// comma-separated element of each line (RFC 3261 §7.3.1).
     pub fn header_values<'n>(&self, name: HeaderName<'n>) -> HeaderValues<'a, 'n> {
         HeaderValues {
-            headers: self.headers(),
+            headers: self.lines_of(&name),
             name,
             current: None,
         }
