@@ -34,6 +34,8 @@ pub enum EndReason {
     /// The other side stopped answering: a transaction timed out
     /// (RFC 3261 §17.1.1.2 Timer B, §17.1.2.2 Timer F) or the ACK never came.
     Timeout,
+    /// Another call took its place (INVITE with Replaces, RFC 3891).
+    Replaced,
 }
 
 /// Which way a call was set up.

@@ -40,6 +40,30 @@ pub enum Command<'a> {
     Register,
     /// Removes the registration (`Expires: 0`).
     Unregister,
+    /// Blind transfer: asks the other party of `call` to call `to` (REFER,
+    /// RFC 3515). The call ends once the transfer is accepted or, when
+    /// the transfer settings say so, once it succeeded.
+    Transfer {
+        /// The call whose other party is transferred.
+        call: CallHandle,
+        /// The transfer target's URI.
+        to: &'a str,
+    },
+    /// Attended (or, while `consult` still rings, semi-attended) transfer:
+    /// asks the other party of `held` to call the party of `consult` and
+    /// take over this phone's call with it (REFER with Replaces, RFC 5589
+    /// §7). On success both calls end.
+    CompleteTransfer {
+        /// The call whose other party is transferred (usually on hold).
+        held: CallHandle,
+        /// The call with the transfer target.
+        consult: CallHandle,
+    },
+    /// Follows the transfer asked for in this call
+    /// ([`Event::TransferRequested`]).
+    AcceptTransfer(CallHandle),
+    /// Refuses the transfer asked for in this call (603 Decline).
+    RefuseTransfer(CallHandle),
     /// Replaces the feature settings (DND, forwarding, auto-answer, call
     /// waiting, ...); see [`Policy`](super::Policy).
     SetPolicy(&'a super::Policy),
@@ -95,6 +119,41 @@ pub enum Event {
     },
     /// A command could not be carried out.
     CommandFailed(CommandError),
+    /// The other party of `call` asks this phone to transfer (a REFER), or
+    /// the ringing `call` would replace another call (INVITE with
+    /// Replaces): answer with `AcceptTransfer` or `RefuseTransfer`.
+    TransferRequested {
+        /// The call.
+        call: CallHandle,
+    },
+    /// A transfer this phone asked for progresses: 202 when the
+    /// transferee accepted it, then the new call's provisional status.
+    TransferProgress {
+        /// The transferred call.
+        call: CallHandle,
+        /// The status.
+        status: u16,
+    },
+    /// The transferee's new call was answered: the transfer is done.
+    TransferSucceeded {
+        /// The transferred call.
+        call: CallHandle,
+    },
+    /// The transfer failed (refused, target busy or not answering); the
+    /// call stays, on hold if it was, to be resumed.
+    TransferFailed {
+        /// The call.
+        call: CallHandle,
+        /// The status of the failure (408 when the outcome never came).
+        code: u16,
+    },
+    /// The call `new` took over the call `old` (RFC 3891), which ended.
+    Replaced {
+        /// The replaced call, now ended.
+        old: CallHandle,
+        /// The call that replaces it.
+        new: CallHandle,
+    },
     /// An incoming call was refused or forwarded by policy (DND, forward,
     /// busy, anonymous rejection) without ringing: the final status sent.
     CallRefused {

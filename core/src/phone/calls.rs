@@ -24,6 +24,10 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
     pub(super) fn handle_call_command(&mut self, c: Command<'_>) {
         let result = match c {
             Command::Dial { to } => self.dial(to),
+            Command::Transfer { call, to } => self.transfer_blind(call, to),
+            Command::CompleteTransfer { held, consult } => self.complete_transfer(held, consult),
+            Command::AcceptTransfer(h) => self.transfer_consent(h, true),
+            Command::RefuseTransfer(h) => self.transfer_consent(h, false),
             Command::Answer(h) => self.answer(h),
             Command::Reject { call, code } => self.reject(call, code),
             Command::Hangup(h) => self.hangup(h),
@@ -97,6 +101,16 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
     }
 
     fn dial(&mut self, to: &str) -> Result<(), CommandError> {
+        self.dial_with(to, &[]).map(|_| ())
+    }
+
+    /// Places a call to `to`, with `extra` headers (Referred-By and
+    /// Replaces for a transfer). Returns its slot.
+    pub(super) fn dial_with(
+        &mut self,
+        to: &str,
+        extra: &[(&str, &str)],
+    ) -> Result<usize, CommandError> {
         Uri::parse(to).map_err(|_| CommandError::BadUri)?;
         let dest = self.first_hop(to).ok_or(CommandError::BadUri)?;
         let slot = self.free_slot().ok_or(CommandError::NoFreeCallSlot)?;
@@ -120,6 +134,9 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             &branch,
             body,
         );
+        for (name, value) in extra {
+            w.header(name, value);
+        }
         let n = w
             .finish(None, body)
             .map_err(|_| CommandError::NoResources)?;
@@ -142,7 +159,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         self.transmit(dest, bytes);
         let handle = self.handle(slot);
         self.event(Event::Calling(handle));
-        Ok(())
+        Ok(slot)
     }
 
     fn install(&mut self, slot: usize, call: Call) {
@@ -168,7 +185,10 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             }
         }
         if let Some(d) = call.dialog {
-            self.dialogs.remove(d);
+            // A REFER subscription may outlive the call (RFC 5057 §5).
+            if !self.transfer_keeps_dialog(handle, d) {
+                self.dialogs.remove(d);
+            }
         }
         self.event(Event::Ended {
             call: handle,
@@ -211,13 +231,15 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
                 d.confirm();
             }
         }
-        self.hold_others(slot);
+        if !self.is_replacing(slot) {
+            self.hold_others(slot);
+        }
         Ok(())
     }
 
     /// Sends the 2xx to an INVITE of the call in `slot` with our current
     /// SDP and arms its retransmission (§13.3.1.4).
-    fn send_ok_with_sdp(
+    pub(super) fn send_ok_with_sdp(
         &mut self,
         slot: usize,
         tx: TransactionId,
@@ -267,7 +289,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         Ok(())
     }
 
-    fn reject(&mut self, h: CallHandle, code: u16) -> Result<(), CommandError> {
+    pub(super) fn reject(&mut self, h: CallHandle, code: u16) -> Result<(), CommandError> {
         let slot = self.slot(h)?;
         if !(300..=699).contains(&code) {
             return Err(CommandError::WrongState);
@@ -282,7 +304,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
     }
 
     /// Sends a 300-699 to the ringing INVITE of the call in `slot`.
-    fn final_to_incoming(&mut self, slot: usize, code: u16) {
+    pub(super) fn final_to_incoming(&mut self, slot: usize, code: u16) {
         let Some(Some(call)) = self.calls.get(slot) else {
             return;
         };
@@ -316,7 +338,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         }
     }
 
-    fn hangup(&mut self, h: CallHandle) -> Result<(), CommandError> {
+    pub(super) fn hangup(&mut self, h: CallHandle) -> Result<(), CommandError> {
         let slot = self.slot(h)?;
         let state = match self.calls.get(slot) {
             Some(Some(c)) => c.state,
@@ -339,7 +361,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
 
     /// Cancels an outgoing call: now when a provisional has arrived, else
     /// as soon as one does (RFC 3261 §9.1).
-    fn cancel_outgoing(&mut self, slot: usize, reason: EndReason) {
+    pub(super) fn cancel_outgoing(&mut self, slot: usize, reason: EndReason) {
         let Some(Some(call)) = self.calls.get_mut(slot) else {
             return;
         };
@@ -386,6 +408,19 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         body: &[u8],
     ) -> Option<TransactionId> {
         let dh = self.calls.get(slot)?.as_ref()?.dialog?;
+        self.send_in_dialog_of(dh, method, extra, content_type, body)
+    }
+
+    /// [`send_in_dialog`](Self::send_in_dialog) in dialog `dh`, which may
+    /// outlive its call (a REFER subscription's NOTIFYs).
+    pub(super) fn send_in_dialog_of(
+        &mut self,
+        dh: crate::dialog::DialogHandle,
+        method: Method<'_>,
+        extra: &[(&str, &str)],
+        content_type: Option<&str>,
+        body: &[u8],
+    ) -> Option<TransactionId> {
         let branch = new_branch(&mut self.rng);
         let mut buf = [0u8; MAX_MESSAGE];
         let mut w = MessageWriter::new(&mut buf);
@@ -417,7 +452,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         id
     }
 
-    fn send_bye(&mut self, slot: usize) {
+    pub(super) fn send_bye(&mut self, slot: usize) {
         let _ = self.send_in_dialog(slot, Method::Bye, &[], None, b"");
     }
 
@@ -822,6 +857,14 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         };
         // Desk-phone policy (DND, forwarding, call waiting, ...) may answer
         // the call before it rings.
+        // RFC 3891 §3: an INVITE with Replaces must name a call of ours.
+        let replacing = match self.check_replaces(req) {
+            Ok(r) => r,
+            Err(code) => {
+                self.reply_in_invite_tx(id, req, code, &[]);
+                return Ok(());
+            }
+        };
         let Some(ring_timers) = self.incoming_policy(id, req) else {
             return Ok(());
         };
@@ -863,6 +906,11 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         call.no_answer_at = Some(self.now + self.config.incoming_ring_timeout);
         let tag = call.local_tag.clone();
         self.install(slot, call);
+        if let Some(r) = replacing {
+            if self.admit_replacing(slot, id, req, r) {
+                return Ok(());
+            }
+        }
         // 180 right away: the phone rings (RFC 3261 §13.3.1.1).
         let mut buf = [0u8; MAX_MESSAGE];
         if let Some(n) = write_invite_response(&mut buf, req, 180, &tag, &self.config.identity, b"")
@@ -1000,6 +1048,8 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             }
             Method::Invite => self.on_reinvite(slot, from, raw, req),
             Method::Options | Method::Info => self.respond_in_transaction(raw, req, from, 200),
+            Method::Refer => self.on_refer(slot, from, raw, req),
+            Method::Notify => self.on_notify(slot, from, raw, req),
             _ => {
                 let _ = handle;
                 self.respond_in_transaction(raw, req, from, 501)

@@ -32,7 +32,9 @@ mod calls;
 mod features;
 mod outbox;
 mod policy;
+mod transfer;
 
+pub use crate::transfer::{TransferConfig, TransferPolicy};
 pub use api::{CallHandle, Command, CommandError, EndReason, Event};
 pub use outbox::{Outbox, OutboxError};
 pub use policy::{
@@ -92,6 +94,9 @@ pub struct Config {
     /// Temporarily Unavailable, so a caller that vanished never holds a
     /// line for good.
     pub incoming_ring_timeout: Duration,
+    /// Call transfer: who decides on incoming transfers, early-dialog
+    /// replacement, how a blind transfer releases the call.
+    pub transfer: TransferConfig,
 }
 
 impl Config {
@@ -115,6 +120,7 @@ impl Config {
             rtp_port: 16384,
             no_answer_timeout: Duration::from_secs(60),
             incoming_ring_timeout: Duration::from_secs(120),
+            transfer: TransferConfig::default(),
         })
     }
 }
@@ -215,6 +221,7 @@ pub struct Phone<const CALLS: usize, const TXNS: usize = 8> {
     policy: Policy,
     features: [policy::SlotFeatures; CALLS],
     conference: policy::Conference,
+    transfers: transfer::Transfers<CALLS>,
 }
 
 impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
@@ -239,6 +246,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             policy: Policy::default(),
             features: [policy::SlotFeatures::default(); CALLS],
             conference: policy::Conference::default(),
+            transfers: transfer::Transfers::new(),
         }
     }
 
@@ -319,6 +327,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         for f in &self.features {
             next = earliest(next, f.poll_timeout());
         }
+        next = earliest(next, self.transfer_poll_timeout());
         next
     }
 
@@ -327,6 +336,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         // and counted; the caller drains after every input, so the queue
         // only fills under a caller that breaks the run-loop contract.
         let _ = self.events.push_back(e);
+        self.transfer_saw(&e);
     }
 
     fn transmit(&mut self, to: SocketAddr, data: &[u8]) {
@@ -411,6 +421,8 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             Some(Method::Invite) => self.on_new_invite(from, raw, req),
             Some(Method::Options) => self.respond_in_transaction(raw, req, from, 200),
             Some(Method::Bye) => self.respond_in_transaction(raw, req, from, 481),
+            // A transfer is only taken from the party of a call.
+            Some(Method::Refer) => self.respond_in_transaction(raw, req, from, 403),
             _ => self.respond_in_transaction(raw, req, from, 501),
         }
     }
@@ -519,6 +531,9 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         if !matches!(ev, ClientEvent::Deliver | ClientEvent::DeliverAndAck) {
             return Ok(());
         }
+        if self.transfer_on_response(id, resp) {
+            return Ok(());
+        }
         if self.call_by_invite_tx(id).is_some() {
             self.on_invite_response(id, ev, resp);
             return Ok(());
@@ -561,6 +576,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
                     }
                 }
                 TimerEvent::Timeout => {
+                    self.transfer_on_timeout(id);
                     self.on_tx_timer(id, ev);
                     if Some(id) == self.register_tx {
                         self.register_tx = None;
@@ -574,6 +590,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         self.txns.remove_terminated();
         self.run_call_timers();
         self.run_feature_timers();
+        self.run_transfer_timers();
         self.poll_registration();
     }
 
