@@ -178,6 +178,16 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         let Some(mut call) = self.calls.get_mut(slot).and_then(Option::take) else {
             return;
         };
+        // An INVITE of ours that had a provisional but no final response
+        // has no timer left (RFC 3261 §17.1.1.2 runs Timer B only while
+        // Calling): with its call gone, nobody waits for it any more.
+        if let Some(crate::transaction::Transaction::InviteClient(t)) =
+            call.invite_tx.and_then(|id| self.txns.get_mut(id))
+        {
+            if t.state() == crate::transaction::InviteClientState::Proceeding {
+                t.terminate();
+            }
+        }
         if let Some(mut s) = call.stream.take() {
             let _ = s.handle_input(self.now, MediaInput::Stop);
             while let Some(o) = s.poll_output() {
@@ -1043,6 +1053,11 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         match method {
             Method::Bye => {
                 self.respond_in_transaction(raw, req, from, 200)?;
+                // RFC 3261 §15.1.2: a BYE on an early dialog leaves the
+                // INVITE pending; it still gets a final response (487).
+                if matches!(self.calls.get(slot), Some(Some(c)) if c.state == CallState::Ringing) {
+                    self.final_to_incoming(slot, 487);
+                }
                 self.end_call(slot, EndReason::RemoteHangup);
                 Ok(())
             }

@@ -356,6 +356,10 @@ fn held_by_remote(call: CallHandle) -> impl Fn(&Event) -> bool {
     move |e| matches!(*e, Event::Held { call: c, by_remote: true } if c == call)
 }
 
+fn held_locally(call: CallHandle) -> impl Fn(&Event) -> bool {
+    move |e| matches!(*e, Event::Held { call: c, by_remote: false } if c == call)
+}
+
 fn call_waiting(params: &FlowParams) -> FlowRun {
     super::run_flow(params, &ABC, true, |w| {
         let (a, b, c) = (w.users[0], w.users[1], w.users[2]);
@@ -366,11 +370,13 @@ fn call_waiting(params: &FlowParams) -> FlowRun {
         let a0 = w.phone(a).events.len();
         let (c_out, b_c) = establish(w, c, b, "sip:bob@example.com", true)?;
         w.expect_since(a, a0, "Held by B", held_by_remote(a_out))?;
+        w.expect(b, "Held (User A)", held_locally(b_a))?;
         w.sim.run_for(Duration::from_secs(2));
         // Swap: C on hold, A back.
         let (a1, c1) = (w.phone(a).events.len(), w.phone(c).events.len());
         w.command(b, Command::Hold(b_c));
         w.expect_since(c, c1, "Held by B", held_by_remote(c_out))?;
+        w.expect(b, "Held (User C)", held_locally(b_c))?;
         w.command(b, Command::Resume(b_a));
         w.expect_since(a, a1, "Resumed", |e| *e == Event::Resumed(a_out))?;
         w.sim.run_for(Duration::from_secs(2));
@@ -410,6 +416,7 @@ fn conference(params: &FlowParams) -> FlowRun {
         let b0 = w.phone(b).events.len();
         w.command(a, Command::Hold(a_b));
         w.expect_since(b, b0, "Held by A", held_by_remote(b_a))?;
+        w.expect(a, "Held (User B)", held_locally(a_b))?;
         let (a_c, c_a) = establish(w, a, c, "sip:carol@example.com", true)?;
         w.sim.run_for(Duration::from_secs(2));
         let b1 = w.phone(b).events.len();
