@@ -325,6 +325,11 @@ impl Network {
         &self.trace
     }
 
+    /// Adds a line about the run to the trace (see [`Trace::note`]).
+    pub fn note(&mut self, line: impl Into<String>) {
+        self.trace.note(line);
+    }
+
     /// Gives up the trace.
     pub fn into_trace(self) -> Trace {
         self.trace

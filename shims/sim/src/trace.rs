@@ -203,6 +203,9 @@ pub struct Trace {
     /// Earlier sends by (sender, receiver IP, payload hash), to mark
     /// retransmissions without comparing against every entry.
     sent: HashMap<(NodeId, IpAddr, u64), Vec<usize>>,
+    /// Lines a flow adds about what it measured (e.g. the loss and jitter
+    /// the phones' RTCP reports gave), shown after the ladder.
+    notes: Vec<String>,
 }
 
 impl Trace {
@@ -308,6 +311,7 @@ impl Trace {
     pub fn since(&self, first: usize) -> Trace {
         let mut t = Trace {
             nodes: self.nodes.clone(),
+            notes: self.notes.clone(),
             ..Trace::default()
         };
         for (i, e) in self.entries.iter().skip(first).enumerate() {
@@ -316,6 +320,16 @@ impl Trace {
             t.entries.push(e);
         }
         t
+    }
+
+    /// Adds a line about the run, shown after the ladder.
+    pub fn note(&mut self, line: impl Into<String>) {
+        self.notes.push(line.into());
+    }
+
+    /// The lines added with [`Trace::note`], in order.
+    pub fn notes(&self) -> &[String] {
+        &self.notes
     }
 
     /// Records the network's second copy of entry `original`, delivered at

@@ -206,7 +206,7 @@ pub(super) fn register_flows(r: &mut FlowRegistry) {
 /// see the call up. Under heavy loss every copy of B's 200 or of A's ACK
 /// can be lost, and B then ends the call as RFC 3261 §13.3.1.4 says (BYE
 /// after 64·T1); A redials then, as its user would, up to three times.
-fn establish(w: &mut World, a: crate::NodeId, b: crate::NodeId) -> Result<(), String> {
+pub(super) fn establish(w: &mut World, a: crate::NodeId, b: crate::NodeId) -> Result<(), String> {
     for _attempt in 0..3 {
         let (a0, b0) = (w.phone(a).events.len(), w.phone(b).events.len());
         w.command(a, Command::Dial { to: BOB });

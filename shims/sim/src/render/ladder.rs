@@ -22,7 +22,8 @@ pub struct LadderOptions {
 /// ```
 ///
 /// Media summaries (with [`MediaRows::Summarise`](super::MediaRows)) have no
-/// step number. Every line ends with a newline; an empty trace gives an
+/// step number. The trace's notes follow the steps, each on a line starting
+/// with `-- `. Every line ends with a newline; an empty trace gives an
 /// empty string.
 pub fn ladder(trace: &Trace, opts: &LadderOptions) -> String {
     let rows = rows(trace, &opts.rows);
@@ -47,6 +48,11 @@ pub fn ladder(trace: &Trace, opts: &LadderOptions) -> String {
             r.marks()
         );
         out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    for note in trace.notes() {
+        out.push_str("-- ");
+        out.push_str(note);
         out.push('\n');
     }
     out
