@@ -73,9 +73,13 @@ fn boot() -> &'static mut Board {
 /// then everything due.
 #[inline(never)]
 fn step(board: &mut Board) {
-    let key = black_box(board.stats().received) % 16;
+    let key = black_box(board.stats().received) % 20;
     let call = CallHandle {
         slot: black_box(0),
+        generation: black_box(0),
+    };
+    let other = CallHandle {
+        slot: black_box(1),
         generation: black_box(0),
     };
     let command = match key {
@@ -89,18 +93,22 @@ fn step(board: &mut Board) {
         5 => Some(Command::Resume(call)),
         6 => Some(Command::Reject { call, code: 486 }),
         7 => Some(Command::Unregister),
-        8 => Some(Command::Conference(
-            call,
-            CallHandle {
-                slot: black_box(1),
-                generation: black_box(0),
-            },
-        )),
+        8 => Some(Command::Conference(call, other)),
         9 => Some(Command::SplitConference),
         10 => {
             set_policy(board);
             None
         }
+        13 => Some(Command::Transfer {
+            call,
+            to: "sip:carol@example.com",
+        }),
+        14 => Some(Command::CompleteTransfer {
+            held: call,
+            consult: other,
+        }),
+        15 => Some(Command::AcceptTransfer(call)),
+        16 => Some(Command::RefuseTransfer(call)),
         _ => None,
     };
     let input = match (command, key) {
