@@ -23,7 +23,7 @@ use super::{CallHandle, CommandError, EndReason, Event, InputError, Phone};
 use crate::call::CallState;
 use crate::dialog::{DialogHandle, ReplacesVerdict};
 use crate::message::{HeaderName, Host, Message, Method, Scheme, Uri};
-use crate::time::Instant;
+use crate::time::{Duration, Instant};
 use crate::transaction::{MessageBuf, NonInviteServerTransaction, TransactionId, MAX_MESSAGE};
 use crate::transfer::{
     sipfrag_status, Notify, ReferNotifier, ReferSubscriber, StatusFrag, TransferConfig,
@@ -35,6 +35,11 @@ use crate::ua::{self, Text};
 const MAX_TARGET: usize = 256;
 /// Longest Replaces value kept: a Call-ID, two tags and the parameter names.
 const MAX_REPLACES: usize = crate::ua::MAX_CALL_ID + 2 * crate::ua::MAX_TAG + 48;
+/// How long after the transferor's BYE the transferee places the new
+/// call: the old call's audio stops first, and the BYE's 200 is on its way
+/// through the proxy before the new INVITE leaves (the admin guide's F16
+/// before F17).
+const AFTER_RELEASE: Duration = Duration::from_millis(50);
 /// Longest Refer-To value this phone writes.
 const MAX_REFER_TO: usize = 3 * MAX_REPLACES + MAX_TARGET;
 
@@ -975,8 +980,8 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         let now = self.now;
         let mut keep = false;
         for j in self.transfers.incoming.iter_mut().flatten() {
-            if j.call == call && j.start_at.is_some() {
-                j.start_at = Some(now);
+            if j.call == call {
+                j.start_at = j.start_at.map(|t| t.min(now + AFTER_RELEASE));
             }
             if j.dialog == dialog && j.notifier.is_some_and(|n| !n.is_done()) {
                 keep = true;

@@ -7,6 +7,7 @@
 mod basic;
 mod media;
 mod features;
+mod transfer;
 
 use std::net::SocketAddr;
 
@@ -35,6 +36,7 @@ pub fn registry() -> FlowRegistry {
     basic::register_flows(&mut r);
     media::register_flows(&mut r);
     features::register_flows(&mut r);
+    transfer::register_flows(&mut r);
     r
 }
 
