@@ -89,6 +89,8 @@ pub enum Line {
     Quit,
     /// Nothing (a blank line).
     Empty,
+    /// A feature key (DND, forwarding, conference, ...).
+    Feature(crate::features::FeatureLine),
 }
 
 /// Parses one console line; the error explains what is wrong.
@@ -125,7 +127,10 @@ pub fn parse_line(line: &str) -> Result<Line, String> {
         "unregister" => Line::Unregister,
         "help" | "?" => Line::Help,
         "quit" | "exit" | "q" => Line::Quit,
-        other => return Err(format!("unknown command {other:?} (try help)")),
+        other => match crate::features::parse_feature(other, &rest) {
+            Some(f) => Line::Feature(f?),
+            None => return Err(format!("unknown command {other:?} (try help)")),
+        },
     })
 }
 
@@ -133,7 +138,7 @@ pub fn parse_line(line: &str) -> Result<Line, String> {
 pub fn phone(args: PhoneArgs) -> Result<(), Failure> {
     match args.common.capacity.unwrap_or(Capacity::Desk) {
         Capacity::Desk => phone_with::<4, 64>(args),
-        Capacity::Server => phone_with::<64, 8192>(args),
+        Capacity::Server => phone_with::<{ crate::cli::SERVER_CALLS }, { crate::cli::SERVER_TXNS }>(args),
     }
 }
 
@@ -244,8 +249,32 @@ fn run_line<const C: usize, const T: usize>(rt: &mut Runtime<C, T>, line: Line) 
         }
         Line::Register => rt.command(Command::Register),
         Line::Unregister => rt.command(Command::Unregister),
-        Line::Help => println!("{HELP}"),
+        Line::Help => println!("{HELP}\n{}", crate::features::HELP),
+        Line::Feature(f) => run_feature(rt, f),
         Line::Quit | Line::Empty => {}
+    }
+}
+
+fn run_feature<const C: usize, const T: usize>(
+    rt: &mut Runtime<C, T>,
+    f: crate::features::FeatureLine,
+) {
+    use crate::features::{describe, FeatureLine};
+    match f {
+        FeatureLine::Set(change) => {
+            let mut policy = rt.phone().policy().clone();
+            change.apply(&mut policy);
+            rt.command(Command::SetPolicy(&policy));
+            println!("{}", describe(rt.phone().policy()));
+        }
+        FeatureLine::Show => println!("{}", describe(rt.phone().policy())),
+        FeatureLine::Conference(a, b) => {
+            match (pick(rt, Some(a), |_| true), pick(rt, Some(b), |_| true)) {
+                (Some(a), Some(b)) => rt.command(Command::Conference(a, b)),
+                _ => println!("error no such call"),
+            }
+        }
+        FeatureLine::Split => rt.command(Command::SplitConference),
     }
 }
 

@@ -4,6 +4,7 @@ pub mod audio;
 pub mod cli;
 pub mod config;
 pub mod console;
+pub mod features;
 pub mod g711;
 pub mod rtp_session;
 pub mod runtime;

@@ -1,0 +1,253 @@
+//! The desk-phone feature keys of the `handset phone` console: each line
+//! edits the core's [`Policy`] (sent with `Command::SetPolicy`) or joins
+//! calls into a local conference.
+
+use handset_core::phone::{ForwardTarget, Policy};
+use handset_core::time::Duration;
+use handset_core::ua::text;
+
+/// The console help for the feature commands.
+pub const HELP: &str = "  dnd on [486|480] | dnd off     do-not-disturb
+  fwd always|busy URI            forward every call / calls while busy
+  fwd noanswer URI [SECS]        forward calls unanswered after SECS (20)
+  fwd off always|busy|noanswer  stop forwarding
+  autoanswer SECS | autoanswer off
+  intercom on|off                answer calls that ask for it (answer-after)
+  anon reject [433|603] | anon off
+  cw on|off                      call waiting (off: second call gets 486)
+  conf SLOT SLOT | split         local three-way conference
+  policy                         show the feature settings";
+
+/// A feature command of the console.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FeatureLine {
+    /// A change to the policy.
+    Set(PolicyChange),
+    /// `conf A B`: join two calls.
+    Conference(u8, u8),
+    /// `split`: end the conference.
+    Split,
+    /// `policy`: print the settings.
+    Show,
+}
+
+/// One change to the feature policy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PolicyChange {
+    /// Do-not-disturb with this status, or off.
+    Dnd(Option<u16>),
+    /// Forward always to this target, or off.
+    ForwardAlways(Option<ForwardTarget>),
+    /// Forward on busy to this target, or off.
+    ForwardBusy(Option<ForwardTarget>),
+    /// Forward on no answer to this target after this delay, or off.
+    ForwardNoAnswer(Option<(ForwardTarget, Duration)>),
+    /// Answer by itself after this delay, or off.
+    AutoAnswer(Option<Duration>),
+    /// Honour intercom requests.
+    Intercom(bool),
+    /// Reject anonymous callers with this status, or accept them.
+    RejectAnonymous(Option<u16>),
+    /// Call waiting on or off.
+    CallWaiting(bool),
+}
+
+impl PolicyChange {
+    /// Applies the change to `policy`.
+    pub fn apply(&self, policy: &mut Policy) {
+        match self {
+            PolicyChange::Dnd(c) => policy.dnd = *c,
+            PolicyChange::ForwardAlways(t) => policy.forward_always = t.clone(),
+            PolicyChange::ForwardBusy(t) => policy.forward_busy = t.clone(),
+            PolicyChange::ForwardNoAnswer(t) => match t {
+                Some((target, after)) => {
+                    policy.forward_no_answer = Some(target.clone());
+                    policy.forward_no_answer_after = *after;
+                }
+                None => policy.forward_no_answer = None,
+            },
+            PolicyChange::AutoAnswer(d) => policy.auto_answer = *d,
+            PolicyChange::Intercom(on) => policy.intercom = *on,
+            PolicyChange::RejectAnonymous(c) => policy.reject_anonymous = *c,
+            PolicyChange::CallWaiting(on) => policy.call_waiting = *on,
+        }
+    }
+}
+
+fn on_off(word: Option<&&str>) -> Result<bool, String> {
+    match word.copied() {
+        Some("on") => Ok(true),
+        Some("off") => Ok(false),
+        _ => Err("say on or off".into()),
+    }
+}
+
+fn status(word: Option<&&str>, allowed: &[u16], default: u16) -> Result<u16, String> {
+    match word {
+        None => Ok(default),
+        Some(w) => match w.parse::<u16>() {
+            Ok(c) if allowed.contains(&c) => Ok(c),
+            _ => Err(format!("status must be one of {allowed:?}")),
+        },
+    }
+}
+
+fn target(word: Option<&&str>) -> Result<ForwardTarget, String> {
+    let uri = word.ok_or("forwarding needs a URI")?;
+    if !uri.starts_with("sip:") && !uri.starts_with("sips:") {
+        return Err(format!("{uri:?} is not a SIP URI"));
+    }
+    text(uri).ok_or_else(|| "the URI is too long".into())
+}
+
+fn seconds(word: &str) -> Result<Duration, String> {
+    word.parse::<u32>()
+        .map(|s| Duration::from_secs(s.into()))
+        .map_err(|_| format!("{word:?} is not a number of seconds"))
+}
+
+/// Parses a feature command: `None` when `cmd` is not one.
+pub fn parse_feature(cmd: &str, rest: &[&str]) -> Option<Result<FeatureLine, String>> {
+    let set = |c: Result<PolicyChange, String>| Some(c.map(FeatureLine::Set));
+    match cmd {
+        "dnd" => set(match rest.first().copied() {
+            Some("on") => status(rest.get(1), &[486, 480], 486).map(|c| PolicyChange::Dnd(Some(c))),
+            Some("off") => Ok(PolicyChange::Dnd(None)),
+            _ => Err("dnd on [486|480] or dnd off".into()),
+        }),
+        "fwd" | "forward" => set(match rest.first().copied() {
+            Some("always") => target(rest.get(1)).map(|t| PolicyChange::ForwardAlways(Some(t))),
+            Some("busy") => target(rest.get(1)).map(|t| PolicyChange::ForwardBusy(Some(t))),
+            Some("noanswer") => target(rest.get(1)).and_then(|t| {
+                let after = match rest.get(2) {
+                    Some(w) => seconds(w)?,
+                    None => Duration::from_secs(20),
+                };
+                Ok(PolicyChange::ForwardNoAnswer(Some((t, after))))
+            }),
+            Some("off") => match rest.get(1).copied() {
+                Some("always") => Ok(PolicyChange::ForwardAlways(None)),
+                Some("busy") => Ok(PolicyChange::ForwardBusy(None)),
+                Some("noanswer") => Ok(PolicyChange::ForwardNoAnswer(None)),
+                None => Err("fwd off needs always, busy or noanswer".into()),
+                Some(k) => Err(format!("unknown forward kind {k:?}")),
+            },
+            _ => Err("fwd always|busy|noanswer URI, or fwd off KIND".into()),
+        }),
+        "autoanswer" => set(match rest.first().copied() {
+            Some("off") => Ok(PolicyChange::AutoAnswer(None)),
+            Some(w) => seconds(w).map(|d| PolicyChange::AutoAnswer(Some(d))),
+            None => Err("autoanswer SECS or autoanswer off".into()),
+        }),
+        "intercom" => set(on_off(rest.first()).map(PolicyChange::Intercom)),
+        "anon" => set(match rest.first().copied() {
+            Some("reject") => status(rest.get(1), &[433, 603], 433)
+                .map(|c| PolicyChange::RejectAnonymous(Some(c))),
+            Some("off") => Ok(PolicyChange::RejectAnonymous(None)),
+            _ => Err("anon reject [433|603] or anon off".into()),
+        }),
+        "cw" => set(on_off(rest.first()).map(PolicyChange::CallWaiting)),
+        "conf" => Some(
+            match (
+                rest.first().and_then(|w| w.parse().ok()),
+                rest.get(1).and_then(|w| w.parse().ok()),
+            ) {
+                (Some(a), Some(b)) => Ok(FeatureLine::Conference(a, b)),
+                _ => Err("conf needs two call slots".into()),
+            },
+        ),
+        "split" => Some(Ok(FeatureLine::Split)),
+        "policy" => Some(Ok(FeatureLine::Show)),
+        _ => None,
+    }
+}
+
+/// The settings as console lines.
+pub fn describe(p: &Policy) -> String {
+    let opt = |t: &Option<ForwardTarget>| t.as_deref().unwrap_or("off").to_string();
+    format!(
+        "dnd {}\nfwd always {}\nfwd busy {}\nfwd noanswer {} after {} s\n\
+         autoanswer {}\nintercom {}\nanon {}\ncw {}",
+        p.dnd.map_or("off".into(), |c| format!("on {c}")),
+        opt(&p.forward_always),
+        opt(&p.forward_busy),
+        opt(&p.forward_no_answer),
+        p.forward_no_answer_after.as_millis() / 1000,
+        p.auto_answer
+            .map_or("off".into(), |d| format!("{} s", d.as_millis() / 1000)),
+        if p.intercom { "on" } else { "off" },
+        p.reject_anonymous
+            .map_or("off".into(), |c| format!("reject {c}")),
+        if p.call_waiting { "on" } else { "off" },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(line: &str) -> Option<Result<FeatureLine, String>> {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        parse_feature(words[0], &words[1..])
+    }
+
+    fn change(line: &str) -> PolicyChange {
+        match parse(line) {
+            Some(Ok(FeatureLine::Set(c))) => c,
+            other => panic!("{line}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn feature_lines_edit_the_policy() {
+        let mut p = Policy::default();
+        for line in [
+            "dnd on 480",
+            "fwd busy sip:vm@example.com",
+            "fwd noanswer sip:carol@example.com 12",
+            "autoanswer 3",
+            "anon reject 603",
+            "cw off",
+            "intercom off",
+        ] {
+            change(line).apply(&mut p);
+        }
+        assert_eq!(p.dnd, Some(480));
+        assert_eq!(p.forward_busy.as_deref(), Some("sip:vm@example.com"));
+        assert_eq!(
+            p.forward_no_answer.as_deref(),
+            Some("sip:carol@example.com")
+        );
+        assert_eq!(p.forward_no_answer_after, Duration::from_secs(12));
+        assert_eq!(p.auto_answer, Some(Duration::from_secs(3)));
+        assert_eq!(p.reject_anonymous, Some(603));
+        assert!(!p.call_waiting && !p.intercom);
+        let text = describe(&p);
+        assert!(
+            text.contains("dnd on 480") && text.contains("cw off"),
+            "{text}"
+        );
+        change("dnd off").apply(&mut p);
+        change("fwd off busy").apply(&mut p);
+        assert_eq!((p.dnd, p.forward_busy.clone()), (None, None));
+        assert_eq!(change("dnd on"), PolicyChange::Dnd(Some(486)));
+    }
+
+    #[test]
+    fn bad_feature_lines_are_explained() {
+        for line in [
+            "dnd on 500",
+            "fwd always bob",
+            "fwd noanswer sip:a@b soon",
+            "autoanswer",
+            "cw maybe",
+            "anon reject 486",
+            "conf 1",
+            "fwd off",
+        ] {
+            assert!(matches!(parse(line), Some(Err(_))), "{line}");
+        }
+        assert_eq!(parse("conf 0 1"), Some(Ok(FeatureLine::Conference(0, 1))));
+        assert_eq!(parse("dial sip:x@y"), None);
+    }
+}
