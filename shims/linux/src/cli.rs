@@ -23,14 +23,18 @@ use crate::wav::{read_wav, SAMPLE_RATE};
 pub enum Capacity {
     /// A desk phone: 4 calls, 64 transactions.
     Desk,
-    /// A test or load target: 64 calls, 8192 transactions.
+    /// A test or load target: [`SERVER_CALLS`] calls, [`SERVER_TXNS`]
+    /// transactions.
     Server,
 }
 
-/// The desk phone's sizes.
-pub type DeskRuntime = Runtime<4, 64>;
-/// The server's sizes.
-pub type ServerRuntime = Runtime<64, 8192>;
+/// Call slots of the server capacity.
+pub const SERVER_CALLS: usize = 64;
+/// Transaction slots of the server capacity: a UDP call keeps two
+/// transactions for 64·T1 = 32 s after it ends (RFC 6026 Timer L, RFC 3261
+/// Timer J), so this bounds the sustained call rate at about
+/// `SERVER_TXNS / 64` per second with default timers.
+pub const SERVER_TXNS: usize = 2048;
 
 /// Flags every phone command takes.
 #[derive(Debug, Clone, Args)]
@@ -276,7 +280,8 @@ pub fn exit_code(result: Result<(), Failure>) -> ExitCode {
 /// Runs `f` on a thread whose stack holds a phone of any capacity (the
 /// core's tables are fixed arrays, built on the stack before boxing).
 pub fn on_big_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    let stack = 4 * std::mem::size_of::<handset_core::phone::Phone<64, 8192>>() + (64 << 20);
+    let stack = 4 * std::mem::size_of::<handset_core::phone::Phone<SERVER_CALLS, SERVER_TXNS>>()
+        + (64 << 20);
     match std::thread::Builder::new()
         .name("phone".into())
         .stack_size(stack)
@@ -418,8 +423,7 @@ fn start<const C: usize, const T: usize>(
     let settings = common.settings().map_err(|e| Failure::new(2, e.0))?;
     let rt =
         Runtime::start(&settings, audio, towards).map_err(|e| Failure::new(1, e.to_string()))?;
-    say!(
-        common.quiet,
+    println!(
         "listening {} {}",
         settings.transport.via_token(),
         rt.local_addr()
@@ -431,7 +435,7 @@ fn start<const C: usize, const T: usize>(
 pub fn register(args: RegisterArgs) -> Result<(), Failure> {
     match args.common.capacity.unwrap_or(Capacity::Desk) {
         Capacity::Desk => register_with::<4, 64>(args),
-        Capacity::Server => register_with::<64, 8192>(args),
+        Capacity::Server => register_with::<SERVER_CALLS, SERVER_TXNS>(args),
     }
 }
 
@@ -481,7 +485,7 @@ fn register_with<const C: usize, const T: usize>(args: RegisterArgs) -> Result<(
 pub fn call(args: CallArgs) -> Result<(), Failure> {
     match args.common.capacity.unwrap_or(Capacity::Desk) {
         Capacity::Desk => call_with::<4, 64>(args),
-        Capacity::Server => call_with::<64, 8192>(args),
+        Capacity::Server => call_with::<SERVER_CALLS, SERVER_TXNS>(args),
     }
 }
 
@@ -620,7 +624,7 @@ fn call_with<const C: usize, const T: usize>(args: CallArgs) -> Result<(), Failu
 pub fn answer(args: AnswerArgs) -> Result<(), Failure> {
     match args.common.capacity.unwrap_or(Capacity::Server) {
         Capacity::Desk => answer_with::<4, 64>(args),
-        Capacity::Server => answer_with::<64, 8192>(args),
+        Capacity::Server => answer_with::<SERVER_CALLS, SERVER_TXNS>(args),
     }
 }
 
@@ -634,6 +638,14 @@ fn answer_with<const C: usize, const T: usize>(args: AnswerArgs) -> Result<(), F
     let quiet = args.common.quiet;
     let (settings, mut rt) = start::<C, T>(&args.common, plan, None)?;
     register_first(&mut rt, &settings, quiet)?;
+    // An answering machine: every call rings (the command answers), and
+    // answering one never puts the others on hold.
+    let policy = handset_core::phone::Policy {
+        call_waiting: true,
+        hold_others_on_answer: false,
+        ..handset_core::phone::Policy::default()
+    };
+    rt.command(Command::SetPolicy(&policy));
     let stop = interrupted();
     let started = Instant::now();
     // Without auto-answer, a line on stdin answers the oldest ringing call.
@@ -717,14 +729,9 @@ fn answer_with<const C: usize, const T: usize>(args: AnswerArgs) -> Result<(), F
     rt.shutdown(Duration::from_secs(5));
     let s = rt.stats();
     let p = rt.phone_stats();
-    say!(
-        quiet,
+    println!(
         "done calls={ended} sip_in={} sip_out={} garbage={} malformed={} refused_full={}",
-        s.sip_received,
-        s.sip_sent,
-        s.sip_garbage,
-        p.malformed,
-        p.refused_full
+        s.sip_received, s.sip_sent, s.sip_garbage, p.malformed, p.refused_full
     );
     Ok(())
 }

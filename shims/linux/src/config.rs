@@ -228,9 +228,12 @@ impl Settings {
     pub fn core_config(&self, local: SocketAddr) -> Result<Config, SettingsError> {
         let domain = match &self.domain {
             Some(d) => d.clone(),
+            // RFC 3261 §10.2: the REGISTER goes to the registrar's domain;
+            // a registrar on another port than 5060 keeps its port.
             None => match self.registrar.or(self.proxy) {
-                Some(a) => a.ip().to_string(),
-                None => local.ip().to_string(),
+                Some(a) if a.port() == 5060 => host_of(a),
+                Some(a) => format!("{}:{}", host_of(a), a.port()),
+                None => host_of(local),
             },
         };
         let Some(mut config) = Config::new(&self.user, &domain, local) else {
@@ -255,6 +258,14 @@ impl Settings {
         config.media.codecs = CodecList::from_slice(&self.codecs);
         config.rtp_port = self.rtp_port;
         Ok(config)
+    }
+}
+
+/// An address's host as written in a URI (IPv6 in brackets).
+fn host_of(a: SocketAddr) -> String {
+    match a.ip() {
+        IpAddr::V4(ip) => ip.to_string(),
+        IpAddr::V6(ip) => format!("[{ip}]"),
     }
 }
 
@@ -295,7 +306,7 @@ mod tests {
         s.set("user", "bob").unwrap();
         let c = s.core_config("127.0.0.1:5555".parse().unwrap()).unwrap();
         assert_eq!(c.identity.user.as_str(), "bob");
-        assert_eq!(c.identity.domain.as_str(), "127.0.0.1");
+        assert_eq!(c.identity.domain.as_str(), "127.0.0.1:5062");
         assert_eq!(c.identity.transport, "TCP");
         assert_eq!(c.reliability, Reliability::Reliable);
         assert_eq!(c.register.password.as_str(), "a#b");

@@ -138,7 +138,9 @@ pub fn parse_line(line: &str) -> Result<Line, String> {
 pub fn phone(args: PhoneArgs) -> Result<(), Failure> {
     match args.common.capacity.unwrap_or(Capacity::Desk) {
         Capacity::Desk => phone_with::<4, 64>(args),
-        Capacity::Server => phone_with::<{ crate::cli::SERVER_CALLS }, { crate::cli::SERVER_TXNS }>(args),
+        Capacity::Server => {
+            phone_with::<{ crate::cli::SERVER_CALLS }, { crate::cli::SERVER_TXNS }>(args)
+        }
     }
 }
 
