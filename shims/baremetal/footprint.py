@@ -160,7 +160,9 @@ def deepest(funcs, taken):
                 phases[phase] = cost(n)
     def chain_of(root):
         chain, name = [], root
-        while name in funcs and len(chain) < 64:
+        seen = set()
+        while name in funcs and name not in seen:
+            seen.add(name)
             f = funcs[name]
             chain.append(f"{name} ({f['frame']})")
             options = list(f["calls"]) + (sorted(taken) if f["indirect"] else [])

@@ -61,6 +61,12 @@ print("Deepest run-loop chain (frame bytes):")
 print()
 for f in d["run_chain"]:
     print(f"- `{f}`")
+if d["recursive"]:
+    print()
+    print("Recursion (each cycle counted once in the bound):")
+    print()
+    for f in d["recursive"]:
+        print(f"- `{f}`")
 PY
 }
 
