@@ -404,3 +404,148 @@ fn angle(uri: &str) -> Text<{ super::MAX_FORWARD_TARGET + 2 }> {
     let _ = t.push('>');
     t
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Command, Config, Input, Output, Phone, Policy};
+    use super::*;
+    use crate::time::Instant;
+    use core::net::SocketAddr;
+
+    const ME: &str = "192.0.2.1:5060";
+    const PEER: &str = "192.0.2.9:5060";
+
+    fn phone() -> Phone<2, 8> {
+        let config = Config::new("alice", "example.com", ME.parse().unwrap()).unwrap();
+        Phone::new(config, 3)
+    }
+
+    /// Every datagram and event the phone has queued.
+    fn drain(p: &mut Phone<2, 8>) -> (heapless::Vec<MessageCopy, 8>, heapless::Vec<Event, 8>) {
+        let mut sent = heapless::Vec::new();
+        let mut events = heapless::Vec::new();
+        while let Some(o) = p.poll_output() {
+            match o {
+                Output::Transmit { data, .. } => {
+                    let _ = sent.push(MessageCopy::from_slice(data).unwrap());
+                }
+                Output::Event(e) => {
+                    let _ = events.push(e);
+                }
+                Output::Media { .. } => {}
+            }
+        }
+        (sent, events)
+    }
+
+    type MessageCopy = heapless::Vec<u8, MAX_MESSAGE>;
+
+    fn feed(p: &mut Phone<2, 8>, at: Instant, data: &[u8]) {
+        let from: SocketAddr = PEER.parse().unwrap();
+        let _ = p.handle_input(
+            at,
+            Input::Datagram {
+                from,
+                to: ME.parse().unwrap(),
+                data,
+            },
+        );
+    }
+
+    const INVITE: &[u8] = b"INVITE sip:alice@192.0.2.1 SIP/2.0\r\n\
+        Via: SIP/2.0/UDP 192.0.2.9:5060;branch=z9hG4bKdnd1\r\nMax-Forwards: 70\r\n\
+        From: <sip:bob@example.com>;tag=b1\r\nTo: <sip:alice@example.com>\r\n\
+        Call-ID: dnd-call\r\nCSeq: 1 INVITE\r\nContact: <sip:bob@192.0.2.9>\r\n\
+        Content-Length: 0\r\n\r\n";
+
+    #[test]
+    fn dnd_refuses_without_ringing_and_forward_always_redirects() {
+        let mut p = phone();
+        let policy = Policy {
+            dnd: Some(480),
+            ..Policy::default()
+        };
+        let _ = p.handle_input(Instant::ZERO, Input::Command(Command::SetPolicy(&policy)));
+        feed(&mut p, Instant::ZERO, INVITE);
+        let (sent, events) = drain(&mut p);
+        assert_eq!(sent.len(), 1);
+        assert!(sent[0].starts_with(b"SIP/2.0 480 "));
+        assert_eq!(events.as_slice(), &[Event::CallRefused { code: 480 }]);
+        assert_eq!(p.live_calls().count(), 0);
+
+        p.policy_mut().forward_always = crate::ua::text("sip:carol@example.com");
+        let second = core::str::from_utf8(INVITE)
+            .unwrap()
+            .replace("dnd1", "dnd2")
+            .replace("dnd-call", "fwd-call");
+        feed(&mut p, Instant::from_millis(10), second.as_bytes());
+        let (sent, events) = drain(&mut p);
+        let resp = Message::parse_datagram(&sent[0]).unwrap();
+        assert_eq!(resp.status(), Some(302));
+        let contact = resp.contact().unwrap().unwrap();
+        assert_eq!(contact.uri.raw, "sip:carol@example.com");
+        assert_eq!(events.as_slice(), &[Event::CallRefused { code: 302 }]);
+    }
+
+    #[test]
+    fn a_302_is_followed_with_a_new_invite_in_the_same_call() {
+        let mut p = phone();
+        let _ = p.handle_input(
+            Instant::ZERO,
+            Input::Command(Command::Dial {
+                to: "sip:bob@192.0.2.9",
+            }),
+        );
+        let (sent, events) = drain(&mut p);
+        let Some(Event::Calling(call)) = events.first().copied() else {
+            panic!("{events:?}");
+        };
+        let invite = Message::parse_datagram(&sent[0]).unwrap();
+        let mut buf = [0u8; MAX_MESSAGE];
+        let n = ua::write_simple_response(
+            &mut buf,
+            &invite,
+            302,
+            Some("redir"),
+            &[("Contact", "<sip:carol@192.0.2.10>")],
+        )
+        .unwrap();
+        feed(&mut p, Instant::from_millis(20), &buf[..n]);
+        let (sent, events) = drain(&mut p);
+        assert_eq!(events.as_slice(), &[Event::Redirected(call)]);
+        assert!(sent[0].starts_with(b"ACK sip:bob@192.0.2.9 "));
+        let next = Message::parse_datagram(&sent[1]).unwrap();
+        assert_eq!(
+            next.request_uri().unwrap().unwrap().raw,
+            "sip:carol@192.0.2.10"
+        );
+        assert_eq!(next.call_id(), invite.call_id());
+        assert_eq!(next.cseq().unwrap().unwrap().seq, 2);
+        assert_eq!(next.to().unwrap().unwrap().tag(), None);
+        assert_eq!(
+            next.from().unwrap().unwrap().tag(),
+            invite.from().unwrap().unwrap().tag()
+        );
+        assert_eq!(p.call_state(call), Some(CallState::Calling));
+
+        // The loop limit: with no redirections allowed the next 3xx ends it.
+        p.policy_mut().max_redirects = 1;
+        let n = ua::write_simple_response(
+            &mut buf,
+            &next,
+            302,
+            Some("again"),
+            &[("Contact", "<sip:dave@192.0.2.11>")],
+        )
+        .unwrap();
+        feed(&mut p, Instant::from_millis(40), &buf[..n]);
+        let (_, events) = drain(&mut p);
+        assert_eq!(
+            events.as_slice(),
+            &[Event::Ended {
+                call,
+                reason: EndReason::Failed(302)
+            }]
+        );
+    }
+}
