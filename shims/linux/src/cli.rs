@@ -23,9 +23,11 @@ use crate::wav::{read_wav, SAMPLE_RATE};
 pub enum Capacity {
     /// A desk phone: 4 calls, 64 transactions.
     Desk,
-    /// A test or load target: [`SERVER_CALLS`] calls, [`SERVER_TXNS`]
+    /// A test target: [`SERVER_CALLS`] calls, [`SERVER_TXNS`]
     /// transactions.
     Server,
+    /// A load target: [`LOAD_CALLS`] calls, [`LOAD_TXNS`] transactions.
+    Load,
 }
 
 /// Call slots of the server capacity.
@@ -35,6 +37,10 @@ pub const SERVER_CALLS: usize = 64;
 /// Timer J), so this bounds the sustained call rate at about
 /// `SERVER_TXNS / 64` per second with default timers.
 pub const SERVER_TXNS: usize = 2048;
+/// Call slots of the load capacity.
+pub const LOAD_CALLS: usize = 256;
+/// Transaction slots of the load capacity.
+pub const LOAD_TXNS: usize = 16384;
 
 /// Flags every phone command takes.
 #[derive(Debug, Clone, Args)]
@@ -280,8 +286,8 @@ pub fn exit_code(result: Result<(), Failure>) -> ExitCode {
 /// Runs `f` on a thread whose stack holds a phone of any capacity (the
 /// core's tables are fixed arrays, built on the stack before boxing).
 pub fn on_big_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    let stack = 4 * std::mem::size_of::<handset_core::phone::Phone<SERVER_CALLS, SERVER_TXNS>>()
-        + (64 << 20);
+    let stack =
+        4 * std::mem::size_of::<handset_core::phone::Phone<LOAD_CALLS, LOAD_TXNS>>() + (64 << 20);
     match std::thread::Builder::new()
         .name("phone".into())
         .stack_size(stack)
@@ -436,6 +442,7 @@ pub fn register(args: RegisterArgs) -> Result<(), Failure> {
     match args.common.capacity.unwrap_or(Capacity::Desk) {
         Capacity::Desk => register_with::<4, 64>(args),
         Capacity::Server => register_with::<SERVER_CALLS, SERVER_TXNS>(args),
+        Capacity::Load => register_with::<LOAD_CALLS, LOAD_TXNS>(args),
     }
 }
 
@@ -486,6 +493,7 @@ pub fn call(args: CallArgs) -> Result<(), Failure> {
     match args.common.capacity.unwrap_or(Capacity::Desk) {
         Capacity::Desk => call_with::<4, 64>(args),
         Capacity::Server => call_with::<SERVER_CALLS, SERVER_TXNS>(args),
+        Capacity::Load => call_with::<LOAD_CALLS, LOAD_TXNS>(args),
     }
 }
 
@@ -625,6 +633,7 @@ pub fn answer(args: AnswerArgs) -> Result<(), Failure> {
     match args.common.capacity.unwrap_or(Capacity::Server) {
         Capacity::Desk => answer_with::<4, 64>(args),
         Capacity::Server => answer_with::<SERVER_CALLS, SERVER_TXNS>(args),
+        Capacity::Load => answer_with::<LOAD_CALLS, LOAD_TXNS>(args),
     }
 }
 

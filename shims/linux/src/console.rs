@@ -13,7 +13,10 @@ use handset_core::call::CallState;
 use handset_core::phone::{CallHandle, Command, Event};
 use mio::Waker;
 
-use crate::cli::{interrupted, register_first, say, AudioArgs, Capacity, Common, Failure};
+use crate::cli::{
+    interrupted, register_first, say, AudioArgs, Capacity, Common, Failure, LOAD_CALLS, LOAD_TXNS,
+    SERVER_CALLS, SERVER_TXNS,
+};
 use crate::runtime::{Runtime, RuntimeEvent};
 
 /// `handset phone`.
@@ -138,9 +141,8 @@ pub fn parse_line(line: &str) -> Result<Line, String> {
 pub fn phone(args: PhoneArgs) -> Result<(), Failure> {
     match args.common.capacity.unwrap_or(Capacity::Desk) {
         Capacity::Desk => phone_with::<4, 64>(args),
-        Capacity::Server => {
-            phone_with::<{ crate::cli::SERVER_CALLS }, { crate::cli::SERVER_TXNS }>(args)
-        }
+        Capacity::Server => phone_with::<SERVER_CALLS, SERVER_TXNS>(args),
+        Capacity::Load => phone_with::<LOAD_CALLS, LOAD_TXNS>(args),
     }
 }
 
