@@ -223,7 +223,12 @@ const COMPACT_TABLE: [u8; 26] = {
 /// or compact form, any case): one table probe and one comparison instead
 /// of a comparison with every known name.
 pub(crate) fn known_index(name: &str) -> Option<usize> {
-    let slot = match name.as_bytes() {
+    known_index_bytes(name.as_bytes())
+}
+
+/// [`known_index`] over bytes.
+pub(crate) fn known_index_bytes(name: &[u8]) -> Option<usize> {
+    let slot = match name {
         [] => return None,
         [c] => {
             let letter = (c | 0x20).wrapping_sub(b'a');
@@ -235,7 +240,16 @@ pub(crate) fn known_index(name: &str) -> Option<usize> {
         [first, .., last] => FULL_TABLE.get(name_hash(name.len(), *first, *last)),
     };
     let i = usize::from(*slot?).checked_sub(1)?;
-    eq_ic(name, FULL_NAMES.get(i)?).then_some(i)
+    let full = FULL_NAMES.get(i)?.as_bytes();
+    // Known full names hold only letters, digits and `-`: for those, `| 0x20`
+    // folds case, and the `>= b'-'` test keeps control bytes that fold onto
+    // a digit or `-` from matching.
+    let same = name.len() == full.len()
+        && name
+            .iter()
+            .zip(full)
+            .all(|(&a, &k)| a | 0x20 == k | 0x20 && a >= b'-');
+    same.then_some(i)
 }
 
 impl HeaderName<'_> {
@@ -422,6 +436,9 @@ mod tests {
             "Call-IF",
             "RSeX",
             "Content-Lengths",
+            // Control bytes that `| 0x20` would fold onto `-`.
+            "Max\rForwards",
+            "Call\rID",
         ] {
             assert_eq!(HeaderName::parse(other), HeaderName::Other(other));
         }

@@ -52,9 +52,11 @@ pub use via::Via;
 pub use write::{reason_phrase, MessageWriter};
 
 use accessors::Origin;
-use header::{known_index, next_logical_line, split_header_line};
+use header::known_index_bytes;
 use index::{HeaderIndex, Lookup};
-use scan::{is_token, parse_u32, trim_lws};
+use scan::{
+    find_byte, is_token, is_token_char, parse_u32, parse_u32_bytes, trim_lws, trim_lws_bytes,
+};
 
 /// A SIP method (RFC 3261 §7.1 and the extensions the phone speaks).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -256,56 +258,29 @@ impl<'a> Message<'a> {
                 lead,
             ));
         }
-        let (head_len, body_start) = match find_blank_line(rest) {
-            Some(v) => v,
-            None => {
-                let kind = match framing {
-                    Framing::Stream => ParseErrorKind::Incomplete,
-                    Framing::Datagram => ParseErrorKind::BadHeader,
-                };
-                return Err(ParseError::new(kind, input.len()));
-            }
+        let Some(walk) = walk_head(rest) else {
+            let kind = match framing {
+                Framing::Stream => ParseErrorKind::Incomplete,
+                Framing::Datagram => ParseErrorKind::BadHeader,
+            };
+            return Err(ParseError::new(kind, input.len()));
         };
-        let head_bytes = rest.get(..head_len).unwrap_or(&[]);
+        let body_start = walk.body_start;
+        let head_bytes = rest.get(..walk.head_len).unwrap_or(&[]);
         let head = core::str::from_utf8(head_bytes)
             .map_err(|e| ParseError::new(ParseErrorKind::NotUtf8, lead + e.valid_up_to()))?;
-        let (first, headers) = match head.find('\n') {
-            Some(i) => (head.get(..i).unwrap_or(""), head.get(i + 1..).unwrap_or("")),
-            None => (head, ""),
-        };
+        let first = head
+            .get(..walk.section_start.saturating_sub(1))
+            .unwrap_or("");
+        let headers = head.get(walk.section_start..).unwrap_or("");
         let first = first.strip_suffix('\r').unwrap_or(first);
         let start =
             parse_start_line(first).map_err(|e| ParseError::new(e.kind, lead + e.offset))?;
-        let headers_offset = lead + (head.len() - headers.len());
-
-        // Check every header line once, index the known ones, and find
-        // Content-Length on the way.
-        let mut content_length: Option<usize> = None;
-        let mut index = HeaderIndex::new();
-        let content_length_index = HeaderName::ContentLength.index();
-        let mut rest_headers = headers;
-        while !rest_headers.is_empty() {
-            let section_off = headers.len() - rest_headers.len();
-            let line_off = headers_offset + section_off;
-            let (line, next) = next_logical_line(rest_headers);
-            rest_headers = next;
-            let field = split_header_line(line)
-                .ok_or(ParseError::new(ParseErrorKind::BadHeader, line_off))?;
-            let Some(known) = known_index(field.name) else {
-                continue;
-            };
-            index.record(known, section_off);
-            if Some(known) == content_length_index {
-                let v = parse_u32(field.value)
-                    .ok_or(ParseError::new(ParseErrorKind::BadContentLength, line_off))?;
-                // Several differing Content-Length values leave the framing
-                // ambiguous: refuse rather than guess.
-                if content_length.is_some_and(|cl| cl != v as usize) {
-                    return Err(ParseError::new(ParseErrorKind::BadContentLength, line_off));
-                }
-                content_length = Some(v as usize);
-            }
-        }
+        let headers_offset = lead + walk.section_start;
+        let content_length = walk
+            .content_length
+            .map_err(|e| ParseError::new(e.kind, lead + e.offset))?;
+        let index = walk.index;
 
         let available = rest.len().saturating_sub(body_start);
         let body_len = match (content_length, framing) {
@@ -522,17 +497,106 @@ impl<'a> Iterator for HeaderValues<'a, '_> {
     }
 }
 
-/// Finds the empty line ending the header section: `(head_len, body_start)`.
-/// Lines end in CRLF; a bare LF is tolerated as a line end.
-fn find_blank_line(b: &[u8]) -> Option<(usize, usize)> {
-    for i in memchr::memchr_iter(b'\n', b) {
-        match (b.get(i + 1), b.get(i + 2)) {
-            (Some(b'\r'), Some(b'\n')) => return Some((i + 1, i + 3)),
-            (Some(b'\n'), _) => return Some((i + 1, i + 2)),
-            _ => {}
+/// What one walk over the head found. Offsets are relative to the walked
+/// bytes.
+struct HeadWalk {
+    /// The length of the start line and the header lines, the blank line
+    /// excluded.
+    head_len: usize,
+    /// Where the body starts, after the blank line.
+    body_start: usize,
+    /// Where the header section starts, after the start line's LF.
+    section_start: usize,
+    /// The known headers present, and where the hot ones first occur
+    /// (offsets in the header section).
+    index: HeaderIndex,
+    /// The Content-Length, or the first malformed header line.
+    content_length: Result<Option<usize>, ParseError>,
+}
+
+/// Walks the head of a message once: finds the start line's end and the
+/// empty line that ends the header section, checks each header line in
+/// between, indexes the known ones and reads Content-Length. `None` when
+/// there is no empty line. Lines end in CRLF; a bare LF is tolerated.
+fn walk_head(b: &[u8]) -> Option<HeadWalk> {
+    let section_start = find_byte(b, b'\n')? + 1;
+    let mut index = HeaderIndex::new();
+    let mut content_length = Ok(None);
+    let mut line_start = section_start;
+    loop {
+        let blank_len = match (b.get(line_start), b.get(line_start + 1)) {
+            (Some(b'\r'), Some(b'\n')) => Some(2),
+            (Some(b'\n'), _) => Some(1),
+            _ => None,
+        };
+        if let Some(blank_len) = blank_len {
+            return Some(HeadWalk {
+                head_len: line_start,
+                body_start: line_start + blank_len,
+                section_start,
+                index,
+                content_length,
+            });
         }
+        // The logical line ends at the first LF not followed by SP or HT:
+        // folded continuation lines belong to it (RFC 3261 §7.3.1).
+        let mut from = line_start;
+        let lf = loop {
+            let lf = from + find_byte(b.get(from..)?, b'\n')?;
+            if !matches!(b.get(lf + 1), Some(b' ' | b'\t')) {
+                break lf;
+            }
+            from = lf + 1;
+        };
+        // After the first bad line only the end of the head is sought: the
+        // error is reported once framing and the start line pass.
+        if let Ok(cl) = content_length {
+            let line = b.get(line_start..lf).unwrap_or(&[]);
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            content_length = check_header_line(line, line_start - section_start, &mut index)
+                .map(|v| v.or(cl))
+                .and_then(|v| match (cl, v) {
+                    // Several differing Content-Length values leave the
+                    // framing ambiguous: refuse rather than guess.
+                    (Some(old), Some(new)) if old != new => Err(ParseErrorKind::BadContentLength),
+                    _ => Ok(v),
+                })
+                .map_err(|kind| ParseError::new(kind, line_start));
+        }
+        line_start = lf + 1;
     }
-    None
+}
+
+/// Checks one header line (a `token` name, optional white space, a colon:
+/// RFC 3261 §7.3.1) that starts at `offset` in the header section, and
+/// indexes it when its header is known. Returns its value when it is a
+/// Content-Length.
+fn check_header_line(
+    line: &[u8],
+    offset: usize,
+    index: &mut HeaderIndex,
+) -> Result<Option<usize>, ParseErrorKind> {
+    let bad = ParseErrorKind::BadHeader;
+    let name_end = line.iter().position(|&b| !is_token_char(b)).ok_or(bad)?;
+    let mut colon = name_end;
+    while matches!(line.get(colon), Some(b' ' | b'\t')) {
+        colon += 1;
+    }
+    if name_end == 0 || line.get(colon) != Some(&b':') {
+        return Err(bad);
+    }
+    let Some(known) = known_index_bytes(line.get(..name_end).unwrap_or(&[])) else {
+        return Ok(None);
+    };
+    index.record(known, offset);
+    if Some(known) != HeaderName::ContentLength.index() {
+        return Ok(None);
+    }
+    let value = trim_lws_bytes(line.get(colon + 1..).unwrap_or(&[]));
+    match parse_u32_bytes(value) {
+        Some(v) => Ok(Some(v as usize)),
+        None => Err(ParseErrorKind::BadContentLength),
+    }
 }
 
 fn parse_start_line(line: &str) -> Result<StartLine<'_>, ParseError> {

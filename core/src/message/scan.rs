@@ -39,11 +39,22 @@ pub(crate) const fn is_lws(b: u8) -> bool {
 
 /// `s` without leading and trailing linear white space.
 pub(crate) fn trim_lws(s: &str) -> &str {
-    let b = s.as_bytes();
-    let start = b.iter().position(|&c| !is_lws(c)).unwrap_or(b.len());
-    let end = b.iter().rposition(|&c| !is_lws(c)).map_or(start, |i| i + 1);
+    let (start, end) = lws_bounds(s.as_bytes());
     // Both ends sit next to ASCII bytes, so they are char boundaries.
     s.get(start..end).unwrap_or("")
+}
+
+/// `b` without leading and trailing linear white space.
+pub(crate) fn trim_lws_bytes(b: &[u8]) -> &[u8] {
+    let (start, end) = lws_bounds(b);
+    b.get(start..end).unwrap_or(&[])
+}
+
+/// The range of `b` left after trimming linear white space.
+fn lws_bounds(b: &[u8]) -> (usize, usize) {
+    let start = b.iter().position(|&c| !is_lws(c)).unwrap_or(b.len());
+    let end = b.iter().rposition(|&c| !is_lws(c)).map_or(start, |i| i + 1);
+    (start, end)
 }
 
 /// Splits `s` at the first `sep` that is outside quotes and angle brackets.
@@ -82,6 +93,35 @@ pub(crate) fn find_outside(s: &str, sep: u8) -> Option<usize> {
     None
 }
 
+/// The offset of the first `needle` in `b`. Scans eight bytes per step
+/// with word arithmetic: header lines are too short for a SIMD search's
+/// set-up to pay off, and too long for a byte loop to be quick.
+pub(crate) fn find_byte(b: &[u8], needle: u8) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let pattern = ONES * u64::from(needle);
+    let mut words = b.chunks_exact(8);
+    let mut base = 0;
+    for chunk in &mut words {
+        let Ok(bytes) = <[u8; 8]>::try_from(chunk) else {
+            break;
+        };
+        // A byte of `x` is zero where the chunk holds `needle`; the lowest
+        // flagged byte is exact (borrows only run towards higher bytes).
+        let x = u64::from_le_bytes(bytes) ^ pattern;
+        let found = x.wrapping_sub(ONES) & !x & HIGHS;
+        if found != 0 {
+            return Some(base + (found.trailing_zeros() / 8) as usize);
+        }
+        base += 8;
+    }
+    words
+        .remainder()
+        .iter()
+        .position(|&c| c == needle)
+        .map(|i| base + i)
+}
+
 /// Iterates the comma-separated elements of a list header value, skipping
 /// empty elements as RFC 3261 §7.3.1 allows (`a,,b`).
 #[derive(Clone, Debug)]
@@ -115,16 +155,25 @@ impl<'a> Iterator for CommaList<'a> {
 /// empty input and overflow. Leading zeros are allowed (`0068`, RFC 4475
 /// §3.1.1.1).
 pub(crate) fn parse_u32(s: &str) -> Option<u32> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let digits = s.trim_start_matches('0');
-    if digits.len() > 10 {
+    parse_u32_bytes(s.as_bytes())
+}
+
+/// [`parse_u32`] over bytes.
+pub(crate) fn parse_u32_bytes(s: &[u8]) -> Option<u32> {
+    if s.is_empty() {
         return None;
     }
     let mut v: u64 = 0;
-    for b in digits.bytes() {
+    for &b in s {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        // Leading zeros keep `v` at 0; past u32 range (any 11th significant
+        // digit) the value is refused, so `v` never nears u64 overflow.
         v = v * 10 + u64::from(b - b'0');
+        if v > u64::from(u32::MAX) {
+            return None;
+        }
     }
     u32::try_from(v).ok()
 }
@@ -277,6 +326,29 @@ mod tests {
     #[test]
     fn quoted_pair_does_not_close_a_quote() {
         assert_eq!(find_outside(r#""a\",b", c"#, b','), Some(7));
+    }
+
+    #[test]
+    fn find_byte_finds_the_first_occurrence_at_every_position() {
+        let mut buf = [b'a'; 40];
+        for len in 0..buf.len() {
+            assert_eq!(find_byte(&buf[..len], b'\n'), None);
+            for at in 0..len {
+                buf[at] = b'\n';
+                // A second match and a byte one above the needle behind the
+                // first must not move the answer.
+                if at + 1 < len {
+                    buf[at + 1] = b'\n' + 1;
+                }
+                if at + 3 < len {
+                    buf[at + 3] = b'\n';
+                }
+                assert_eq!(find_byte(&buf[..len], b'\n'), Some(at), "{len} {at}");
+                buf = [b'a'; 40];
+            }
+        }
+        assert_eq!(find_byte(&[0x0a, 0x8a, 0x0b], 0x8a), Some(1));
+        assert_eq!(find_byte(&[0xff; 9], 0x7f), None);
     }
 
     #[test]
