@@ -236,15 +236,27 @@ fn ask_transfer(
     Err("the REFER never went through".into())
 }
 
-/// The transferee's new call after the transfer: placed by A's phone on
-/// its own. When loss killed it before both ends were up, A's user calls
-/// C again.
+/// The first call of user `id` from event `from` on other than `old`.
+fn new_call(w: &World, id: NodeId, from: usize, old: Option<CallHandle>) -> Option<CallHandle> {
+    find_since(w, id, from, |e| match *e {
+        Event::IncomingCall(h) | Event::Answered(h) | Event::Ended { call: h, .. }
+            if Some(h) != old =>
+        {
+            Some(h)
+        }
+        _ => None,
+    })
+}
+
+/// The transferee's new call, placed by A's phone on its own: C's user
+/// answers it when it rings (a call that replaces an established one is
+/// answered by C's phone). When loss killed it before both ends were up,
+/// A's user calls C again.
 fn transferred_call_up(
     w: &mut World,
-    a: NodeId,
-    a0: usize,
-    c: NodeId,
-    c0: usize,
+    (a, a0): (NodeId, usize),
+    (c, c0): (NodeId, usize),
+    old_c: Option<CallHandle>,
 ) -> Result<(), String> {
     w.expect_since(a, a0, "the new call (Calling)", |e| {
         matches!(e, Event::Calling(_))
@@ -254,24 +266,49 @@ fn transferred_call_up(
         _ => None,
     })
     .ok_or("no new call")?;
-    w.expect_since(c, c0, "the new call at C", |e| {
-        matches!(e, Event::IncomingCall(_) | Event::Replaced { .. })
-    })?;
-    let new_c = find_since(w, c, c0, |e| match *e {
-        Event::Replaced { new, .. } => Some(new),
+    // It reaches C, or fails on the way.
+    let reached = w.run_until(|w| new_call(w, c, c0, old_c).is_some() || ended(w, a, a0, new_a));
+    if !reached {
+        return Err("the new call neither reached C nor ended".into());
+    }
+    let Some(new_c) = new_call(w, c, c0, old_c) else {
+        return establish(w, a, c, CAROL).map(|_| ());
+    };
+    let rings = find_since(w, c, c0, |e| match *e {
+        Event::IncomingCall(h) if h == new_c => Some(()),
         _ => None,
     })
-    .or_else(|| {
-        find_since(w, c, c0, |e| match *e {
-            Event::IncomingCall(h) => Some(h),
-            _ => None,
-        })
-    })
-    .ok_or("no call at C")?;
+    .is_some();
+    if rings {
+        w.sim.run_for(Duration::from_secs(2));
+        w.command(c, Command::Answer(new_c));
+    }
     if both_up(w, (a, a0, new_a), (c, c0, new_c))? {
         return Ok(());
     }
     establish(w, a, c, CAROL).map(|_| ())
+}
+
+/// Ends every call of user `id` but `keep`, as its user would hang up a
+/// line left over when loss broke a transfer, and waits for the ends.
+fn hang_up_all_but(w: &mut World, id: NodeId, keep: Option<CallHandle>) -> Result<(), String> {
+    let calls: Vec<CallHandle> = w
+        .phone(id)
+        .phone
+        .live_calls()
+        .filter(|&h| Some(h) != keep)
+        .collect();
+    for call in calls {
+        let e0 = w.phone(id).events.len();
+        w.command(id, Command::Hangup(call));
+        w.expect_since(
+            id,
+            e0,
+            "Ended",
+            |e| matches!(*e, Event::Ended { call: h, .. } if h == call),
+        )?;
+    }
+    Ok(())
 }
 
 /// A calls B; B blind-transfers A to C and hangs up once A accepted;
@@ -301,14 +338,7 @@ fn blind(w: &mut World, refer_sub: bool) -> Result<Vec<(NodeId, usize)>, String>
         "the BYE from B",
         |e| matches!(*e, Event::Ended { call, .. } if call == call_a),
     )?;
-    // C's phone rings two seconds before C answers.
-    w.expect_since(c, c0, "IncomingCall", |e| {
-        matches!(e, Event::IncomingCall(_))
-    })?;
-    w.sim.run_for(Duration::from_secs(2));
-    let inc = w.call_of(c)?;
-    w.command(c, Command::Answer(inc));
-    transferred_call_up(w, a, a0, c, c0)?;
+    transferred_call_up(w, (a, a0), (c, c0), None)?;
     Ok(vec![(a, 1), (c, 1)])
 }
 
@@ -319,53 +349,53 @@ fn attended(w: &mut World, while_ringing: bool) -> Result<Vec<(NodeId, usize)>, 
     let (_, held) = establish(w, a, b, BOB)?;
     w.sim.run_for(Duration::from_secs(2));
     hold(w, b, held)?;
-    let consult = if while_ringing {
+    let (consult, old_c) = if while_ringing {
         ringing_consultation(w, b, c)?
     } else {
-        let (consult, _) = establish(w, b, c, CAROL)?;
+        let calls = establish(w, b, c, CAROL)?;
         w.sim.run_for(Duration::from_secs(2));
-        consult
+        calls
     };
     let (a0, c0) = (w.phone(a).events.len(), w.phone(c).events.len());
     let b0 = ask_transfer(w, b, held, Some((consult, CAROL)))?;
-    if while_ringing {
-        // C's user picks up the call that now rings in place of B's.
-        w.expect_since(c, c0, "the replacing call", |e| {
-            matches!(e, Event::IncomingCall(_))
-        })?;
-        w.sim.run_for(Duration::from_secs(2));
-        let inc = w.call_of(c)?;
-        w.command(c, Command::Answer(inc));
-    }
-    w.expect_since(b, b0, "TransferSucceeded or TransferFailed", |e| {
+    // The outcome, unless loss ended the call with A first (its
+    // subscription ends with it).
+    w.expect_since(b, b0, "the transfer's outcome", |e| {
         matches!(
-            e,
+            *e,
             Event::TransferSucceeded { .. } | Event::TransferFailed { .. }
-        )
+        ) || matches!(*e, Event::Ended { call, .. } if call == held)
     })?;
-    w.expect_since(
-        b,
-        b0,
-        "the consultation's end",
-        |e| matches!(*e, Event::Ended { call, .. } if call == consult),
-    )?;
-    transferred_call_up(w, a, a0, c, c0)?;
-    // B ends the transferred call once the transfer succeeded (RFC 5589 §7);
-    // when the outcome never reached it, its user hangs up.
-    if w.phone(b).phone.live_calls().any(|h| h == held) {
-        w.command(b, Command::Hangup(held));
+    transferred_call_up(w, (a, a0), (c, c0), Some(old_c))?;
+    // On success B's phone ends the transferred call and C's the
+    // consultation (RFC 5589 §7); a line loss left over, B's user hangs up.
+    let succeeded = find_since(w, b, b0, |e| {
+        matches!(e, Event::TransferSucceeded { .. }).then_some(())
+    })
+    .is_some();
+    if succeeded {
+        w.expect_since(
+            b,
+            b0,
+            "the transferred call's end",
+            |e| matches!(*e, Event::Ended { call, .. } if call == held),
+        )?;
     }
-    w.expect_since(a, a0, "the end of the call with B", |e| {
-        matches!(e, Event::Ended { .. })
-    })?;
+    w.sim.run_for(Duration::from_secs(2));
+    hang_up_all_but(w, b, None)?;
     Ok(vec![(a, 1), (c, 1)])
 }
 
 /// B calls C and waits until C's phone rings at B (the 180 with C's tag
-/// that makes the early dialog a Replaces can name); a call whose 180 was
-/// lost is cancelled and placed again.
-fn ringing_consultation(w: &mut World, b: NodeId, c: NodeId) -> Result<CallHandle, String> {
-    for _ in 0..ATTEMPTS {
+/// that makes the early dialog a Replaces can name). The 180 is sent once
+/// (no PRACK): a call whose 180 was lost is cancelled and placed again, as
+/// B's user would. Returns B's and C's handles of the ringing call.
+fn ringing_consultation(
+    w: &mut World,
+    b: NodeId,
+    c: NodeId,
+) -> Result<(CallHandle, CallHandle), String> {
+    for _ in 0..3 * ATTEMPTS {
         let (b0, c0) = (w.phone(b).events.len(), w.phone(c).events.len());
         w.command(b, Command::Dial { to: CAROL });
         let call = find_since(w, b, b0, |e| match *e {
@@ -381,9 +411,13 @@ fn ringing_consultation(w: &mut World, b: NodeId, c: NodeId) -> Result<CallHandl
                 .skip(b0)
                 .any(|(_, e)| matches!(*e, Event::Ringing(h) if h == call))
         });
-        if rang {
+        let at_c = find_since(w, c, c0, |e| match *e {
+            Event::IncomingCall(h) => Some(h),
+            _ => None,
+        });
+        if let (true, Some(at_c)) = (rang, at_c) {
             w.sim.run_for(Duration::from_secs(2));
-            return Ok(call);
+            return Ok((call, at_c));
         }
         w.command(b, Command::Hangup(call));
         w.expect_since(
@@ -392,11 +426,7 @@ fn ringing_consultation(w: &mut World, b: NodeId, c: NodeId) -> Result<CallHandl
             "the consultation's end",
             |e| matches!(*e, Event::Ended { call: h, .. } if h == call),
         )?;
-        if find_since(w, c, c0, |e| {
-            matches!(e, Event::IncomingCall(_)).then_some(())
-        })
-        .is_some()
-        {
+        if at_c.is_some() {
             w.expect_since(c, c0, "Ended", |e| matches!(e, Event::Ended { .. }))?;
         }
     }
@@ -413,17 +443,27 @@ fn target_busy(w: &mut World) -> Result<Vec<(NodeId, usize)>, String> {
     hold(w, b, held)?;
     let c0 = w.phone(c).events.len();
     let b0 = ask_transfer(w, b, held, None)?;
-    w.expect_since(c, c0, "IncomingCall", |e| {
-        matches!(e, Event::IncomingCall(_))
-    })?;
-    let inc = w.call_of(c)?;
-    w.command(
-        c,
-        Command::Reject {
-            call: inc,
-            code: 486,
-        },
-    );
+    // C's user is busy when the new call rings (it may also fail on the
+    // way, which A reports just the same).
+    let reached = w.run_until(|w| {
+        new_call(w, c, c0, None).is_some()
+            || find_since(w, b, b0, |e| {
+                matches!(e, Event::TransferFailed { .. }).then_some(())
+            })
+            .is_some()
+    });
+    if !reached {
+        return Err("the transfer neither reached C nor failed".into());
+    }
+    if let Some(inc) = new_call(w, c, c0, None) {
+        w.command(
+            c,
+            Command::Reject {
+                call: inc,
+                code: 486,
+            },
+        );
+    }
     w.expect_since(b, b0, "TransferFailed", |e| {
         matches!(e, Event::TransferFailed { .. })
     })?;
