@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
-use handset_core::phone::{CallHandle, Command, Event};
+use handset_core::phone::{CallHandle, Command, Event, TransferPolicy};
 
 use crate::config::{Settings, SettingsError};
 use crate::rtp_session::SourceSpec;
@@ -425,8 +425,10 @@ fn start<const C: usize, const T: usize>(
     common: &Common,
     audio: AudioPlan,
     towards: Option<std::net::SocketAddr>,
+    adjust: impl FnOnce(&mut Settings),
 ) -> Result<(Settings, Runtime<C, T>), Failure> {
-    let settings = common.settings().map_err(|e| Failure::new(2, e.0))?;
+    let mut settings = common.settings().map_err(|e| Failure::new(2, e.0))?;
+    adjust(&mut settings);
     let rt =
         Runtime::start(&settings, audio, towards).map_err(|e| Failure::new(1, e.to_string()))?;
     println!(
@@ -448,7 +450,7 @@ pub fn register(args: RegisterArgs) -> Result<(), Failure> {
 
 fn register_with<const C: usize, const T: usize>(args: RegisterArgs) -> Result<(), Failure> {
     let stay = secs(args.stay, "--stay")?;
-    let (settings, mut rt) = start::<C, T>(&args.common, AudioPlan::default(), None)?;
+    let (settings, mut rt) = start::<C, T>(&args.common, AudioPlan::default(), None, |_| {})?;
     if settings.registrar.is_none() {
         return Err(Failure::new(
             2,
@@ -521,7 +523,13 @@ fn call_with<const C: usize, const T: usize>(args: CallArgs) -> Result<(), Failu
     };
     let ring_timeout = secs(args.ring_timeout, "--ring-timeout")?;
     let quiet = args.common.quiet;
-    let (settings, mut rt) = start::<C, T>(&args.common, plan, uri_addr(&args.uri))?;
+    let (settings, mut rt) = start::<C, T>(&args.common, plan, uri_addr(&args.uri), |s| {
+        // A transferor keeps its call until the transferee reports the
+        // outcome (RFC 5589 §6.1), then hangs up.
+        if transfer.is_some() {
+            s.transfer.release_on_accept = false;
+        }
+    })?;
     register_first(&mut rt, &settings, quiet)?;
     if settings.proxy.is_none() && uri_addr(&args.uri).is_none() {
         return Err(Failure::new(
@@ -532,11 +540,13 @@ fn call_with<const C: usize, const T: usize>(args: CallArgs) -> Result<(), Failu
     rt.command(Command::Dial { to: &args.uri });
     let stop = interrupted();
     let dialled = Instant::now();
-    let mut call: Option<CallHandle> = None;
-    let mut answered_at: Option<Instant> = None;
-    let mut hung_up = false;
-    let transferred = transfer.is_none();
-    let mut dtmf_sent = args.dtmf.is_none();
+    // The dialled call, then any call a transfer asked this phone to place.
+    let mut calls: Vec<OwnCall> = Vec::new();
+    let mut first: Option<CallHandle> = None;
+    let mut any_answered = false;
+    let mut transferred = transfer.is_none();
+    let mut idle_since: Option<Instant> = None;
+    let mut last_reason = None;
     let outcome = loop {
         if stop.load(Ordering::Relaxed) {
             break Err(Failure::new(1, "interrupted"));
@@ -545,51 +555,40 @@ fn call_with<const C: usize, const T: usize>(args: CallArgs) -> Result<(), Failu
         match ev {
             Some(RuntimeEvent::Phone(e)) => match e {
                 Event::Calling(h) => {
-                    call = Some(h);
                     say!(quiet, "calling {}", h.slot);
+                    first.get_or_insert(h);
+                    calls.push(OwnCall::new(h));
+                    idle_since = None;
                 }
-                Event::Ringing(h) if Some(h) == call => say!(quiet, "ringing {}", h.slot),
-                Event::EarlyMedia(h) if Some(h) == call => say!(quiet, "early-media {}", h.slot),
-                Event::Answered(h) if Some(h) == call => {
+                Event::Answered(h) => {
                     say!(quiet, "answered {}", h.slot);
-                    answered_at = Some(Instant::now());
-                }
-                Event::Held { call: h, by_remote } if Some(h) == call => {
-                    say!(
-                        quiet,
-                        "held {} {}",
-                        h.slot,
-                        if by_remote { "remote" } else { "local" }
-                    )
-                }
-                Event::Resumed(h) if Some(h) == call => say!(quiet, "resumed {}", h.slot),
-                Event::Ended { call: h, reason } if Some(h) == call => {
-                    say!(quiet, "ended {} {reason:?}", h.slot);
-                    if answered_at.is_some() {
-                        break Ok(());
+                    any_answered = true;
+                    if let Some(c) = calls.iter_mut().find(|c| c.handle == h) {
+                        c.answered_at = Some(Instant::now());
                     }
+                }
+                Event::Ended { call: h, reason } => {
+                    say!(quiet, "ended {} {reason:?}", h.slot);
+                    calls.retain(|c| c.handle != h);
+                    if calls.is_empty() {
+                        idle_since = Some(Instant::now());
+                        last_reason = Some(reason);
+                    }
+                }
+                Event::CommandFailed(err) if first.is_none() => {
                     break Err(Failure::new(
                         1,
-                        format!("call to {} failed: {reason:?}", args.uri),
+                        format!("cannot call {}: {err:?}", args.uri),
                     ));
                 }
-                Event::CommandFailed(err) => {
-                    if call.is_none() {
-                        break Err(Failure::new(
-                            1,
-                            format!("cannot call {}: {err:?}", args.uri),
-                        ));
-                    }
-                    say!(quiet, "command-failed {err:?}");
-                }
-                other => log::info!("{other:?}"),
+                other => print_event(&other, quiet),
             },
             Some(RuntimeEvent::DtmfReceived { call: h, digit }) => {
                 say!(quiet, "dtmf {} {digit}", h.slot)
             }
             _ => {}
         }
-        let Some(h) = call else {
+        if first.is_none() {
             if dialled.elapsed() > Duration::from_secs(5) {
                 break Err(Failure::new(
                     1,
@@ -597,35 +596,128 @@ fn call_with<const C: usize, const T: usize>(args: CallArgs) -> Result<(), Failu
                 ));
             }
             continue;
-        };
-        let Some(t0) = answered_at else {
-            if dialled.elapsed() > ring_timeout {
-                rt.command(Command::Hangup(h));
-                say!(quiet, "no-answer {}", h.slot);
-            }
-            continue;
-        };
-        if !dtmf_sent && t0.elapsed() >= Duration::from_secs(1) {
-            dtmf_sent = true;
-            for d in args.dtmf.as_deref().unwrap_or("").chars() {
-                rt.send_dtmf(h, d, handset_core::time::Duration::from_millis(160));
+        }
+        if let Some(t) = idle_since {
+            // A transferor hangs up after its REFER; the transfer's call
+            // follows within the settle time.
+            let follow = matches!(
+                last_reason,
+                Some(handset_core::phone::EndReason::RemoteHangup)
+            ) && any_answered;
+            if !follow || t.elapsed() > Duration::from_millis(2500) {
+                break if any_answered {
+                    Ok(())
+                } else {
+                    Err(Failure::new(
+                        1,
+                        format!("call to {} failed: {:?}", args.uri, last_reason),
+                    ))
+                };
             }
         }
-        if !transferred {
-            if let Some((to, after)) = &transfer {
-                if t0.elapsed() >= *after {
-                    let _ = (h, to);
-                    break Err(Failure::new(1, "transfer is not available yet"));
+        let now = Instant::now();
+        let mut commands = Vec::new();
+        for c in calls.iter_mut() {
+            let Some(t0) = c.answered_at else {
+                if now.duration_since(c.started) > ring_timeout && !c.hung_up {
+                    c.hung_up = true;
+                    say!(quiet, "no-answer {}", c.handle.slot);
+                    commands.push(Action::Hangup(c.handle));
+                }
+                continue;
+            };
+            if !c.dtmf_sent && t0.elapsed() >= Duration::from_secs(1) {
+                c.dtmf_sent = true;
+                if Some(c.handle) == first {
+                    commands.push(Action::Dtmf(c.handle));
                 }
             }
+            if !transferred && Some(c.handle) == first {
+                if let Some((_, after)) = &transfer {
+                    if t0.elapsed() >= *after {
+                        transferred = true;
+                        commands.push(Action::Transfer(c.handle));
+                    }
+                }
+            }
+            if !c.hung_up && hangup_after.is_some_and(|d| t0.elapsed() >= d) {
+                c.hung_up = true;
+                commands.push(Action::Hangup(c.handle));
+            }
         }
-        if !hung_up && hangup_after.is_some_and(|d| t0.elapsed() >= d) {
-            hung_up = true;
-            rt.command(Command::Hangup(h));
+        for a in commands {
+            match a {
+                Action::Hangup(h) => rt.command(Command::Hangup(h)),
+                Action::Dtmf(h) => {
+                    for d in args.dtmf.as_deref().unwrap_or("").chars() {
+                        rt.send_dtmf(h, d, handset_core::time::Duration::from_millis(160));
+                    }
+                }
+                Action::Transfer(h) => {
+                    if let Some((to, _)) = &transfer {
+                        say!(quiet, "transferring {} {to}", h.slot);
+                        rt.command(Command::Transfer { call: h, to });
+                    }
+                }
+            }
         }
     };
     rt.shutdown(Duration::from_secs(5));
     outcome
+}
+
+/// A call `handset call` placed, and what is left to do with it.
+struct OwnCall {
+    handle: CallHandle,
+    started: Instant,
+    answered_at: Option<Instant>,
+    hung_up: bool,
+    dtmf_sent: bool,
+}
+
+impl OwnCall {
+    fn new(handle: CallHandle) -> OwnCall {
+        OwnCall {
+            handle,
+            started: Instant::now(),
+            answered_at: None,
+            hung_up: false,
+            dtmf_sent: false,
+        }
+    }
+}
+
+enum Action {
+    Hangup(CallHandle),
+    Dtmf(CallHandle),
+    Transfer(CallHandle),
+}
+
+/// Prints the events every command shows the same way.
+pub fn print_event(e: &Event, quiet: bool) {
+    match *e {
+        Event::Ringing(h) => say!(quiet, "ringing {}", h.slot),
+        Event::EarlyMedia(h) => say!(quiet, "early-media {}", h.slot),
+        Event::Held { call, by_remote } => say!(
+            quiet,
+            "held {} {}",
+            call.slot,
+            if by_remote { "remote" } else { "local" }
+        ),
+        Event::Resumed(h) => say!(quiet, "resumed {}", h.slot),
+        Event::TransferRequested { call } => say!(quiet, "transfer-requested {}", call.slot),
+        Event::TransferProgress { call, status } => {
+            say!(quiet, "transfer-progress {} {status}", call.slot)
+        }
+        Event::TransferSucceeded { call } => say!(quiet, "transfer-succeeded {}", call.slot),
+        Event::TransferFailed { call, code } => {
+            say!(quiet, "transfer-failed {} {code}", call.slot)
+        }
+        Event::Replaced { old, new } => say!(quiet, "replaced {} {}", old.slot, new.slot),
+        Event::CommandFailed(err) => say!(quiet, "command-failed {err:?}"),
+        Event::RegistrationFailed { code } => say!(quiet, "registration-failed {code}"),
+        ref other => log::info!("{other:?}"),
+    }
 }
 
 /// `handset answer`.
@@ -645,7 +737,13 @@ fn answer_with<const C: usize, const T: usize>(args: AnswerArgs) -> Result<(), F
         .transpose()?;
     let run_for = secs(args.duration, "--duration")?;
     let quiet = args.common.quiet;
-    let (settings, mut rt) = start::<C, T>(&args.common, plan, None)?;
+    let (settings, mut rt) = start::<C, T>(&args.common, plan, None, |s| {
+        s.transfer.policy = if args.accept_refer {
+            TransferPolicy::AcceptAll
+        } else {
+            TransferPolicy::RefuseAll
+        };
+    })?;
     register_first(&mut rt, &settings, quiet)?;
     // An answering machine: every call rings (the command answers), and
     // answering one never puts the others on hold.
@@ -694,19 +792,7 @@ fn answer_with<const C: usize, const T: usize>(args: AnswerArgs) -> Result<(), F
                         break;
                     }
                 }
-                Event::Held { call, by_remote } => {
-                    say!(
-                        quiet,
-                        "held {} {}",
-                        call.slot,
-                        if by_remote { "remote" } else { "local" }
-                    )
-                }
-                Event::Resumed(h) => say!(quiet, "resumed {}", h.slot),
-                Event::RegistrationFailed { code } => {
-                    log::warn!("registration refresh failed with {code}")
-                }
-                other => log::info!("{other:?}"),
+                other => print_event(&other, quiet),
             },
             Some(RuntimeEvent::DtmfReceived { call, digit }) => {
                 say!(quiet, "dtmf {} {digit}", call.slot)

@@ -7,7 +7,7 @@ use std::fs;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs, UdpSocket};
 use std::path::Path;
 
-use handset_core::phone::Config;
+use handset_core::phone::{Config, TransferConfig, TransferPolicy};
 use handset_core::sdp::{Codec, CodecList};
 use handset_core::transaction::Reliability;
 use handset_core::ua::text;
@@ -59,6 +59,9 @@ pub struct Settings {
     pub expires: u32,
     /// Codecs, preferred first (PCMU, PCMA: the ones this shim can code).
     pub codecs: Vec<Codec>,
+    /// Call transfer: who decides on incoming REFERs, when a blind
+    /// transfer releases the call.
+    pub transfer: TransferConfig,
 }
 
 impl Default for Settings {
@@ -76,6 +79,7 @@ impl Default for Settings {
             rtp_port: 16384,
             expires: 3600,
             codecs: vec![Codec::Pcmu, Codec::Pcma],
+            transfer: TransferConfig::default(),
         }
     }
 }
@@ -170,6 +174,14 @@ impl Settings {
             "rtp_port" => self.rtp_port = number(&key, v)?,
             "expires" => self.expires = number(&key, v)?,
             "codecs" => self.codecs = parse_codecs(v)?,
+            "accept_refer" => {
+                self.transfer.policy = match v.to_ascii_lowercase().as_str() {
+                    "yes" | "true" | "accept" => TransferPolicy::AcceptAll,
+                    "no" | "false" | "refuse" => TransferPolicy::RefuseAll,
+                    "ask" => TransferPolicy::Ask,
+                    other => return err(format!("accept_refer: {other:?} (yes, no or ask)")),
+                }
+            }
             other => return err(format!("unknown setting {other:?}")),
         }
         Ok(())
@@ -257,6 +269,7 @@ impl Settings {
             text(&self.password).ok_or_else(|| SettingsError("password too long".into()))?;
         config.media.codecs = CodecList::from_slice(&self.codecs);
         config.rtp_port = self.rtp_port;
+        config.transfer = self.transfer;
         Ok(config)
     }
 }
@@ -293,7 +306,8 @@ mod tests {
         s.load_str(
             "# account\n[account]\nuser = \"alice\"\npassword = 'a#b' # secret\n\
              registrar = 127.0.0.1:5062\nproxy=127.0.0.1:5062\ntransport = tcp\n\
-             rtp-port = 20000\nexpires = 600\ncodecs = pcma, pcmu\nbind = 127.0.0.1:0\n",
+             rtp-port = 20000\nexpires = 600\ncodecs = pcma, pcmu\nbind = 127.0.0.1:0\n\
+             accept_refer = ask\n",
             "test.conf",
         )
         .unwrap();
@@ -311,6 +325,7 @@ mod tests {
         assert_eq!(c.reliability, Reliability::Reliable);
         assert_eq!(c.register.password.as_str(), "a#b");
         assert_eq!(c.register.auth_user.as_str(), "bob");
+        assert_eq!(c.transfer.policy, TransferPolicy::Ask);
     }
 
     #[test]

@@ -61,6 +61,9 @@ const HELP: &str = "commands:
   hold [SLOT]         put a call on hold
   resume [SLOT]       take it off hold
   dtmf SLOT DIGITS    send DTMF digits (RFC 4733)
+  transfer SLOT URI   blind transfer (REFER)
+  attended HELD CONSULT  attended transfer: connect HELD's party to CONSULT's
+  accept-transfer [SLOT] | refuse-transfer [SLOT]  answer a transfer request
   status              registration and calls
   register | unregister
   quit";
@@ -80,6 +83,14 @@ pub enum Line {
     Resume(Option<u8>),
     /// `dtmf slot digits`.
     Dtmf(u8, String),
+    /// `transfer slot uri`.
+    Transfer(u8, String),
+    /// `attended held consult`.
+    Attended(u8, u8),
+    /// `accept-transfer [slot]`.
+    AcceptTransfer(Option<u8>),
+    /// `refuse-transfer [slot]`.
+    RefuseTransfer(Option<u8>),
     /// `status`.
     Status,
     /// `register`.
@@ -125,6 +136,16 @@ pub fn parse_line(line: &str) -> Result<Line, String> {
             (Some(s), Some(d)) => Line::Dtmf(s, (*d).to_string()),
             _ => return Err("dtmf needs a slot and digits".into()),
         },
+        "transfer" | "xfer" => match (slot(0)?, rest.get(1)) {
+            (Some(s), Some(uri)) => Line::Transfer(s, (*uri).to_string()),
+            _ => return Err("transfer needs a slot and a URI".into()),
+        },
+        "attended" => match (slot(0)?, slot(1)?) {
+            (Some(a), Some(b)) => Line::Attended(a, b),
+            _ => return Err("attended needs the held slot and the consultation slot".into()),
+        },
+        "accept-transfer" => Line::AcceptTransfer(slot(0)?),
+        "refuse-transfer" => Line::RefuseTransfer(slot(0)?),
         "status" | "s" => Line::Status,
         "register" => Line::Register,
         "unregister" => Line::Unregister,
@@ -166,7 +187,9 @@ fn pick<const C: usize, const T: usize>(
 
 fn phone_with<const C: usize, const T: usize>(args: PhoneArgs) -> Result<(), Failure> {
     let (plan, _) = args.audio.plan().map_err(|m| Failure::new(2, m))?;
-    let settings = args.common.settings().map_err(|e| Failure::new(2, e.0))?;
+    let mut settings = args.common.settings().map_err(|e| Failure::new(2, e.0))?;
+    // The console's user decides on transfers (accept-transfer).
+    settings.transfer.policy = handset_core::phone::TransferPolicy::Ask;
     let mut rt: Runtime<C, T> =
         Runtime::start(&settings, plan, None).map_err(|e| Failure::new(1, e.to_string()))?;
     println!(
@@ -231,6 +254,22 @@ fn run_line<const C: usize, const T: usize>(rt: &mut Runtime<C, T>, line: Line) 
                     rt.send_dtmf(h, d, handset_core::time::Duration::from_millis(160));
                 }
             }
+            None => no_call(),
+        },
+        Line::Transfer(s, uri) => match pick(rt, Some(s), |_| true) {
+            Some(h) => rt.command(Command::Transfer { call: h, to: &uri }),
+            None => no_call(),
+        },
+        Line::Attended(a, b) => match (pick(rt, Some(a), |_| true), pick(rt, Some(b), |_| true)) {
+            (Some(held), Some(consult)) => rt.command(Command::CompleteTransfer { held, consult }),
+            _ => no_call(),
+        },
+        Line::AcceptTransfer(s) => match pick(rt, s, |_| true) {
+            Some(h) => rt.command(Command::AcceptTransfer(h)),
+            None => no_call(),
+        },
+        Line::RefuseTransfer(s) => match pick(rt, s, |_| true) {
+            Some(h) => rt.command(Command::RefuseTransfer(h)),
             None => no_call(),
         },
         Line::Status => {
@@ -300,9 +339,7 @@ pub fn print_event(e: &Event) {
         Event::Registered { expires } => println!("registered {expires}"),
         Event::Unregistered => println!("unregistered"),
         Event::RegistrationFailed { code } => println!("registration-failed {code}"),
-        Event::CommandFailed(err) => println!("command-failed {err:?}"),
-        #[allow(unreachable_patterns)]
-        ref other => println!("event {other:?}"),
+        ref other => crate::cli::print_event(other, false),
     }
 }
 
@@ -325,5 +362,15 @@ mod tests {
         assert!(parse_line("hold x").is_err());
         assert!(parse_line("dtmf 1").is_err());
         assert!(parse_line("fly").unwrap_err().contains("unknown command"));
+        assert_eq!(
+            parse_line("transfer 1 sip:carol@127.0.0.1"),
+            Ok(Line::Transfer(1, "sip:carol@127.0.0.1".into()))
+        );
+        assert_eq!(parse_line("attended 0 1"), Ok(Line::Attended(0, 1)));
+        assert_eq!(
+            parse_line("accept-transfer"),
+            Ok(Line::AcceptTransfer(None))
+        );
+        assert!(parse_line("attended 0").is_err());
     }
 }

@@ -759,3 +759,385 @@ fn bad_flags_and_files_give_a_message_and_a_nonzero_exit() {
         assert!(!err.contains("panicked"), "{err}");
     }
 }
+
+/// The ladder without the NOTIFYs and the 200s that answer them (SIPp's
+/// `-aa` answers NOTIFYs whenever they come).
+fn without_notifies(ladder: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut skip_answer = false;
+    for m in ladder {
+        if m == "< NOTIFY" {
+            skip_answer = true;
+            continue;
+        }
+        if skip_answer && m == "> 200" {
+            skip_answer = false;
+            continue;
+        }
+        out.push(m.clone());
+    }
+    out
+}
+
+/// The value of the first `name:` header in the first message of `log`
+/// that starts with `start`.
+fn header_of(log: &str, start: &str, name: &str) -> Option<String> {
+    let msg = log.split(start).nth(1)?;
+    let head = msg.split("\n\n").next()?;
+    head.lines()
+        .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_string()))
+}
+
+fn strs_owned(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| (*s).to_string()).collect()
+}
+
+/// Handset A calls SIPp B (`scenario`), B blind-transfers A to SIPp C;
+/// directly or with every user registered at Kamailio.
+fn handset_as_transferee(name: &str, scenario_file: &str, via_kamailio: bool) {
+    let dir = TestDir::new(name).unwrap();
+    let base = ports(4);
+    let (b_port, c_port, a_port) = (base + 1, base + 2, base + 3);
+    let kam = if via_kamailio {
+        Some(Kamailio::start(&dir, base).unwrap())
+    } else {
+        None
+    };
+    let domain = match &kam {
+        Some(k) => format!("127.0.0.1:{}", k.port()),
+        None => String::new(),
+    };
+    let carol = match &kam {
+        Some(_) => format!("sip:carol@{domain}"),
+        None => format!("sip:carol@{IP}:{c_port}"),
+    };
+    let bob = match &kam {
+        Some(_) => format!("sip:bob@{domain}"),
+        None => format!("sip:bob@{IP}:{b_port}"),
+    };
+    let mut c = Sipp::spawn(
+        &dir,
+        "carol",
+        &[
+            "-sf",
+            &path("uas_target.xml"),
+            "-i",
+            IP,
+            "-p",
+            &c_port.to_string(),
+            "-m",
+            "1",
+            "-recv_timeout",
+            "20000",
+        ],
+    )
+    .unwrap();
+    let mut b = Sipp::spawn(
+        &dir,
+        "bob",
+        &[
+            "-sf",
+            &path(scenario_file),
+            "-i",
+            IP,
+            "-p",
+            &b_port.to_string(),
+            "-m",
+            "1",
+            "-aa",
+            "-key",
+            "refer_to",
+            &carol,
+            "-recv_timeout",
+            "20000",
+        ],
+    )
+    .unwrap();
+    if let Some(k) = &kam {
+        register_sipp_user(&dir, k, "bob", b_port);
+        register_sipp_user(&dir, k, "carol", c_port);
+    } else {
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let mut args = vec![
+        "call".to_string(),
+        bob.clone(),
+        "--user".into(),
+        "alice".into(),
+        "--bind".into(),
+        format!("{IP}:{a_port}"),
+        "--rtp-port".into(),
+        ports(4).to_string(),
+        // Longer than B's part of the flow: B hangs up the first call.
+        "--hangup-after".into(),
+        "4".into(),
+    ];
+    if let Some(k) = &kam {
+        args.extend(["--proxy".into(), k.addr().to_string()]);
+    }
+    let mut a = Handset::spawn(&dir, "alice", &strs(&args));
+    let status = a.wait(Duration::from_secs(30));
+    let kam_log = kam.as_ref().map(Kamailio::log).unwrap_or_default();
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "{}\n{kam_log}",
+        a.report()
+    );
+    let b_out = b.wait(Duration::from_secs(15)).unwrap();
+    assert!(b_out.success(), "{}\n{}", b_out.output, b.errors());
+    let c_out = c.wait(Duration::from_secs(15)).unwrap();
+    assert!(c_out.success(), "{}\n{}", c_out.output, c.errors());
+
+    // A: the call to B ended by B's BYE, then a second call (to C) that A
+    // hung up.
+    let out = a.stdout();
+    assert_eq!(out.matches("calling").count(), 2, "{out}");
+    assert!(
+        out.contains("RemoteHangup") && out.contains("LocalHangup"),
+        "{out}"
+    );
+
+    // B: every message in order; the NOTIFYs are checked apart.
+    let b_log = b.messages();
+    let ladder = message_ladder(&b_log);
+    let strict = scenario_file.contains("notify");
+    if strict {
+        // The strict B waits for a sipfrag NOTIFY before its BYE: between
+        // the 202 and the BYE come only NOTIFYs and their 200s, one at least.
+        let upto = ladder.iter().position(|m| m == "> BYE").unwrap();
+        let between = &ladder[6..upto];
+        assert!(!between.is_empty(), "{ladder:?}");
+        for pair in between.chunks(2) {
+            assert_eq!(pair, ["< NOTIFY", "> 200"], "{ladder:?}");
+        }
+    }
+    assert_eq!(
+        without_notifies(&ladder),
+        strs_owned(&["< INVITE", "> 180", "> 200", "< ACK", "> REFER", "< 202", "> BYE", "< 200"]),
+        "{ladder:?}"
+    );
+    let notifies: Vec<&str> = b_log.split("NOTIFY sip:").skip(1).collect();
+    assert!(!notifies.is_empty(), "{b_log}");
+    for n in &notifies {
+        let head = n.split("\n\n").next().unwrap_or("");
+        assert!(head.contains("Event: refer"), "{n}");
+        assert!(head.contains("Content-Type: message/sipfrag"), "{n}");
+        assert!(n.contains("SIP/2.0 1") || n.contains("SIP/2.0 2"), "{n}");
+    }
+    let last = notifies.last().unwrap();
+    assert!(last.contains("Subscription-State: terminated"), "{last}");
+    assert!(last.contains("SIP/2.0 200"), "{last}");
+
+    // C: a new call with a new Call-ID, carrying B's Referred-By.
+    let c_log = c.messages();
+    assert_eq!(
+        message_ladder(&c_log),
+        strs_owned(&["< INVITE", "> 180", "> 200", "< ACK", "< BYE", "> 200"])
+    );
+    let b_call_id = header_of(&b_log, "INVITE sip:", "Call-ID:").unwrap();
+    let c_call_id = header_of(&c_log, "INVITE sip:", "Call-ID:").unwrap();
+    assert_ne!(b_call_id, c_call_id);
+    let referred_by = header_of(&b_log, "REFER sip:", "Referred-By:").unwrap();
+    assert_eq!(
+        header_of(&c_log, "INVITE sip:", "Referred-By:").as_deref(),
+        Some(referred_by.as_str()),
+        "{c_log}"
+    );
+    if kam.is_some() {
+        for m in ["RX REFER", "RX NOTIFY", "RX INVITE sip:carol"] {
+            assert!(kam_log.contains(m), "{m}\n{kam_log}");
+        }
+    }
+}
+
+#[test]
+fn handset_as_transferee_of_sipp_direct() {
+    if require("handset_as_transferee_direct", &["sipp"]) {
+        handset_as_transferee("xfer-direct", "uas_refer.xml", false);
+    }
+}
+
+#[test]
+fn handset_as_transferee_of_strict_sipp_direct() {
+    if require("handset_as_transferee_strict_direct", &["sipp"]) {
+        handset_as_transferee("xfer-strict-direct", "uas_refer_notify.xml", false);
+    }
+}
+
+#[test]
+fn handset_as_transferee_of_sipp_through_kamailio() {
+    if require("handset_as_transferee_kamailio", &["sipp", "kamailio"]) {
+        handset_as_transferee("xfer-kam", "uas_refer.xml", true);
+    }
+}
+
+#[test]
+fn handset_as_transferee_of_strict_sipp_through_kamailio() {
+    if require(
+        "handset_as_transferee_strict_kamailio",
+        &["sipp", "kamailio"],
+    ) {
+        handset_as_transferee("xfer-strict-kam", "uas_refer_notify.xml", true);
+    }
+}
+
+fn sipp_target(dir: &TestDir, port: u16) -> Sipp {
+    Sipp::spawn(
+        dir,
+        "carol",
+        &[
+            "-sf",
+            &path("uas_target.xml"),
+            "-i",
+            IP,
+            "-p",
+            &port.to_string(),
+            "-m",
+            "1",
+            "-recv_timeout",
+            "30000",
+        ],
+    )
+    .unwrap()
+}
+
+#[test]
+fn handset_transfers_baresip_to_sipp() {
+    if !require("handset_transfers_baresip", &["sipp", "baresip"]) {
+        return;
+    }
+    let dir = TestDir::new("xfer-handset-baresip").unwrap();
+    let bs = Baresip::start(&dir, "bob", BaresipPorts::fresh(), None).unwrap();
+    let c_port = ports(1);
+    let mut c = sipp_target(&dir, c_port);
+    let carol = format!("sip:carol@{IP}:{c_port}");
+    let mut a = Handset::spawn(
+        &dir,
+        "alice",
+        &[
+            "call",
+            &bs.uri(),
+            "--user",
+            "alice",
+            "--bind",
+            &format!("{IP}:{}", ports(1)),
+            "--rtp-port",
+            &ports(2).to_string(),
+            "--transfer-to",
+            &carol,
+            "--after",
+            "1",
+            "--hangup-after",
+            "20",
+        ],
+    );
+    let status = a.wait(Duration::from_secs(30));
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "{}\n{}",
+        a.report(),
+        bs.log()
+    );
+    let out = a.stdout();
+    for l in [
+        "answered 0",
+        "transferring 0",
+        "transfer-succeeded 0",
+        "ended 0",
+    ] {
+        assert!(out.contains(l), "{l}\n{}\n{}", a.report(), bs.log());
+    }
+    // baresip called C; end that call from baresip.
+    assert!(
+        handset_conformance::peers::wait_until(Duration::from_secs(5), || {
+            message_ladder(&c.messages()).contains(&"< ACK".to_string())
+        }),
+        "{}",
+        c.messages()
+    );
+    let hangup = bs.cmd("hangup", "", Duration::from_millis(200)).unwrap();
+    assert!(hangup.ok, "{}", hangup.text());
+    let c_out = c.wait(Duration::from_secs(10)).unwrap();
+    assert!(c_out.success(), "{}\n{}", c_out.output, c.errors());
+    let c_log = c.messages();
+    assert_eq!(
+        message_ladder(&c_log),
+        strs_owned(&["< INVITE", "> 180", "> 200", "< ACK", "< BYE", "> 200"])
+    );
+    // The transferee (baresip, as bob) placed the call to C.
+    assert!(
+        header_of(&c_log, "INVITE sip:", "From:").is_some_and(|f| f.contains("bob")),
+        "{c_log}"
+    );
+}
+
+#[test]
+fn baresip_transfers_handset_to_sipp() {
+    if !require("baresip_transfers_handset", &["sipp", "baresip"]) {
+        return;
+    }
+    let dir = TestDir::new("xfer-baresip-handset").unwrap();
+    let bs = Baresip::start(&dir, "bob", BaresipPorts::fresh(), None).unwrap();
+    let c_port = ports(1);
+    let mut c = sipp_target(&dir, c_port);
+    let a_port = ports(1);
+    let mut a = Handset::spawn(
+        &dir,
+        "alice",
+        &[
+            "answer",
+            "--auto-answer",
+            "--accept-refer",
+            "--user",
+            "alice",
+            "--bind",
+            &format!("{IP}:{a_port}"),
+            "--rtp-port",
+            &ports(4).to_string(),
+            "--calls",
+            "2",
+            "--hangup-after",
+            "4",
+        ],
+    );
+    assert!(a.wait_line("listening", Duration::from_secs(5)).is_some());
+    let dial = bs
+        .cmd(
+            "dial",
+            &format!("sip:alice@{IP}:{a_port}"),
+            Duration::from_millis(100),
+        )
+        .unwrap();
+    assert!(dial.ok, "{}", dial.text());
+    assert!(
+        a.wait_line("answered", Duration::from_secs(5)).is_some(),
+        "{}\n{}",
+        a.report(),
+        bs.log()
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let carol = format!("sip:carol@{IP}:{c_port}");
+    let xfer = bs.cmd("transfer", &carol, Duration::from_secs(2)).unwrap();
+    assert!(xfer.ok, "{}", xfer.text());
+    let status = a.wait(Duration::from_secs(20));
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "{}\n{}",
+        a.report(),
+        bs.log()
+    );
+    let out = a.stdout();
+    assert!(out.contains("done calls=2"), "{out}");
+    let c_out = c.wait(Duration::from_secs(10)).unwrap();
+    assert!(c_out.success(), "{}\n{}", c_out.output, c.errors());
+    let c_log = c.messages();
+    assert_eq!(
+        message_ladder(&c_log),
+        strs_owned(&["< INVITE", "> 180", "> 200", "< ACK", "< BYE", "> 200"])
+    );
+    // The handset called C in a new dialog, as alice.
+    assert!(
+        header_of(&c_log, "INVITE sip:", "From:").is_some_and(|f| f.contains("alice")),
+        "{c_log}"
+    );
+}
