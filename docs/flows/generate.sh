@@ -54,6 +54,21 @@ whose blind-transfer table lists the server's 202 before the forwarded
 REFER) shows its own response first instead. The registrations that set a
 flow up are left out of its ladder, except in the flows about registration.
 
+EOF
+    if printf '%s\n' "$names" | grep -qx blind-transfer; then
+        cat <<'EOF'
+`blind-transfer` is the reference flow of the SIP-T4X administrator's
+guide (blind transfer through a proxy): after the call set-up its ladder
+holds the guide's steps F7 to F17 in order (ACK, ACK, REFER, REFER, 202,
+202, BYE, BYE, 200, 200, then User A's INVITE with a new Call-ID), with
+the stateful proxy's order for the REFER and its 202 as described above,
+and then the completed call from User A to User C. User A also reports
+the new call's progress to User B in NOTIFYs (RFC 3515); User B has hung
+up by then and answers them 481, which ends the subscription.
+
+EOF
+    fi
+    cat <<'EOF'
 To see a flow under faults, run for example
 `cargo run --release -p handset-sim -- flow basic-call --seed 7 --loss 20`
 (lost datagrams and retransmissions are marked in the ladder).
