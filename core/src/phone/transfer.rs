@@ -1120,3 +1120,6 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
