@@ -478,6 +478,15 @@ fn target_busy(w: &mut World) -> Result<Vec<(NodeId, usize)>, String> {
             )
         })?;
         if find_since(w, b, e0, |e| matches!(e, Event::Resumed(_)).then_some(())).is_some() {
+            // A resume whose 2xx is never acknowledged ends the call
+            // 64·T1 later (RFC 3261 §13.3.1.4); the users then call again.
+            w.sim.run_for(Duration::from_secs(40));
+            let up = |w: &World, id| w.phone(id).phone.live_calls().count() == 1;
+            if !(up(w, a) && up(w, b)) {
+                hang_up_all_but(w, a, None)?;
+                hang_up_all_but(w, b, None)?;
+                establish(w, a, b, BOB)?;
+            }
             return Ok(vec![(a, 1), (b, 1)]);
         }
         w.sim.run_for(Duration::from_secs(5));
