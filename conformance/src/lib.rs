@@ -1,4 +1,5 @@
 //! handset-conformance: helpers shared by the conformance tests.
 
 pub mod codec;
+pub mod harness;
 pub mod peers;

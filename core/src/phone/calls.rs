@@ -377,11 +377,18 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         };
         call.cancel_reason = Some(reason);
         call.state = CallState::Cancelling;
+        if call.cancel_sent {
+            // The give-up timer set below keeps running.
+            return;
+        }
         call.no_answer_at = None;
-        if !call.provisional_seen || call.cancel_sent {
+        if !call.provisional_seen {
             return;
         }
         call.cancel_sent = true;
+        // RFC 3261 §9.1: with no final response 64·T1 after the CANCEL,
+        // the INVITE counts as cancelled (its Timer B no longer runs).
+        call.no_answer_at = Some(self.now + self.config.timers.t1.saturating_mul(64));
         let Some(tx) = call.invite_tx else {
             return;
         };
@@ -1206,7 +1213,10 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             };
             if call.no_answer_at.is_some_and(|t| t <= self.now) {
                 call.no_answer_at = None;
-                if call.direction == CallDirection::Outgoing {
+                if call.direction == CallDirection::Outgoing && call.cancel_sent {
+                    let reason = call.cancel_reason.unwrap_or(EndReason::NoAnswer);
+                    self.end_call(slot, reason);
+                } else if call.direction == CallDirection::Outgoing {
                     self.cancel_outgoing(slot, EndReason::NoAnswer);
                 } else if call.state == CallState::Ringing {
                     self.final_to_incoming(slot, 480);
@@ -1249,11 +1259,13 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
                     }
                 }
             }
-            if let Some(Some(call)) = self.calls.get_mut(slot) {
-                if let Some(s) = call.stream.as_mut() {
-                    let _ = s.handle_input(self.now, MediaInput::Tick);
-                    let _ = handle;
-                }
+            let _ = handle;
+        }
+        // Media last and for every call, so a call whose timer fired above
+        // still has its stream ticked and no deadline is left in the past.
+        for call in self.calls.iter_mut().flatten() {
+            if let Some(s) = call.stream.as_mut() {
+                let _ = s.handle_input(self.now, MediaInput::Tick);
             }
         }
     }

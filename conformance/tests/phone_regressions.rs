@@ -1,0 +1,116 @@
+//! Regression tests for what the phone fuzz harness found, each replayed as
+//! a short script through the same driver (which checks every invariant
+//! after every step and that every slot is free at the end).
+
+use handset_conformance::harness::message::Sent;
+use handset_conformance::harness::phone::{
+    Cmd, CodePick, CseqPick, Damage, Driver, Extra, HandlePick, Script, SdpPick, Step, TagPick,
+};
+use handset_core::phone::{EndReason, Event};
+use handset_core::time::Duration;
+
+fn script() -> Script {
+    Script {
+        seed: 11,
+        registrar: false,
+        password: false,
+        steps: Vec::new(),
+    }
+}
+
+fn invite(sdp: SdpPick) -> Step {
+    Step::Invite {
+        call: 0,
+        sdp,
+        extra: Extra::None,
+        edits: Damage::default(),
+    }
+}
+
+fn reply(code: u16, sdp: SdpPick) -> Step {
+    Step::Reply {
+        to: 0,
+        code: CodePick::Any(code),
+        tag: true,
+        sdp,
+        edits: Damage::default(),
+    }
+}
+
+fn statuses(d: &Driver) -> Vec<(u16, String)> {
+    d.sent()
+        .iter()
+        .filter_map(|m| Sent::read(m))
+        .filter_map(|m| Some((m.status()?, m.method().to_string())))
+        .collect()
+}
+
+/// RFC 3261 §15.1.2: a BYE on an early dialog ends the call, and the
+/// INVITE still pending gets its final response (487); before, its server
+/// transaction stayed in Proceeding for good.
+#[test]
+fn bye_on_an_early_dialog_answers_the_pending_invite_with_487() {
+    let mut d = Driver::recording(&script());
+    d.step(&invite(SdpPick::Audio));
+    d.step(&Step::InDialog {
+        of: 0,
+        method: handset_conformance::harness::phone::MethodPick::Bye,
+        tag: TagPick::Right,
+        cseq: CseqPick::Next,
+        sdp: SdpPick::None,
+        extra: Extra::None,
+        edits: Damage::default(),
+    });
+    let codes = statuses(&d);
+    assert!(codes.contains(&(200, "BYE".into())), "{codes:?}");
+    assert!(codes.contains(&(487, "INVITE".into())), "{codes:?}");
+    assert_eq!(d.phone().live_calls().count(), 0);
+    d.finish();
+}
+
+/// RFC 3261 §9.1: a CANCEL that gets no final response for the INVITE
+/// within 64·T1 ends the call; before, the call stayed in Cancelling for
+/// good (a provisional had stopped Timer B), and hanging up again reset
+/// the give-up timer.
+#[test]
+fn a_cancel_without_final_response_ends_the_call_after_64_t1() {
+    let mut d = Driver::recording(&script());
+    d.step(&Step::Command(Cmd::Dial(0)));
+    d.step(&reply(180, SdpPick::None));
+    d.step(&Step::Command(Cmd::Hangup(HandlePick::Known(0))));
+    assert!(d.sent().iter().any(|m| m.starts_with(b"CANCEL ")));
+    d.step(&Step::Wait(20_000));
+    // A second hang-up while cancelling must not restart the wait.
+    d.step(&Step::Command(Cmd::Hangup(HandlePick::Known(0))));
+    assert_eq!(d.phone().live_calls().count(), 1);
+    d.step(&Step::Wait(12_001));
+    assert_eq!(d.phone().live_calls().count(), 0, "{:?}", d.events());
+    assert!(d.events().iter().any(|e| matches!(
+        e,
+        Event::Ended {
+            reason: EndReason::Cancelled,
+            ..
+        }
+    )));
+    d.finish();
+}
+
+/// The ring timer cancelling a call with early media skipped that tick of
+/// the call's stream, leaving `poll_timeout` in the past after the
+/// outputs were drained (the driver checks it after every step).
+#[test]
+fn a_ring_timeout_during_early_media_leaves_no_deadline_in_the_past() {
+    let mut d = Driver::recording(&script());
+    d.step(&Step::Command(Cmd::Dial(0)));
+    d.step(&reply(183, SdpPick::Audio));
+    assert!(d.events().iter().any(|e| matches!(e, Event::EarlyMedia(_))));
+    // The default ring limit is 60 s; jump past it in one step.
+    d.step(&Step::Wait(60_013));
+    let t = d
+        .phone()
+        .poll_timeout()
+        .expect("the CANCEL and the stream run");
+    assert!(t >= d.now());
+    assert!(t - d.now() <= Duration::from_secs(1));
+    d.finish();
+}
