@@ -1,7 +1,7 @@
 //! Header names (full and compact forms) and iteration over a header
 //! section, folding included.
 
-use super::scan::{eq_ic, is_token_char, trim_lws};
+use super::scan::{eq_ic, find_byte, is_token_char, trim_lws};
 
 macro_rules! header_names {
     ($( $(#[$doc:meta])* $variant:ident => $full:literal $(, $compact:literal)? ;)*) => {
@@ -313,10 +313,9 @@ impl<'a> Headers<'a> {
 pub(crate) fn next_logical_line(s: &str) -> (&str, &str) {
     let bytes = s.as_bytes();
     let mut from = 0;
-    // Lines are short: a plain scan beats a SIMD search's set-up here.
     while let Some(i) = bytes
         .get(from..)
-        .and_then(|b| b.iter().position(|&c| c == b'\n'))
+        .and_then(|b| find_byte(b, b'\n'))
         .map(|i| from + i)
     {
         match bytes.get(i + 1) {

@@ -66,12 +66,23 @@ pub(crate) fn split_outside(s: &str, sep: u8) -> (&str, Option<&str>) {
     }
 }
 
-/// The offset of the first `sep` outside quoted strings and `<...>`.
+/// The offset of the first `sep` (not itself a quote or bracket) outside
+/// quoted strings and `<...>`.
 pub(crate) fn find_outside(s: &str, sep: u8) -> Option<usize> {
     let bytes = s.as_bytes();
+    // Until the first quote or `<`, the first `sep` is the answer (a `>`
+    // outside brackets changes nothing).
+    let mut i = 0;
+    loop {
+        match bytes.get(i) {
+            None => return None,
+            Some(&b) if b == sep => return Some(i),
+            Some(b'"' | b'<') => break,
+            Some(_) => i += 1,
+        }
+    }
     let mut in_quote = false;
     let mut in_angle = false;
-    let mut i = 0;
     while let Some(&b) = bytes.get(i) {
         if in_quote {
             match b {

@@ -95,16 +95,22 @@ fn bad(offset: usize) -> ParseError {
     ParseError::new(ParseErrorKind::BadUri, offset)
 }
 
-/// Characters allowed in a URI outside escapes, per the RFC 3261 §25.1
+/// [`URI_CHARS`] classes: not allowed, allowed, allowed and a delimiter
+/// (or escape) the scan notes.
+const NOT_URI: u8 = 0;
+const URI_PLAIN: u8 = 1;
+const URI_MARK: u8 = 2;
+
+/// The class of each byte in a URI outside escapes, per the RFC 3261 §25.1
 /// unreserved / reserved / user-unreserved / param-unreserved sets. Built
 /// at compile time: an index out of range would fail the build.
 #[allow(clippy::indexing_slicing)]
-const URI_CHARS: [bool; 256] = {
-    let mut t = [false; 256];
+const URI_CHARS: [u8; 256] = {
+    let mut t = [NOT_URI; 256];
     let mut i = 0;
     while i < 256 {
         let b = i as u8;
-        t[i] = b.is_ascii_alphanumeric()
+        let allowed = b.is_ascii_alphanumeric()
             || matches!(
                 b,
                 b'-' | b'_'
@@ -129,10 +135,32 @@ const URI_CHARS: [bool; 256] = {
                     | b'['
                     | b']'
             );
+        t[i] = if !allowed {
+            NOT_URI
+        } else if matches!(b, b'%' | b':' | b'?' | b'@') {
+            URI_MARK
+        } else {
+            URI_PLAIN
+        };
         i += 1;
     }
     t
 };
+
+/// Where the URI scan saw its delimiters (offsets in the whole URI).
+#[derive(Clone, Copy, Default)]
+struct Marks {
+    /// The first ':' (ends the scheme).
+    colon: Option<usize>,
+    /// The second ':' (ends the user in `user:password@`, if before '@').
+    colon2: Option<usize>,
+    /// The first '?'.
+    question: Option<usize>,
+    /// The last '@'.
+    last_at: Option<usize>,
+    /// The last '@' before the first '?'.
+    last_at_before_question: Option<usize>,
+}
 
 /// The first offset of byte `b` in `s`.
 fn pos(s: &str, b: u8) -> Option<usize> {
@@ -148,25 +176,44 @@ impl<'a> Uri<'a> {
     /// Parses a SIP, SIPS or tel URI.
     pub fn parse(s: &'a str) -> Result<Uri<'a>, ParseError> {
         // One pass over the characters; %-escapes must be complete:
-        // "%" HEXDIG HEXDIG (RFC 3261 §25.1 escaped).
+        // "%" HEXDIG HEXDIG (RFC 3261 §25.1 escaped). The pass notes the
+        // delimiters the split below needs, so that it scans no more.
         let bytes = s.as_bytes();
+        let mut marks = Marks::default();
         let mut i = 0;
         while let Some(&b) = bytes.get(i) {
-            if !URI_CHARS.get(usize::from(b)).copied().unwrap_or(false) {
-                return Err(bad(i));
-            }
-            if b == b'%' {
-                let ok = bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
-                    && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit);
-                if !ok {
-                    return Err(bad(i));
+            match URI_CHARS.get(usize::from(b)).copied().unwrap_or(NOT_URI) {
+                URI_PLAIN => {
+                    i += 1;
+                    continue;
                 }
-                i += 3;
-            } else {
-                i += 1;
+                URI_MARK => {}
+                _ => return Err(bad(i)),
             }
+            match b {
+                b'%' => {
+                    let ok = bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                        && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit);
+                    if !ok {
+                        return Err(bad(i));
+                    }
+                    i += 3;
+                    continue;
+                }
+                b':' if marks.colon.is_none() => marks.colon = Some(i),
+                b':' if marks.colon2.is_none() => marks.colon2 = Some(i),
+                b'?' if marks.question.is_none() => marks.question = Some(i),
+                b'@' => {
+                    marks.last_at = Some(i);
+                    if marks.question.is_none() {
+                        marks.last_at_before_question = Some(i);
+                    }
+                }
+                _ => {}
+            }
+            i += 1;
         }
-        let colon = pos(s, b':').ok_or(bad(0))?;
+        let colon = marks.colon.ok_or(bad(0))?;
         let scheme_str = s.get(..colon).ok_or(bad(0))?;
         let scheme = if scheme_str.eq_ignore_ascii_case("sip") {
             Scheme::Sip
@@ -223,14 +270,14 @@ impl<'a> Uri<'a> {
         // headers never hold an unescaped '@'. A sender that left an '@'
         // unescaped in a header is still read: then the userinfo ends at
         // the last '@' before the first '?'.
-        let q = pos(rest, b'?');
-        let at = match rpos(rest, b'@') {
+        // The scheme is `sip` or `sips`: every delimiter noted lies in `rest`.
+        let in_rest = |at: Option<usize>| at.and_then(|i| i.checked_sub(base));
+        let q = in_rest(marks.question);
+        let at = match in_rest(marks.last_at) {
             // No '?' before the last '@': the usual case.
             Some(i) if q.is_none_or(|q| i < q) => Some(i),
             Some(i) if host_follows(rest.get(i + 1..).unwrap_or("")) => Some(i),
-            _ => rest
-                .get(..q.unwrap_or(rest.len()))
-                .and_then(|r| rpos(r, b'@')),
+            _ => in_rest(marks.last_at_before_question),
         };
         let (userinfo, after_user, hp_off) = match at {
             Some(i) => (
@@ -240,7 +287,15 @@ impl<'a> Uri<'a> {
             ),
             None => (None, rest, base),
         };
-        let (hostport_params, headers) = match pos(after_user, b'?') {
+        // The first '?' after the userinfo: the first one of all unless
+        // the userinfo holds one.
+        let q_after_user = match (q, at) {
+            (Some(q), Some(at)) if q < at => pos(after_user, b'?'),
+            (Some(q), Some(at)) => Some(q - at - 1),
+            (None, Some(_)) => None,
+            (q, None) => q,
+        };
+        let (hostport_params, headers) = match q_after_user {
             Some(i) => (
                 after_user.get(..i).unwrap_or(""),
                 after_user.get(i + 1..).unwrap_or(""),
@@ -249,7 +304,8 @@ impl<'a> Uri<'a> {
         };
         let (user, password) = match userinfo {
             Some(u) => {
-                let (user, pw) = match pos(u, b':') {
+                // The first ':' in `rest` is the second of all.
+                let (user, pw) = match in_rest(marks.colon2).filter(|&i| i < u.len()) {
                     Some(i) => (u.get(..i).unwrap_or(""), u.get(i + 1..)),
                     None => (u, None),
                 };
