@@ -30,6 +30,7 @@ pub mod register;
 pub mod rng;
 pub mod sdp;
 pub mod slots;
+pub mod subscribe;
 pub mod time;
 pub mod transaction;
 pub mod transfer;
