@@ -9,6 +9,11 @@
 //! - `sim/media-stats`: the `media-stats` flow, the same kind of call with
 //!   30 s of RTP and RTCP each way as real packets over a lossy path.
 //!
+//! - `core/call-10s-media`: two core phones back to back over a zero-delay
+//!   loopback of fixed arrays (no simulator, no proxy): INVITE, answer
+//!   after 1 s, 10 s of RTP and RTCP each way written and read with the
+//!   core's packet helpers, BYE, 40 s for every timer to run out.
+//!
 //! Criterion's `thrpt` is calls per second of wall-clock time.
 //!
 //! Run (release, ~30 s): `cargo bench -p handset-conformance --bench calls`
@@ -17,7 +22,9 @@ use std::hint::black_box;
 use std::mem::size_of;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use handset_core::phone::Phone;
+use handset_conformance::loopback::{pair, run_call, Datagram, Script, Wire};
+use handset_core::phone::{Event, Phone};
+use handset_core::time::Duration;
 use handset_sim::cli::FlowParams;
 use handset_sim::flows::registry;
 use handset_sim::phone_node::SimPhone;
@@ -72,6 +79,28 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
+    g.finish();
+
+    let script = Script {
+        ring: Duration::from_secs(1),
+        talk: Duration::from_secs(10),
+        drain: Duration::from_secs(40),
+    };
+    let call = || {
+        let (mut a, mut b) = pair();
+        let mut wire = Box::new(Wire::new());
+        let mut scratch = Box::new(Datagram::empty());
+        run_call(&mut a, &mut b, &mut wire, &mut scratch, script);
+        (a, b)
+    };
+    let (a, b) = call();
+    assert!(a.saw(|e| matches!(e, Event::Ended { .. })) && b.rtp_received > 450);
+    let mut g = c.benchmark_group("core");
+    g.throughput(Throughput::Elements(1));
+    g.sample_size(30);
+    g.bench_function("call-10s-media", |bench| {
+        bench.iter(|| black_box(call().0.rtp_received))
+    });
     g.finish();
 }
 

@@ -2,4 +2,5 @@
 
 pub mod codec;
 pub mod harness;
+pub mod loopback;
 pub mod peers;
