@@ -358,6 +358,7 @@ fn attended(w: &mut World, while_ringing: bool) -> Result<Vec<(NodeId, usize)>, 
     };
     let (a0, c0) = (w.phone(a).events.len(), w.phone(c).events.len());
     let b0 = ask_transfer(w, b, held, Some((consult, CAROL)))?;
+    transferred_call_up(w, (a, a0), (c, c0), Some(old_c))?;
     // The outcome, unless loss ended the call with A first (its
     // subscription ends with it).
     w.expect_since(b, b0, "the transfer's outcome", |e| {
@@ -366,7 +367,6 @@ fn attended(w: &mut World, while_ringing: bool) -> Result<Vec<(NodeId, usize)>, 
             Event::TransferSucceeded { .. } | Event::TransferFailed { .. }
         ) || matches!(*e, Event::Ended { call, .. } if call == held)
     })?;
-    transferred_call_up(w, (a, a0), (c, c0), Some(old_c))?;
     // On success B's phone ends the transferred call and C's the
     // consultation (RFC 5589 §7); a line loss left over, B's user hangs up.
     let succeeded = find_since(w, b, b0, |e| {
