@@ -42,21 +42,77 @@ impl Host<'_> {
             let inner = inner.strip_suffix(']')?;
             return inner.parse().ok().map(Host::V6);
         }
-        if s.is_empty() {
+        let b = s.as_bytes();
+        if matches!(b.first(), None | Some(b'.' | b'-')) {
             return None;
         }
-        if s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
-            if let Ok(a) = s.parse() {
+        // One pass: every byte must be a hostname byte; note whether all
+        // are digits and dots, the only case that may be an IPv4address.
+        let mut all = HOST_NUMERIC | HOST_BYTE;
+        for &c in b {
+            let class = HOST_BYTES.get(usize::from(c)).copied().unwrap_or(0);
+            if class == 0 {
+                return None;
+            }
+            all &= class;
+        }
+        if all & HOST_NUMERIC != 0 {
+            if let Some(a) = parse_ipv4(b) {
                 return Some(Host::V4(a));
             }
         }
         // hostname = *( domainlabel "." ) toplabel [ "." ]
-        let ok = s
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
-            && !s.starts_with(['.', '-']);
-        ok.then_some(Host::Name(s))
+        Some(Host::Name(s))
     }
+}
+
+/// [`HOST_BYTES`] flags: a hostname byte; a digit or dot.
+const HOST_BYTE: u8 = 1;
+const HOST_NUMERIC: u8 = 2;
+
+/// The class of each byte in a host: alphanumerics, `-` and `.`
+/// (RFC 3261 §25.1 hostname, IPv4address).
+// Built at compile time: an index out of range would fail the build.
+#[allow(clippy::indexing_slicing)]
+const HOST_BYTES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        if b.is_ascii_digit() || b == b'.' {
+            t[i] = HOST_BYTE | HOST_NUMERIC;
+        } else if b.is_ascii_alphabetic() || b == b'-' {
+            t[i] = HOST_BYTE;
+        }
+        i += 1;
+    }
+    t
+};
+
+/// A dotted-quad IPv4 address of digits and dots: four decimal octets of
+/// at most 255, without leading zeros (as `Ipv4Addr`'s parser reads them).
+fn parse_ipv4(b: &[u8]) -> Option<core::net::Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut n = 0; // octets completed
+    let mut value = 0u16;
+    let mut digits = 0;
+    let mut leading_zero = false;
+    for &c in b {
+        if c == b'.' {
+            *octets.get_mut(n)? = u8::try_from(value).ok().filter(|_| digits > 0)?;
+            n += 1;
+            (value, digits, leading_zero) = (0, 0, false);
+            continue;
+        }
+        if leading_zero || digits == 3 {
+            return None;
+        }
+        leading_zero = digits == 0 && c == b'0';
+        value = value * 10 + u16::from(c.wrapping_sub(b'0'));
+        digits += 1;
+    }
+    *octets.get_mut(n)? = u8::try_from(value).ok().filter(|_| digits > 0)?;
+    (n == 3).then_some(octets.into())
 }
 
 impl core::fmt::Display for Host<'_> {
