@@ -34,10 +34,16 @@ usage: handset-sim list
        handset-sim sweep NAME --seeds N [--seed FIRST] [--loss PCT] [--dup PCT]
                              [--reorder PCT]
 
+       handset-sim sweep-all [--seeds N] [--seed FIRST] [--flow NAME]... [--profile NAME]...
+
   list    names the flows
   flow    runs one flow and prints its trace (or writes it to FILE)
   sweep   runs a flow over N seeds (FIRST, FIRST+1, ...; FIRST defaults to 1)
           and exits 1 if any run did not end as expected
+  sweep-all runs every flow (or each --flow) under every fault profile (or
+          each --profile: clean, loss20, loss30+dup+reorder, spikes,
+          partition) for N seeds (default 100) and prints a table of
+          passed/failed seeds; exits 1 if any seed failed
   --clean hides lost datagrams, retransmissions and duplicates
 ";
 
@@ -172,6 +178,17 @@ pub enum Command {
         /// Which datagrams the ladder and diagrams show.
         rows: RowOptions,
     },
+    /// `sweep-all [--seeds N] [--seed FIRST] [--flow NAME]... [--profile NAME]...`.
+    SweepAll {
+        /// First seed (default 1).
+        first_seed: u64,
+        /// Seeds per flow and profile (default 100).
+        seeds: u64,
+        /// Only these flows (all when empty).
+        flows: Vec<String>,
+        /// Only these profiles (all when empty).
+        profiles: Vec<String>,
+    },
     /// `sweep NAME --seeds N ...`.
     Sweep {
         /// The flow's name.
@@ -213,6 +230,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, UsageErr
                 "list takes no arguments, got {extra:?}"
             ))),
         },
+        "sweep-all" => parse_sweep_all(args),
         "flow" | "sweep" => {
             let name = args
                 .next()
@@ -242,6 +260,35 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, UsageErr
         }
         other => Err(usage_error(format!("unknown command {other:?}"))),
     }
+}
+
+fn parse_sweep_all(args: impl Iterator<Item = String>) -> Result<Command, UsageError> {
+    let (mut first_seed, mut seeds) = (1, 100);
+    let (mut flows, mut profiles) = (Vec::new(), Vec::new());
+    let mut args = args;
+    while let Some(flag) = args.next() {
+        let value = args
+            .next()
+            .ok_or_else(|| usage_error(format!("{flag} needs a value")))?;
+        match flag.as_str() {
+            "--seed" => first_seed = number(&flag, &value)?,
+            "--seeds" => seeds = number(&flag, &value)?.max(1),
+            "--flow" => flows.push(value),
+            "--profile" => {
+                if !crate::sweep::PROFILES.iter().any(|p| p.name == value) {
+                    return Err(usage_error(format!("no fault profile named {value:?}")));
+                }
+                profiles.push(value);
+            }
+            _ => return Err(usage_error(format!("sweep-all does not take {flag}"))),
+        }
+    }
+    Ok(Command::SweepAll {
+        first_seed,
+        seeds,
+        flows,
+        profiles,
+    })
 }
 
 /// The options after `flow NAME` or `sweep NAME`.
@@ -436,6 +483,34 @@ fn run(
                     Ok(1)
                 }
             }
+        }
+        Command::SweepAll {
+            first_seed,
+            seeds,
+            flows: only_flows,
+            profiles,
+        } => {
+            for name in only_flows {
+                find(name)?;
+            }
+            let table = crate::sweep::sweep_all(
+                flows,
+                *first_seed,
+                *seeds,
+                &|f| only_flows.is_empty() || only_flows.iter().any(|o| o == f),
+                &|p| profiles.is_empty() || profiles.iter().any(|o| o == p),
+                &mut |name, cells| {
+                    let counts: Vec<String> = cells
+                        .iter()
+                        .map(|c| format!("{}/{}", c.passed, c.failed))
+                        .collect();
+                    let _ = writeln!(stderr, "{name}: {}", counts.join(" "));
+                },
+            );
+            stdout
+                .write_all(table.render().as_bytes())
+                .map_err(io("stdout"))?;
+            Ok(if table.failures() == 0 { 0 } else { 1 })
         }
         Command::Sweep {
             name,
@@ -657,6 +732,25 @@ mod tests {
         let (code, _, err) = run_line("flow missing");
         assert_eq!(code, 2);
         assert!(err.contains("flows: quiet, flaky"), "{err}");
+    }
+
+    #[test]
+    fn sweep_all_prints_a_table_and_fails_on_any_failed_seed() {
+        let (code, out, err) =
+            run_line("sweep-all --seeds 4 --seed 2 --profile clean --profile loss20");
+        assert_eq!(code, 1);
+        assert!(out.contains("\nflaky          2/2          2/2\n"), "{out}");
+        assert!(out.contains("\nquiet          4/0          4/0\n"), "{out}");
+        assert!(
+            out.contains("flaky under clean: first failing seed 3"),
+            "{out}"
+        );
+        assert_eq!(err, "quiet: 4/0 4/0\nflaky: 2/2 2/2\n");
+        let (code, out, _) = run_line("sweep-all --seeds 2 --flow quiet");
+        assert_eq!(code, 0);
+        assert!(out.contains("failed seeds: 0"), "{out}");
+        assert_eq!(run_line("sweep-all --profile stormy").0, 2);
+        assert_eq!(run_line("sweep-all --flow missing").0, 2);
     }
 
     #[test]

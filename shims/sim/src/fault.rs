@@ -93,6 +93,9 @@ pub struct FaultProfile {
     pub spike: Chance,
     /// Extra delay of a datagram that hits a spike.
     pub spike_delay: Duration,
+    /// A window during which the link is down (a partition that heals):
+    /// datagrams sent or due inside it are lost.
+    pub outage: Option<Window>,
 }
 
 impl Default for FaultProfile {
@@ -114,6 +117,7 @@ impl FaultProfile {
             reorder_delay: Duration::from_millis(30),
             spike: Chance::NEVER,
             spike_delay: Duration::from_millis(400),
+            outage: None,
         }
     }
 
@@ -166,6 +170,17 @@ impl FaultProfile {
         self.spike = chance;
         self.spike_delay = extra;
         self
+    }
+
+    /// This profile with the link down during `window`.
+    pub const fn with_outage(mut self, window: Window) -> Self {
+        self.outage = Some(window);
+        self
+    }
+
+    /// Whether the link is down at `t`.
+    pub fn is_down(&self, t: Instant) -> bool {
+        self.outage.is_some_and(|w| w.contains(t))
     }
 
     /// Whether no random fault can happen on this link (delay and jitter

@@ -79,6 +79,7 @@ pub mod phone_node;
 pub mod proxy;
 pub mod render;
 pub mod simulation;
+pub mod sweep;
 pub mod trace;
 
 pub use fault::{Chance, FaultProfile, Window};

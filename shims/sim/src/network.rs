@@ -277,17 +277,19 @@ impl Network {
         }
         // Draw the fate first, whatever the partitions say, so that adding a
         // partition does not shift the random stream of later datagrams.
-        let Fate::Delivered { delay, copy } = self.profile(from, to).decide(&mut self.rng) else {
+        let profile = self.profile(from, to);
+        let Fate::Delivered { delay, copy } = profile.decide(&mut self.rng) else {
             self.stats.lost_random += 1;
             return Err(LossCause::Random);
         };
         let now = self.now;
         let arrival = now + delay;
-        if self.is_cut(from, to, now) || self.is_cut(from, to, arrival) {
+        let down = |net: &Network, t: Instant| net.is_cut(from, to, t) || profile.is_down(t);
+        if down(self, now) || down(self, arrival) {
             self.stats.lost_partition += 1;
             return Err(LossCause::Partition);
         }
-        let copy = copy.map(|d| now + d).filter(|&t| !self.is_cut(from, to, t));
+        let copy = copy.map(|d| now + d).filter(|&t| !down(self, t));
         Ok((arrival, copy))
     }
 
