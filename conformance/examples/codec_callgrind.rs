@@ -7,7 +7,8 @@
 //! cargo build --release -p handset-conformance --example codec_callgrind
 //! valgrind --tool=callgrind target/release/examples/codec_callgrind handset 1000
 //! ```
-//! Workloads: `handset`, `rsip`, `memchr`, `write` (one INVITE per round),
+//! Workloads: `handset`, `rsip`, `memchr`, `parse` (handset's parse alone),
+//! `write` (one INVITE per round),
 //! `none` (set-up only, to subtract). Prints the message count per round.
 
 use std::hint::black_box;
@@ -32,6 +33,12 @@ fn main() {
             "rsip" => {
                 for m in &both {
                     sum += work::rsip_read(black_box(m)).unwrap_or(0);
+                }
+            }
+            "parse" => {
+                for m in &both {
+                    sum += handset_core::message::Message::parse_datagram(black_box(m))
+                        .map_or(0, |m| m.len());
                 }
             }
             "memchr" => {

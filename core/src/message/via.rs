@@ -2,7 +2,7 @@
 
 use super::error::{ParseError, ParseErrorKind};
 use super::params::Params;
-use super::scan::{is_token, trim_lws};
+use super::scan::{is_token, is_token_char, trim_lws};
 use super::uri::Host;
 
 /// One Via value: `SIP/2.0/UDP host:port;branch=...`.
@@ -28,6 +28,62 @@ impl<'a> Via<'a> {
     /// Parses one Via value (one element of the comma list).
     pub fn parse(s: &'a str) -> Result<Via<'a>, ParseError> {
         let s = trim_lws(s);
+        match Self::parse_plain(s) {
+            Some(via) => Ok(via),
+            None => Self::parse_general(s),
+        }
+    }
+
+    /// The common shape, in one pass: `SIP/2.0/` transport, one space,
+    /// sent-by and `;`-parameters without white space, quotes or brackets.
+    /// `None` for anything else, which [`Via::parse_general`] then reads;
+    /// what this accepts, that reads the same way.
+    fn parse_plain(s: &'a str) -> Option<Via<'a>> {
+        let b = s.as_bytes();
+        let after = b.strip_prefix(b"SIP/2.0/")?;
+        let t_len = after.iter().position(|&c| !is_token_char(c))?;
+        if t_len == 0 || after.get(t_len) != Some(&b' ') {
+            return None;
+        }
+        let by_start = 8 + t_len + 1;
+        let transport = s.get(8..8 + t_len)?;
+        let tail = b.get(by_start..)?;
+        let by_len = tail
+            .iter()
+            .position(|&c| {
+                !(c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b':' | b'[' | b']'))
+            })
+            .unwrap_or(tail.len());
+        if by_len == 0 || !matches!(tail.get(by_len), None | Some(b';')) {
+            return None;
+        }
+        let sent_by = s.get(by_start..by_start + by_len)?;
+        let params = s.get(by_start + by_len..)?;
+        for item in params.as_bytes().split(|&c| c == b';') {
+            if item
+                .iter()
+                .any(|&c| matches!(c, b'"' | b'<' | b' ' | b'\t' | b'\r' | b'\n'))
+            {
+                return None;
+            }
+            let name = item.split(|&c| c == b'=').next().unwrap_or(&[]);
+            if !item.is_empty() && (name.is_empty() || !name.iter().all(|&c| is_token_char(c))) {
+                return None;
+            }
+        }
+        let (host_str, port) = split_host_port_lws(sent_by)?;
+        let host = Host::parse(host_str)?;
+        Some(Via {
+            transport,
+            host,
+            port,
+            params,
+            raw: s,
+        })
+    }
+
+    /// Any Via value the grammar allows, white space included.
+    fn parse_general(s: &'a str) -> Result<Via<'a>, ParseError> {
         // sent-protocol = protocol-name SLASH protocol-version SLASH transport,
         // with LWS allowed around each slash (RFC 3261 §25.1 SLASH).
         let mut rest = s;
