@@ -76,6 +76,19 @@ To see a flow under faults, run for example
 Regenerate every file here with `docs/flows/generate.sh`; the test
 `conformance/tests/docs_flows.rs` fails when they are out of date.
 
+EOF
+    # Hand-written notes on some flows live beside the pictures.
+    notes=$(find "$out" -maxdepth 1 -name '*.md' ! -name README.md -printf '%f\n' | sort)
+    if [[ -n "$notes" ]]; then
+        echo "More on some of these flows:"
+        echo
+        for note in $notes; do
+            title=$(sed -n 's/^# //p' "$out/$note" | head -n 1)
+            echo "- [${title:-$note}]($note)"
+        done
+        echo
+    fi
+    cat <<'EOF'
 | flow | what it shows | ladder | diagram |
 |---|---|---|---|
 EOF
