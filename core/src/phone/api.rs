@@ -74,6 +74,15 @@ pub enum Command<'a> {
     /// Ends the local conference; both calls stay up, the first one named
     /// is put on hold.
     SplitConference,
+    /// Subscribes to message waiting (RFC 3842) of a voice mailbox and
+    /// keeps the subscription refreshed ([`Event::MessageWaiting`]).
+    SubscribeMwi {
+        /// The mailbox: a user of the phone's domain, or `None` for the
+        /// phone's own address of record.
+        mailbox: Option<&'a str>,
+    },
+    /// Ends the message-waiting subscription ([`Event::MwiEnded`]).
+    UnsubscribeMwi,
 }
 
 /// Something the user should learn about.
@@ -171,6 +180,25 @@ pub enum Event {
     /// Stop mixing: the conference ended (by command or because one of its
     /// calls ended).
     ConferenceEnded,
+    /// The voice mailbox reports its messages (a message-summary NOTIFY,
+    /// RFC 3842): light the message lamp when `waiting`.
+    MessageWaiting {
+        /// `Messages-Waiting: yes`.
+        waiting: bool,
+        /// New voice messages.
+        new: u32,
+        /// Old voice messages.
+        old: u32,
+    },
+    /// The message-waiting subscription was refused or not answered
+    /// (408); it is retried after back-off unless the status was 489.
+    MwiFailed {
+        /// The final status.
+        code: u16,
+    },
+    /// The message-waiting subscription ended (removed, or terminated by
+    /// the mailbox for good).
+    MwiEnded,
 }
 
 /// Why a command was refused.

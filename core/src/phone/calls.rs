@@ -35,7 +35,11 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             Command::Resume(h) => self.start_reinvite(h, false),
             Command::Conference(a, b) => self.start_conference(a, b),
             Command::SplitConference => self.split_conference(),
-            Command::Register | Command::Unregister | Command::SetPolicy(_) => Ok(()),
+            Command::Register
+            | Command::Unregister
+            | Command::SetPolicy(_)
+            | Command::SubscribeMwi { .. }
+            | Command::UnsubscribeMwi => Ok(()),
         };
         if let Err(e) = result {
             self.event(Event::CommandFailed(e));

@@ -30,12 +30,14 @@
 mod api;
 mod calls;
 mod features;
+mod mwi;
 mod outbox;
 mod policy;
 mod transfer;
 
 pub use crate::transfer::{TransferConfig, TransferPolicy};
 pub use api::{CallHandle, Command, CommandError, EndReason, Event};
+pub use mwi::{MwiStatus, MWI_BODY_TYPE, MWI_PACKAGE};
 pub use outbox::{Outbox, OutboxError};
 pub use policy::{
     decide_incoming, is_anonymous, requested_answer_after, ForwardTarget, IncomingDecision,
@@ -222,6 +224,7 @@ pub struct Phone<const CALLS: usize, const TXNS: usize = 8> {
     features: [policy::SlotFeatures; CALLS],
     conference: policy::Conference,
     transfers: transfer::Transfers<CALLS>,
+    mwi: mwi::Mwi,
 }
 
 impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
@@ -247,6 +250,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             features: [policy::SlotFeatures::default(); CALLS],
             conference: policy::Conference::default(),
             transfers: transfer::Transfers::new(),
+            mwi: mwi::Mwi::default(),
         }
     }
 
@@ -328,6 +332,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             next = earliest(next, f.poll_timeout());
         }
         next = earliest(next, self.transfer_poll_timeout());
+        next = earliest(next, self.mwi.poll_timeout());
         next
     }
 
@@ -353,6 +358,8 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             }
             Command::Unregister => self.registration.stop(self.now),
             Command::SetPolicy(p) => self.policy = p.clone(),
+            Command::SubscribeMwi { mailbox } => self.mwi_start(mailbox),
+            Command::UnsubscribeMwi => self.mwi_stop(),
             other => self.handle_call_command(other),
         }
     }
@@ -411,12 +418,22 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             .to()
             .and_then(|t| t.ok())
             .is_some_and(|t| t.tag().is_some());
+        // RFC 3261 §21.5.4: a new request from outside our dialogs may not
+        // take the last quarter of the transaction slots. They stay free
+        // for our own requests and our dialogs' peers, so a flood never
+        // cuts a live call off; it gets 503 with Retry-After instead.
+        let stranger = !in_dialog && !matches!(req.method(), Some(Method::Ack | Method::Cancel));
+        if stranger && TXNS.saturating_sub(self.txns.len()) <= TXNS / 4 {
+            self.stats.refused_full = self.stats.refused_full.saturating_add(1);
+            return self.respond_stateless(req, to, 503, &[("Retry-After", "5")]);
+        }
         match req.method() {
             Some(Method::Ack) => {
                 self.on_ack(req);
                 Ok(())
             }
             Some(Method::Cancel) => self.on_cancel(from, raw, req),
+            Some(Method::Notify) if self.mwi_owns(req) => self.mwi_on_notify(from, raw, req),
             _ if in_dialog => self.on_in_dialog_request(from, raw, req),
             Some(Method::Invite) => self.on_new_invite(from, raw, req),
             Some(Method::Options) => self.respond_in_transaction(raw, req, from, 200),
@@ -531,7 +548,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         if !matches!(ev, ClientEvent::Deliver | ClientEvent::DeliverAndAck) {
             return Ok(());
         }
-        if self.transfer_on_response(id, resp) {
+        if self.transfer_on_response(id, resp) || self.mwi_on_response(id, resp) {
             return Ok(());
         }
         if self.call_by_invite_tx(id).is_some() {
@@ -577,6 +594,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
                 }
                 TimerEvent::Timeout => {
                     self.transfer_on_timeout(id);
+                    self.mwi_on_timeout(id);
                     self.on_tx_timer(id, ev);
                     if Some(id) == self.register_tx {
                         self.register_tx = None;
@@ -592,6 +610,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         self.run_feature_timers();
         self.run_transfer_timers();
         self.poll_registration();
+        self.poll_mwi();
     }
 
     fn poll_registration(&mut self) {

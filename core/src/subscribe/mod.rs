@@ -171,6 +171,11 @@ impl Subscriber {
         self.status
     }
 
+    /// The Request-URI of a new subscription (`sip:user@domain`).
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
     /// The subscription's dialog, once the notifier accepted it.
     pub fn dialog(&self) -> Option<&Dialog> {
         self.dialog.as_ref()

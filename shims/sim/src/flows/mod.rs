@@ -7,6 +7,7 @@
 mod basic;
 mod media;
 mod features;
+mod mwi;
 mod transfer;
 
 use std::net::SocketAddr;
@@ -37,6 +38,7 @@ pub fn registry() -> FlowRegistry {
     media::register_flows(&mut r);
     features::register_flows(&mut r);
     transfer::register_flows(&mut r);
+    mwi::register_flows(&mut r);
     r
 }
 
