@@ -318,6 +318,11 @@ fn run_feature<const C: usize, const T: usize>(
             }
         }
         FeatureLine::Split => rt.command(Command::SplitConference),
+        FeatureLine::MwiOn(mailbox) => rt.command(Command::SubscribeMwi {
+            mailbox: mailbox.as_deref(),
+        }),
+        FeatureLine::MwiOff => rt.command(Command::UnsubscribeMwi),
+        FeatureLine::MwiShow => println!("{}", crate::features::describe_mwi(&rt.phone().mwi())),
     }
 }
 

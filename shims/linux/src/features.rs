@@ -2,7 +2,8 @@
 //! edits the core's [`Policy`] (sent with `Command::SetPolicy`) or joins
 //! calls into a local conference.
 
-use handset_core::phone::{ForwardTarget, Policy};
+use handset_core::phone::{ForwardTarget, MwiStatus, Policy};
+use handset_core::subscribe::SubscriptionStatus;
 use handset_core::time::Duration;
 use handset_core::ua::text;
 
@@ -16,7 +17,9 @@ pub const HELP: &str = "  dnd on [486|480] | dnd off     do-not-disturb
   anon reject [433|603] | anon off
   cw on|off                      call waiting (off: second call gets 486)
   conf SLOT SLOT | split         local three-way conference
-  policy                         show the feature settings";
+  policy                         show the feature settings
+  mwi on [MAILBOX] | mwi off     message waiting: subscribe (own AOR or MAILBOX) / stop
+  mwi                            show the message-waiting state";
 
 /// A feature command of the console.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,6 +32,13 @@ pub enum FeatureLine {
     Split,
     /// `policy`: print the settings.
     Show,
+    /// `mwi on [MAILBOX]`: subscribe to message waiting of MAILBOX (a
+    /// user of the phone's domain) or of the phone's own address.
+    MwiOn(Option<String>),
+    /// `mwi off`: end the message-waiting subscription.
+    MwiOff,
+    /// `mwi`: print the message-waiting state.
+    MwiShow,
 }
 
 /// One change to the feature policy.
@@ -158,6 +168,13 @@ pub fn parse_feature(cmd: &str, rest: &[&str]) -> Option<Result<FeatureLine, Str
         ),
         "split" => Some(Ok(FeatureLine::Split)),
         "policy" => Some(Ok(FeatureLine::Show)),
+        "mwi" => Some(match rest {
+            [] => Ok(FeatureLine::MwiShow),
+            ["on"] => Ok(FeatureLine::MwiOn(None)),
+            ["on", mailbox] => Ok(FeatureLine::MwiOn(Some((*mailbox).to_string()))),
+            ["off"] => Ok(FeatureLine::MwiOff),
+            _ => Err("mwi on [MAILBOX], mwi off or mwi".into()),
+        }),
         _ => None,
     }
 }
@@ -182,9 +199,60 @@ pub fn describe(p: &Policy) -> String {
     )
 }
 
+/// One line on the message-waiting state: the subscription and the
+/// mailbox's last summary.
+pub fn describe_mwi(status: &MwiStatus) -> String {
+    let sub = match status.subscription {
+        None | Some(SubscriptionStatus::Idle) => "off".to_string(),
+        Some(SubscriptionStatus::Active { .. }) => "subscribed".to_string(),
+        Some(SubscriptionStatus::Subscribing) => "subscribing".to_string(),
+        Some(SubscriptionStatus::Unsubscribing) => "unsubscribing".to_string(),
+        Some(SubscriptionStatus::Failed { code, .. }) => format!("failed {code}, retrying"),
+        Some(SubscriptionStatus::Refused { code }) => format!("refused {code}"),
+    };
+    match status.summary {
+        None => format!("mwi {sub}"),
+        Some(s) => {
+            let v = s.voice.unwrap_or_default();
+            format!(
+                "mwi {sub} waiting={} new={} old={} urgent={}/{}",
+                if s.waiting { "yes" } else { "no" },
+                v.new,
+                v.old,
+                v.urgent_new,
+                v.urgent_old
+            )
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mwi_lines() {
+        assert_eq!(parse("mwi"), Some(Ok(FeatureLine::MwiShow)));
+        assert_eq!(parse("mwi on"), Some(Ok(FeatureLine::MwiOn(None))));
+        assert_eq!(
+            parse("mwi on vm"),
+            Some(Ok(FeatureLine::MwiOn(Some("vm".into()))))
+        );
+        assert_eq!(parse("mwi off"), Some(Ok(FeatureLine::MwiOff)));
+        assert!(matches!(parse("mwi maybe"), Some(Err(_))));
+        assert_eq!(describe_mwi(&MwiStatus::default()), "mwi off");
+        let status = MwiStatus {
+            subscription: Some(SubscriptionStatus::Subscribing),
+            summary: handset_core::subscribe::parse_message_summary(
+                b"Messages-Waiting: yes\r\nVoice-Message: 2/8 (0/2)\r\n",
+            )
+            .ok(),
+        };
+        assert_eq!(
+            describe_mwi(&status),
+            "mwi subscribing waiting=yes new=2 old=8 urgent=0/2"
+        );
+    }
 
     fn parse(line: &str) -> Option<Result<FeatureLine, String>> {
         let words: Vec<&str> = line.split_whitespace().collect();
