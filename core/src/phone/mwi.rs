@@ -274,3 +274,144 @@ fn dialog_hop(d: &Dialog, outbound_proxy: Option<SocketAddr>) -> Option<SocketAd
     let next = d.route_set().next().unwrap_or(d.remote_target());
     uri_address(next).or(outbound_proxy)
 }
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use std::format;
+    use std::string::String;
+    use std::vec::Vec;
+
+    use super::super::{Command, Config, Event, Input, Output, Phone};
+    use super::*;
+
+    const PHONE: &str = "192.0.2.1:5060";
+    const PROXY: &str = "192.0.2.9:5060";
+
+    fn phone() -> Phone<2> {
+        let mut c = Config::new("alice", "example.com", PHONE.parse().unwrap()).unwrap();
+        c.outbound_proxy = Some(PROXY.parse().unwrap());
+        Phone::new(c, 3)
+    }
+
+    /// Feeds `input` and returns what came out: datagrams and events.
+    fn run(p: &mut Phone<2>, now: Instant, input: Input<'_>) -> (Vec<String>, Vec<Event>) {
+        p.handle_input(now, input).unwrap();
+        let (mut sent, mut events) = (Vec::new(), Vec::new());
+        while let Some(o) = p.poll_output() {
+            match o {
+                Output::Transmit { data, .. } => {
+                    sent.push(String::from_utf8(data.to_vec()).unwrap())
+                }
+                Output::Event(e) => events.push(e),
+                Output::Media { .. } => {}
+            }
+        }
+        (sent, events)
+    }
+
+    fn datagram(p: &mut Phone<2>, now: Instant, data: &str) -> (Vec<String>, Vec<Event>) {
+        let from = PROXY.parse().unwrap();
+        let to = PHONE.parse().unwrap();
+        let data = data.as_bytes();
+        run(p, now, Input::Datagram { from, to, data })
+    }
+
+    fn header<'a>(msg: &'a str, name: &str) -> &'a str {
+        msg.lines()
+            .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(": ")))
+            .unwrap()
+    }
+
+    fn notify(sub: &str, seq: u32, state: &str, body: &str) -> String {
+        format!(
+            "NOTIFY sip:alice@192.0.2.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bKn{seq}\r\n\
+             From: <sip:vm@example.com>;tag=vm1\r\nTo: {}\r\nCall-ID: {}\r\nCSeq: {seq} NOTIFY\r\n\
+             Event: message-summary\r\nSubscription-State: {state}\r\n\
+             Content-Type: application/simple-message-summary\r\nContent-Length: {}\r\n\r\n{body}",
+            header(sub, "From"),
+            header(sub, "Call-ID"),
+            body.len()
+        )
+    }
+
+    #[test]
+    fn subscribes_answers_notifies_and_reports_the_mailbox() {
+        let mut p = phone();
+        let t0 = Instant::ZERO;
+        let mailbox = Some("vm");
+        let (sent, _) = run(
+            &mut p,
+            t0,
+            Input::Command(Command::SubscribeMwi { mailbox }),
+        );
+        let sub = sent.first().unwrap().clone();
+        assert!(sub.starts_with("SUBSCRIBE sip:vm@example.com SIP/2.0\r\n"));
+        assert_eq!(header(&sub, "Event"), MWI_PACKAGE);
+
+        // The NOTIFY overtakes the 200 (RFC 6665 §4.1.2.4).
+        let body = "Messages-Waiting: yes\r\nVoice-Message: 2/8 (0/2)\r\n";
+        let (sent, events) = datagram(&mut p, t0, &notify(&sub, 1, "active;expires=120", body));
+        assert!(sent.first().unwrap().starts_with("SIP/2.0 200 OK\r\n"));
+        let lamp = Event::MessageWaiting {
+            waiting: true,
+            new: 2,
+            old: 8,
+        };
+        assert_eq!(events, [lamp]);
+
+        let ok = format!(
+            "SIP/2.0 200 OK\r\nVia: {}\r\nFrom: {}\r\nTo: {};tag=vm1\r\nCall-ID: {}\r\n\
+             CSeq: 1 SUBSCRIBE\r\nContact: <sip:vm@192.0.2.7:5060>\r\nExpires: 120\r\n\
+             Content-Length: 0\r\n\r\n",
+            header(&sub, "Via"),
+            header(&sub, "From"),
+            header(&sub, "To"),
+            header(&sub, "Call-ID"),
+        );
+        datagram(&mut p, t0, &ok);
+        assert!(matches!(
+            p.mwi().subscription,
+            Some(SubscriptionStatus::Active { .. })
+        ));
+        assert_eq!(
+            p.mwi().summary.and_then(|s| s.voice).map(|v| v.new),
+            Some(2)
+        );
+        // Refresh halfway through the 120 s, to the dialog's target.
+        let refresh_at = t0 + crate::time::Duration::from_secs(60);
+        assert!(p.poll_timeout().unwrap() <= refresh_at);
+        let (sent, _) = run(
+            &mut p,
+            t0 + crate::time::Duration::from_secs(59),
+            Input::Tick,
+        );
+        assert!(sent.iter().all(|m| !m.starts_with("SUBSCRIBE")));
+        let (sent, _) = run(&mut p, refresh_at, Input::Tick);
+        let refresh = sent.first().unwrap();
+        assert!(refresh.starts_with("SUBSCRIBE sip:vm@192.0.2.7:5060 SIP/2.0\r\n"));
+
+        // A NOTIFY of an unknown subscription is not taken for MWI.
+        let (sent, events) = datagram(
+            &mut p,
+            t0 + crate::time::Duration::from_secs(61),
+            &notify(
+                &sub.replace(header(&sub, "Call-ID"), "other"),
+                2,
+                "active",
+                body,
+            ),
+        );
+        assert!(sent.first().unwrap().starts_with("SIP/2.0 481"));
+        assert!(events.is_empty());
+
+        // The mailbox ends the subscription for good: the user learns it.
+        let (sent, events) = datagram(
+            &mut p,
+            t0 + crate::time::Duration::from_secs(62),
+            &notify(&sub, 3, "terminated;reason=noresource", ""),
+        );
+        assert!(sent.first().unwrap().starts_with("SIP/2.0 200 OK\r\n"));
+        assert_eq!(events, [Event::MwiEnded]);
+    }
+}
