@@ -50,14 +50,23 @@ pub(crate) fn split_addr(value: &str) -> Result<AddrParts<'_>, ParseError> {
                 Some(display)
             };
             let after = s.get(lt + 1..).unwrap_or("");
+            // One pass to the `>`, noting the first LWS on the way: RFC 3261
+            // §25.1 name-addr allows none inside the angle brackets (RFC 4475
+            // §3.1.2.14 badaspec).
+            let mut first_lws = None;
             let gt = after
                 .bytes()
-                .position(|b| b == b'>')
+                .enumerate()
+                .find(|&(i, b)| {
+                    if is_lws(b) && first_lws.is_none() {
+                        first_lws = Some(i);
+                    }
+                    b == b'>'
+                })
+                .map(|(i, _)| i)
                 .ok_or(at(ParseErrorKind::BadHeaderValue, s.len()))?;
             let uri = after.get(..gt).unwrap_or("");
-            // RFC 3261 §25.1 name-addr: no LWS inside the angle brackets
-            // (RFC 4475 §3.1.2.14 badaspec).
-            if let Some(i) = uri.bytes().position(is_lws) {
+            if let Some(i) = first_lws {
                 return Err(at(ParseErrorKind::BadUri, lt + 1 + i));
             }
             AddrParts {

@@ -338,10 +338,15 @@ pub(crate) fn split_header_line(line: &str) -> Option<HeaderField<'_>> {
     if name_end == 0 {
         return None;
     }
-    let after = line.get(name_end..)?;
     // RFC 3261 §7.3.1: white space is allowed between the name and the colon.
-    let after = after.trim_start_matches([' ', '\t']);
-    let value = after.strip_prefix(':')?;
+    let mut colon = name_end;
+    while matches!(bytes.get(colon), Some(b' ' | b'\t')) {
+        colon += 1;
+    }
+    if bytes.get(colon) != Some(&b':') {
+        return None;
+    }
+    let value = line.get(colon + 1..)?;
     Some(HeaderField {
         name: line.get(..name_end)?,
         value: trim_lws(value),

@@ -386,19 +386,24 @@ impl<'a> Message<'a> {
         Headers::new(self.headers)
     }
 
-    /// The header lines from the first one that may be `name` on: none
-    /// when the parse pass saw no such header.
-    fn lines_of(&self, name: &HeaderName<'_>) -> Headers<'a> {
+    /// The header lines from the first one that may be `name` on (none
+    /// when the parse pass saw no such header), and whether that first line
+    /// is known to be a `name` line.
+    fn lines_of(&self, name: &HeaderName<'_>) -> (Headers<'a>, bool) {
         match self.index.lookup(name) {
-            Lookup::Absent => Headers::new(""),
-            Lookup::At(off) => Headers::new(self.headers.get(off..).unwrap_or("")),
-            Lookup::Scan => self.headers(),
+            Lookup::Absent => (Headers::new(""), false),
+            Lookup::At(off) => (Headers::new(self.headers.get(off..).unwrap_or("")), true),
+            Lookup::Scan => (self.headers(), false),
         }
     }
 
     /// The value of the first header called `name`.
     pub fn header(&self, name: HeaderName<'_>) -> Option<&'a str> {
-        self.lines_of(&name).next_named(&name).map(|h| h.value)
+        match self.lines_of(&name) {
+            (mut lines, true) => lines.next(),
+            (mut lines, false) => lines.next_named(&name),
+        }
+        .map(|h| h.value)
     }
 
     /// The value of the first header written with `name` (full, compact or
@@ -410,10 +415,12 @@ impl<'a> Message<'a> {
     /// Every value of header `name`: each line, and for list headers each
     /// comma-separated element of each line (RFC 3261 §7.3.1).
     pub fn header_values<'n>(&self, name: HeaderName<'n>) -> HeaderValues<'a, 'n> {
+        let (headers, at_first) = self.lines_of(&name);
         HeaderValues {
-            headers: self.lines_of(&name),
+            headers,
             name,
             current: None,
+            at_first,
         }
     }
 
@@ -475,6 +482,8 @@ pub struct HeaderValues<'a, 'n> {
     headers: Headers<'a>,
     name: HeaderName<'n>,
     current: Option<CommaList<'a>>,
+    /// The next line is known to be a `name` line (found by the index).
+    at_first: bool,
 }
 
 impl<'a> Iterator for HeaderValues<'a, '_> {
@@ -487,7 +496,12 @@ impl<'a> Iterator for HeaderValues<'a, '_> {
                 }
                 self.current = None;
             }
-            let h = self.headers.next_named(&self.name)?;
+            let h = if self.at_first {
+                self.at_first = false;
+                self.headers.next()?
+            } else {
+                self.headers.next_named(&self.name)?
+            };
             if self.name.is_list() {
                 self.current = Some(CommaList::new(h.value));
             } else {
