@@ -390,17 +390,22 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         if !req.is_sip_2_0() {
             return self.respond_stateless(req, to, 505, &[]);
         }
-        if req.top_via().is_none_or(|v| v.is_err())
-            || req.cseq().is_none_or(|c| c.is_err())
-            || req.call_id().is_none()
-            || req.from().is_none_or(|f| f.is_err())
-            || req.to().is_none_or(|t| t.is_err())
-        {
+        if let Some(warning) = unusable_header(req) {
             self.stats.unusable = self.stats.unusable.saturating_add(1);
             // §8.2.6.1... a request missing what a response echoes cannot
-            // be answered reliably; 400 when the Via is there to route it.
+            // be answered reliably; 400 when the Via is there to route it,
+            // with a Warning (§20.43) that names the header at fault.
             if req.top_via().is_some_and(|v| v.is_ok()) && req.method() != Some(Method::Ack) {
-                let _ = self.respond_stateless(req, to, 400, &[]);
+                let _ = self.respond_stateless(req, to, 400, &[("Warning", warning)]);
+            }
+            return Err(InputError::Unusable);
+        }
+        // §21.4.14: a request longer than a transaction can keep is
+        // answered 513 rather than dropped without a word.
+        if raw.len() > MAX_MESSAGE {
+            self.stats.unusable = self.stats.unusable.saturating_add(1);
+            if req.method() != Some(Method::Ack) {
+                let _ = self.respond_stateless(req, to, 513, &[]);
             }
             return Err(InputError::Unusable);
         }
@@ -655,6 +660,24 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
                 self.registration_event(o);
             }
         }
+    }
+}
+
+/// The Warning value (RFC 3261 §20.43, code 399) for the first header a
+/// response must echo that is missing or malformed, if any.
+fn unusable_header(req: &Message<'_>) -> Option<&'static str> {
+    if req.top_via().is_none_or(|v| v.is_err()) {
+        Some("399 handset \"Missing or malformed Via\"")
+    } else if req.cseq().is_none_or(|c| c.is_err()) {
+        Some("399 handset \"Missing or malformed CSeq\"")
+    } else if req.call_id().is_none() {
+        Some("399 handset \"Missing Call-ID\"")
+    } else if req.from().is_none_or(|f| f.is_err()) {
+        Some("399 handset \"Missing or malformed From\"")
+    } else if req.to().is_none_or(|t| t.is_err()) {
+        Some("399 handset \"Missing or malformed To\"")
+    } else {
+        None
     }
 }
 
