@@ -114,3 +114,33 @@ fn a_ring_timeout_during_early_media_leaves_no_deadline_in_the_past() {
     assert!(t - d.now() <= Duration::from_secs(1));
     d.finish();
 }
+
+/// A re-INVITE while the phone's 200 awaits its ACK is taken as that ACK
+/// (the peer must have had the 200). When the 200 carried a late offer,
+/// that "ACK" brings no answer and the call ends; the re-INVITE was then
+/// left without a final response, its server transaction in Proceeding
+/// for good. Now it gets 481: its dialog is gone.
+#[test]
+fn a_reinvite_that_ends_a_late_offer_call_still_gets_a_final_response() {
+    let mut d = Driver::recording(&script());
+    d.step(&invite(SdpPick::None));
+    d.step(&Step::Command(Cmd::Answer(HandlePick::Known(0))));
+    d.step(&Step::InDialog {
+        of: 0,
+        method: handset_conformance::harness::phone::MethodPick::Invite,
+        tag: TagPick::Right,
+        cseq: CseqPick::Next,
+        sdp: SdpPick::None,
+        extra: Extra::None,
+        edits: Damage::default(),
+    });
+    assert!(d.sent().iter().any(|m| m.starts_with(b"BYE ")));
+    let codes = statuses(&d);
+    assert_eq!(
+        codes.last(),
+        Some(&(481, "INVITE".to_string())),
+        "{codes:?}"
+    );
+    assert_eq!(d.phone().live_calls().count(), 0);
+    d.finish();
+}

@@ -1120,7 +1120,11 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             self.ack_received(slot, acked, b"");
         }
         let Some(Some(call)) = self.calls.get_mut(slot) else {
-            return Err(InputError::Unusable);
+            // Taking it as the ACK ended the call (a late offer left
+            // unanswered): the dialog is gone, and the re-INVITE still
+            // needs its final response (RFC 3261 §12.2.2).
+            self.reply_in_invite_tx(id, req, 481, &[]);
+            return Ok(());
         };
         // RFC 3261 §14.2: an offer while ours is outstanding is glare (491);
         // while our 2xx awaits its ACK, 500 with Retry-After.
