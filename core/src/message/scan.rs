@@ -72,14 +72,9 @@ pub(crate) fn find_outside(s: &str, sep: u8) -> Option<usize> {
     let bytes = s.as_bytes();
     // Until the first quote or `<`, the first `sep` is the answer (a `>`
     // outside brackets changes nothing).
-    let mut i = 0;
-    loop {
-        match bytes.get(i) {
-            None => return None,
-            Some(&b) if b == sep => return Some(i),
-            Some(b'"' | b'<') => break,
-            Some(_) => i += 1,
-        }
+    let mut i = find_any_of3(bytes, sep, b'"', b'<')?;
+    if bytes.get(i) == Some(&sep) {
+        return Some(i);
     }
     let mut in_quote = false;
     let mut in_angle = false;
@@ -102,6 +97,38 @@ pub(crate) fn find_outside(s: &str, sep: u8) -> Option<usize> {
         i += 1;
     }
     None
+}
+
+/// The offset of the first byte of `b` that is `x`, `y` or `z`, eight
+/// bytes per step (see [`find_byte`]).
+pub(crate) fn find_any_of3(b: &[u8], x: u8, y: u8, z: u8) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let zero_bytes = |w: u64| w.wrapping_sub(ONES) & !w & HIGHS;
+    let (px, py, pz) = (
+        ONES * u64::from(x),
+        ONES * u64::from(y),
+        ONES * u64::from(z),
+    );
+    let mut words = b.chunks_exact(8);
+    let mut base = 0;
+    for chunk in &mut words {
+        let Ok(bytes) = <[u8; 8]>::try_from(chunk) else {
+            break;
+        };
+        let w = u64::from_le_bytes(bytes);
+        // Each flag word's lowest set byte is exact, so is their union's.
+        let found = zero_bytes(w ^ px) | zero_bytes(w ^ py) | zero_bytes(w ^ pz);
+        if found != 0 {
+            return Some(base + (found.trailing_zeros() / 8) as usize);
+        }
+        base += 8;
+    }
+    words
+        .remainder()
+        .iter()
+        .position(|&c| c == x || c == y || c == z)
+        .map(|i| base + i)
 }
 
 /// The offset of the first `needle` in `b`. Scans eight bytes per step
@@ -359,6 +386,15 @@ mod tests {
             }
         }
         assert_eq!(find_byte(&[0x0a, 0x8a, 0x0b], 0x8a), Some(1));
+        for at in 0..20 {
+            for needle in [b',', b'"', b'<'] {
+                let mut buf = [b';'; 20];
+                buf[at] = needle;
+                buf[19] = b'<';
+                assert_eq!(find_any_of3(&buf, b',', b'"', b'<'), Some(at));
+            }
+        }
+        assert_eq!(find_any_of3(b"abcdefghijk", b',', b'"', b'<'), None);
         assert_eq!(find_byte(&[0xff; 9], 0x7f), None);
     }
 
