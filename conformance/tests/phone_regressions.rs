@@ -144,3 +144,34 @@ fn a_reinvite_that_ends_a_late_offer_call_still_gets_a_final_response() {
     assert_eq!(d.phone().live_calls().count(), 0);
     d.finish();
 }
+
+/// A peer's hold re-INVITE whose ACK never arrives (found by the fault
+/// sweep at 30 % loss): the call was up before it and the phone's 200
+/// carried the answer, so the call stays instead of ending with a BYE
+/// after 64·T1.
+#[test]
+fn a_lost_ack_for_a_reinvite_with_an_offer_keeps_the_call() {
+    let mut d = Driver::recording(&script());
+    d.step(&invite(SdpPick::Audio));
+    d.step(&Step::Command(Cmd::Answer(HandlePick::Known(0))));
+    d.step(&Step::Ack {
+        to: 0,
+        tag: TagPick::Right,
+        sdp: SdpPick::None,
+        edits: Damage::default(),
+    });
+    d.step(&Step::InDialog {
+        of: 0,
+        method: handset_conformance::harness::phone::MethodPick::Invite,
+        tag: TagPick::Right,
+        cseq: CseqPick::Next,
+        sdp: SdpPick::SendOnly,
+        extra: Extra::None,
+        edits: Damage::default(),
+    });
+    assert!(d.events().iter().any(|e| matches!(e, Event::Held { .. })));
+    d.step(&Step::Wait(40_000));
+    assert_eq!(d.phone().live_calls().count(), 1, "{:?}", d.events());
+    assert!(!d.sent().iter().any(|m| m.starts_with(b"BYE ")));
+    d.finish();
+}

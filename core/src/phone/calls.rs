@@ -1245,9 +1245,18 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
                 }
             }
             if give_up {
-                // §13.3.1.4: no ACK within 64·T1 ends the session with BYE.
+                // §13.3.1.4: no ACK within 64·T1 ends the session with BYE
+                // (a SHOULD). Not for a re-INVITE that carried its offer:
+                // the call was up before it and our 2xx held the answer,
+                // so a lost ACK changes nothing, and a live call is not
+                // dropped for it.
+                let mut keep = false;
                 if let Some(c) = self.calls.get_mut(slot).and_then(|c| c.as_mut()) {
                     c.pending_ok = None;
+                    keep = c.is_confirmed() && !c.media.offer_pending();
+                }
+                if keep {
+                    continue;
                 }
                 self.send_bye(slot);
                 self.end_call(slot, EndReason::Timeout);
