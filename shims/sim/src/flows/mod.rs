@@ -28,8 +28,10 @@ const FLOW_DEADLINE: Duration = Duration::from_secs(600);
 
 /// After a flow's last action: long enough for a last request still
 /// being retransmitted (up to 64·T1 = 32 s) and then every transaction
-/// timer (Timers D, J, K, M: up to 32 s) to run out.
-const DRAIN: Duration = Duration::from_secs(80);
+/// timer (Timers D, J, K, M: up to 32 s) to run out, and for a call that
+/// rings where no CANCEL can reach it (the proxy never heard it ring,
+/// RFC 3261 §9.1) to time out (120 s) and see its 480 through Timer H.
+const DRAIN: Duration = Duration::from_secs(160);
 
 /// Every flow this simulator knows, in the order `list` shows them.
 pub fn registry() -> FlowRegistry {
