@@ -79,9 +79,17 @@ struct Slot<T> {
 
 /// Up to `N` entries of `T` (`N` at most 65,536), addressed by
 /// [`Handle<M>`].
+///
+/// The free slots are kept in a min-heap of their indices, so
+/// [`insert`](Self::insert) takes the lowest free slot in O(log N) and
+/// [`len`](Self::len) is a counter: neither walks the table.
 #[derive(Clone, Debug)]
 pub struct Slots<T, M, const N: usize> {
     slots: [Slot<T>; N],
+    /// A binary min-heap of the free slot indices in `free[..free_len]`.
+    free: [u16; N],
+    free_len: usize,
+    live: usize,
     kind: PhantomData<fn() -> M>,
 }
 
@@ -94,12 +102,75 @@ impl<T, M, const N: usize> Default for Slots<T, M, N> {
 impl<T, M, const N: usize> Slots<T, M, N> {
     /// An empty table.
     pub fn new() -> Self {
+        let capacity = N.min(usize::from(u16::MAX) + 1);
         Slots {
             slots: core::array::from_fn(|_| Slot {
                 generation: 0,
                 entry: None,
             }),
+            // Ascending indices already form a min-heap.
+            free: core::array::from_fn(|i| u16::try_from(i).unwrap_or(u16::MAX)),
+            free_len: capacity,
+            live: 0,
             kind: PhantomData,
+        }
+    }
+
+    /// Takes the lowest free index off the heap.
+    fn pop_free(&mut self) -> Option<u16> {
+        let last = self.free_len.checked_sub(1)?;
+        let top = *self.free.first()?;
+        let moved = *self.free.get(last)?;
+        self.free_len = last;
+        // Sift `moved` down from the root.
+        let mut at = 0;
+        loop {
+            let left = 2 * at + 1;
+            let right = left + 1;
+            let mut child = match self.free.get(..last).and_then(|h| h.get(left)) {
+                Some(&v) => (left, v),
+                None => break,
+            };
+            if let Some(&v) = self.free.get(..last).and_then(|h| h.get(right)) {
+                if v < child.1 {
+                    child = (right, v);
+                }
+            }
+            if child.1 >= moved {
+                break;
+            }
+            if let Some(dst) = self.free.get_mut(at) {
+                *dst = child.1;
+            }
+            at = child.0;
+        }
+        if let Some(dst) = self.free.get_mut(at) {
+            *dst = moved;
+        }
+        Some(top)
+    }
+
+    /// Puts a freed index back on the heap.
+    fn push_free(&mut self, index: u16) {
+        let mut at = self.free_len;
+        if at >= self.free.len() {
+            return;
+        }
+        self.free_len += 1;
+        while let Some(parent) = at.checked_sub(1).map(|a| a / 2) {
+            let Some(&p) = self.free.get(parent) else {
+                break;
+            };
+            if p <= index {
+                break;
+            }
+            if let Some(dst) = self.free.get_mut(at) {
+                *dst = p;
+            }
+            at = parent;
+        }
+        if let Some(dst) = self.free.get_mut(at) {
+            *dst = index;
         }
     }
 
@@ -110,7 +181,7 @@ impl<T, M, const N: usize> Slots<T, M, N> {
 
     /// How many entries are live; 0 means every slot is free.
     pub fn len(&self) -> usize {
-        self.slots.iter().filter(|s| s.entry.is_some()).count()
+        self.live
     }
 
     /// Whether every slot is free.
@@ -120,19 +191,17 @@ impl<T, M, const N: usize> Slots<T, M, N> {
 
     /// Whether no slot is free.
     pub fn is_full(&self) -> bool {
-        self.slots.iter().all(|s| s.entry.is_some())
+        self.free_len == 0
     }
 
     /// Adds an entry in the first free slot.
     pub fn insert(&mut self, entry: T) -> Result<Handle<M>, TableFull> {
-        let (index, slot) = self
-            .slots
-            .iter_mut()
-            .enumerate()
-            .find(|(_, s)| s.entry.is_none())
-            .ok_or(TableFull)?;
-        let index = u16::try_from(index).map_err(|_| TableFull)?;
+        let index = self.pop_free().ok_or(TableFull)?;
+        let Some(slot) = self.slots.get_mut(usize::from(index)) else {
+            return Err(TableFull);
+        };
         slot.entry = Some(entry);
+        self.live += 1;
         Ok(Handle {
             index,
             generation: slot.generation,
@@ -166,6 +235,8 @@ impl<T, M, const N: usize> Slots<T, M, N> {
             .filter(|s| s.generation == h.generation)?;
         let entry = slot.entry.take()?;
         slot.generation = slot.generation.wrapping_add(1);
+        self.live = self.live.saturating_sub(1);
+        self.push_free(h.index);
         Some(entry)
     }
 
@@ -227,5 +298,24 @@ mod tests {
         assert_eq!(t.iter_mut().map(|(_, v)| *v).sum::<u32>(), 9);
         assert_eq!(t.len(), 2);
         assert!(t.is_full());
+    }
+
+    #[test]
+    fn insert_takes_the_lowest_free_slot() {
+        let mut t: Slots<u32, Marker, 64> = Slots::new();
+        let hs: [Handle<Marker>; 64] = core::array::from_fn(|i| t.insert(i as u32).unwrap());
+        assert!(t.is_full());
+        // Free a scattered set, out of order; inserts refill lowest first.
+        for i in [40, 3, 63, 17, 0, 41, 22] {
+            assert_eq!(t.remove(hs[i]), Some(i as u32));
+        }
+        assert_eq!(t.len(), 57);
+        let mut refilled = heapless::Vec::<usize, 8>::new();
+        while let Ok(h) = t.insert(99) {
+            refilled.push(h.index()).unwrap();
+        }
+        assert_eq!(refilled, [0, 3, 17, 22, 40, 41, 63]);
+        assert_eq!(t.len(), 64);
+        assert_eq!(t.iter().count(), 64);
     }
 }
