@@ -175,3 +175,19 @@ fn a_lost_ack_for_a_reinvite_with_an_offer_keeps_the_call() {
     assert!(!d.sent().iter().any(|m| m.starts_with(b"BYE ")));
     d.finish();
 }
+
+/// The inputs libFuzzer's `phone` target crashed on, replayed as they
+/// were found (the driver checks every invariant and the clean-up).
+#[test]
+fn fuzz_crash_inputs_no_longer_break_an_invariant() {
+    for input in [
+        // A re-INVITE taken as the missing ACK of a late-offer call.
+        &include_bytes!("fuzz-crashes/phone-reinvite-taken-as-ack")[..],
+        // A damaged 2xx ended the INVITE transaction of a call that had no
+        // provisional; hanging up left it cancelling for good. The call
+        // now gives up 64·T1 after the hang-up whatever its transaction.
+        &include_bytes!("fuzz-crashes/phone-cancelling-without-invite-transaction")[..],
+    ] {
+        handset_conformance::harness::phone::run(input);
+    }
+}

@@ -385,14 +385,16 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             // The give-up timer set below keeps running.
             return;
         }
-        call.no_answer_at = None;
+        // RFC 3261 §9.1: with no final response 64·T1 after the CANCEL,
+        // the INVITE counts as cancelled (its Timer B no longer runs).
+        // Armed before any provisional too: Timer B normally ends such a
+        // call first, but an INVITE transaction already gone (a damaged
+        // 2xx ended it) must not leave the call cancelling for good.
+        call.no_answer_at = Some(self.now + self.config.timers.t1.saturating_mul(64));
         if !call.provisional_seen {
             return;
         }
         call.cancel_sent = true;
-        // RFC 3261 §9.1: with no final response 64·T1 after the CANCEL,
-        // the INVITE counts as cancelled (its Timer B no longer runs).
-        call.no_answer_at = Some(self.now + self.config.timers.t1.saturating_mul(64));
         let Some(tx) = call.invite_tx else {
             return;
         };
@@ -1221,7 +1223,8 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             };
             if call.no_answer_at.is_some_and(|t| t <= self.now) {
                 call.no_answer_at = None;
-                if call.direction == CallDirection::Outgoing && call.cancel_sent {
+                if call.direction == CallDirection::Outgoing && call.state == CallState::Cancelling
+                {
                     let reason = call.cancel_reason.unwrap_or(EndReason::NoAnswer);
                     self.end_call(slot, reason);
                 } else if call.direction == CallDirection::Outgoing {
