@@ -346,6 +346,72 @@ fn digest_stale_nonce_is_retried_once_and_a_refusal_is_not_looped() {
     d.finish();
 }
 
+/// The phone's newest REGISTER.
+fn last_register(d: &Driver) -> Sent {
+    d.sent()
+        .iter()
+        .rev()
+        .filter_map(|m| Sent::read(m))
+        .find(|m| m.method() == "REGISTER" && !m.is_response())
+        .expect("a REGISTER went out")
+}
+
+/// A response from the registrar to the phone's newest REGISTER.
+fn registrar_says(d: &mut Driver, status: &str, extra: &[(&str, String)]) {
+    let reg = last_register(d);
+    let mut r = Draft::new(format!("SIP/2.0 {status}"));
+    for v in reg.all("Via") {
+        r.header("Via", v);
+    }
+    r.header("From", reg.get("From").unwrap())
+        .header("To", format!("{};tag=reg1", reg.get("To").unwrap()))
+        .header("Call-ID", reg.get("Call-ID").unwrap())
+        .header("CSeq", reg.get("CSeq").unwrap());
+    for (n, v) in extra {
+        r.header(n, v);
+    }
+    d.send(&r.render(&[]));
+}
+
+/// Digest nonce reuse on the phone side: a refresh may reuse the nonce
+/// the registrar accepted, but never with a nonce count used before
+/// (RFC 7616 §3.4: nc counts every request sent with that nonce).
+#[test]
+fn a_reused_nonce_always_carries_a_new_nonce_count() {
+    let mut d = driver(true, true);
+    d.step(&Step::Command(Cmd::Register));
+    let challenge = (
+        "WWW-Authenticate",
+        "Digest realm=\"example.com\", nonce=\"n-7\", qop=\"auth\", algorithm=MD5".to_string(),
+    );
+    registrar_says(&mut d, "401 Unauthorized", &[challenge]);
+    let first = last_register(&d);
+    let auth = first
+        .get("Authorization")
+        .expect("answers the challenge")
+        .to_string();
+    assert!(auth.contains("nc=00000001"), "{auth}");
+    let contact = format!("{};expires=60", first.get("Contact").unwrap());
+    registrar_says(&mut d, "200 OK", &[("Contact", contact)]);
+    assert!(d
+        .events()
+        .iter()
+        .any(|e| matches!(e, Event::Registered { .. })));
+    // The refresh comes before the binding's 60 s run out.
+    d.step(&Step::WaitLong(60));
+    let refresh = last_register(&d);
+    assert!(refresh.cseq() > first.cseq(), "no refresh was sent");
+    // The accepted nonce is reused for the refresh, with the next count.
+    let again = refresh
+        .get("Authorization")
+        .expect("the refresh answers ahead");
+    assert!(
+        again.contains("nonce=\"n-7\"") && again.contains("nc=00000002"),
+        "{again}"
+    );
+    d.finish();
+}
+
 /// Responses the harness's reply step builds carry the phone's own tags:
 /// a sanity check that the peer the other tests rely on works.
 #[test]
