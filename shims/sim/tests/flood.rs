@@ -231,7 +231,7 @@ fn a_flood_is_refused_while_the_live_call_stays_up_and_every_slot_frees() {
     // phone's own requests and its dialogs.
     let busy = w.phone(b).phone.transactions_in_use();
     assert!(
-        busy >= SIM_TXNS / 2 && busy <= SIM_TXNS - SIM_TXNS / 4,
+        (SIM_TXNS / 2..=SIM_TXNS - SIM_TXNS / 4).contains(&busy),
         "{busy} of {SIM_TXNS} transactions in use"
     );
     w.command(b, Command::Hangup(call_b));

@@ -5,8 +5,8 @@
 //! the flow is about registration itself.
 
 mod basic;
-mod media;
 mod features;
+mod media;
 mod mwi;
 mod transfer;
 
