@@ -240,6 +240,17 @@ impl<T, M, const N: usize> Slots<T, M, N> {
         Some(entry)
     }
 
+    /// The handle of the entry in slot `index`, if one is live there.
+    pub fn handle_at(&self, index: usize) -> Option<Handle<M>> {
+        let slot = self.slots.get(index)?;
+        slot.entry.as_ref()?;
+        Some(Handle {
+            index: u16::try_from(index).ok()?,
+            generation: slot.generation,
+            kind: PhantomData,
+        })
+    }
+
     /// Every live entry with its handle.
     pub fn iter(&self) -> impl Iterator<Item = (Handle<M>, &T)> + '_ {
         self.slots.iter().enumerate().filter_map(|(i, s)| {

@@ -112,6 +112,7 @@ macro_rules! common_accessors {
 }
 
 mod buf;
+mod index;
 mod invite_client;
 mod invite_server;
 mod key;

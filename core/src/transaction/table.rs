@@ -3,6 +3,7 @@
 
 use core::net::SocketAddr;
 
+use super::index::{branch_hash, BranchIndex, DeadlineHeap};
 use super::{
     ClientEvent, InviteClientTransaction, InviteServerTransaction, NonInviteClientTransaction,
     NonInviteServerTransaction, ServerEvent, TimerEvent, TransactionError, TransactionKey,
@@ -152,9 +153,25 @@ pub type TransactionId = Handle<TransactionSlot>;
 /// 2xx, or a stray response). Timers run through
 /// [`handle_timer`](Self::handle_timer), which frees a slot as soon as its
 /// transaction ends.
+///
+/// Matching and timers do not walk the table: an index by branch hash finds
+/// the candidates for a message, and a heap of next deadlines finds the
+/// next timer, so the cost per message stays flat as `N` grows. A
+/// transaction handed out by [`get_mut`](Self::get_mut) may change in any
+/// way; the table looks at it again on its next call.
 #[derive(Clone, Debug)]
 pub struct TransactionTable<const N: usize> {
     slots: Slots<Transaction, TransactionSlot, N>,
+    branches: BranchIndex<N>,
+    timers: DeadlineHeap<N>,
+    /// The slot last lent out by `get_mut`: its deadline, key and state
+    /// may differ from what the indexes hold until it is looked at again.
+    lent: Option<usize>,
+    /// Slots seen terminated, for `remove_terminated`; each at most once,
+    /// as `listed_ended` says.
+    ended: [u16; N],
+    ended_len: usize,
+    listed_ended: [bool; N],
 }
 
 impl<const N: usize> Default for TransactionTable<N> {
@@ -168,6 +185,52 @@ impl<const N: usize> TransactionTable<N> {
     pub fn new() -> Self {
         TransactionTable {
             slots: Slots::new(),
+            branches: BranchIndex::new(),
+            timers: DeadlineHeap::new(),
+            lent: None,
+            ended: [0; N],
+            ended_len: 0,
+            listed_ended: [false; N],
+        }
+    }
+
+    /// Brings the indexes up to date with the transaction in `slot`.
+    fn sync(&mut self, slot: usize) {
+        let Some(t) = self.slots.handle_at(slot).and_then(|id| self.slots.get(id)) else {
+            self.timers.remove(slot);
+            return;
+        };
+        self.timers
+            .set(slot, t.poll_timeout().map(|at| at.as_micros()));
+        let hash = branch_hash(t.key().branch());
+        if self.branches.hash_of(slot) != Some(hash) {
+            self.branches.remove(slot);
+            self.branches.insert(slot, hash);
+        }
+        if t.is_terminated() {
+            self.list_ended(slot);
+        }
+    }
+
+    fn list_ended(&mut self, slot: usize) {
+        let (Ok(index), Some(listed)) = (u16::try_from(slot), self.listed_ended.get_mut(slot))
+        else {
+            return;
+        };
+        if *listed {
+            return;
+        }
+        if let Some(cell) = self.ended.get_mut(self.ended_len) {
+            *cell = index;
+            *listed = true;
+            self.ended_len += 1;
+        }
+    }
+
+    /// Looks again at the transaction `get_mut` lent out.
+    fn take_back(&mut self) {
+        if let Some(slot) = self.lent.take() {
+            self.sync(slot);
         }
     }
 
@@ -192,7 +255,10 @@ impl<const N: usize> TransactionTable<N> {
         &mut self,
         transaction: impl Into<Transaction>,
     ) -> Result<TransactionId, TableFull> {
-        self.slots.insert(transaction.into())
+        self.take_back();
+        let id = self.slots.insert(transaction.into())?;
+        self.sync(id.index());
+        Ok(id)
     }
 
     /// The transaction `id` names, if still live.
@@ -202,13 +268,21 @@ impl<const N: usize> TransactionTable<N> {
 
     /// The transaction `id` names, if still live.
     pub fn get_mut(&mut self, id: TransactionId) -> Option<&mut Transaction> {
+        self.take_back();
+        if self.slots.get(id).is_some() {
+            self.lent = Some(id.index());
+        }
         self.slots.get_mut(id)
     }
 
     /// Removes the transaction `id` names and returns it; the slot's next
     /// occupant gets a new generation.
     pub fn remove(&mut self, id: TransactionId) -> Option<Transaction> {
-        self.slots.remove(id)
+        self.take_back();
+        let t = self.slots.remove(id)?;
+        self.branches.remove(id.index());
+        self.timers.remove(id.index());
+        Some(t)
     }
 
     /// Every live transaction with its handle.
@@ -216,26 +290,49 @@ impl<const N: usize> TransactionTable<N> {
         self.slots.iter()
     }
 
-    fn find(&self, pred: impl Fn(&Transaction) -> bool) -> Option<TransactionId> {
-        self.iter().find(|(_, t)| pred(t)).map(|(id, _)| id)
+    /// The lowest slot whose key's branch is `branch` and whose
+    /// transaction passes `pred`: the first match in slot order, as a walk
+    /// of the whole table would find it.
+    fn find(&self, branch: &str, pred: impl Fn(&Transaction) -> bool) -> Option<TransactionId> {
+        let hash = branch_hash(branch);
+        // The lent slot's key may have changed since it was indexed.
+        let lent = self.lent;
+        self.branches
+            .candidates(hash)
+            .filter(|&slot| Some(slot) != lent)
+            .chain(lent)
+            .filter_map(|slot| self.slots.handle_at(slot))
+            .filter(|&id| self.slots.get(id).is_some_and(&pred))
+            .min_by_key(|id| id.index())
+    }
+
+    /// The top Via branch of a received message; without one no key
+    /// matches it.
+    fn top_branch<'m>(msg: &Message<'m>) -> Option<&'m str> {
+        let via = msg.top_via()?.ok()?;
+        Some(via.branch().unwrap_or(""))
     }
 
     /// The client transaction a received response belongs to (RFC 3261 §17.1.3).
     pub fn find_client(&self, response: &Message<'_>) -> Option<TransactionId> {
-        self.find(|t| t.key().matches_response(response))
+        let branch = Self::top_branch(response)?;
+        self.find(branch, |t| t.key().matches_response(response))
     }
 
     /// The server transaction a received request belongs to (RFC 3261
     /// §17.2.3): its retransmission, or the ACK for its non-2xx final.
     pub fn find_server(&self, request: &Message<'_>) -> Option<TransactionId> {
-        self.find(|t| t.key().matches_request(request))
+        let branch = Self::top_branch(request)?;
+        self.find(branch, |t| t.key().matches_request(request))
     }
 
     /// The INVITE server transaction a received CANCEL cancels (RFC 3261
     /// §9.2); the CANCEL itself gets a server transaction of its own.
     pub fn find_cancelled_invite(&self, cancel: &Message<'_>) -> Option<TransactionId> {
         let key = TransactionKey::cancelled_invite(cancel).ok()?;
-        self.find(|t| matches!(t, Transaction::InviteServer(_)) && *t.key() == key)
+        self.find(key.branch(), |t| {
+            matches!(t, Transaction::InviteServer(_)) && *t.key() == key
+        })
     }
 
     /// Routes a received response to its client transaction.
@@ -244,8 +341,10 @@ impl<const N: usize> TransactionTable<N> {
         now: Instant,
         response: &Message<'_>,
     ) -> Option<(TransactionId, ClientEvent)> {
+        self.take_back();
         let id = self.find_client(response)?;
-        let event = self.get_mut(id)?.on_response(now, response);
+        let event = self.slots.get_mut(id)?.on_response(now, response);
+        self.sync(id.index());
         Some((id, event))
     }
 
@@ -255,17 +354,29 @@ impl<const N: usize> TransactionTable<N> {
         now: Instant,
         request: &Message<'_>,
     ) -> Option<(TransactionId, ServerEvent)> {
+        self.take_back();
         let id = self.find_server(request)?;
-        let event = self.get_mut(id)?.on_request(now, request);
+        let event = self.slots.get_mut(id)?.on_request(now, request);
+        self.sync(id.index());
         Some((id, event))
     }
 
     /// The earliest instant any transaction has timer work.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.slots
-            .iter()
-            .filter_map(|(_, t)| t.poll_timeout())
-            .min()
+        let indexed = match self.lent {
+            Some(slot) => self.timers.peek_except(slot),
+            None => self.timers.peek(),
+        }
+        .map(|(at, _)| Instant::from_micros(at));
+        let lent = self
+            .lent
+            .and_then(|slot| self.slots.handle_at(slot))
+            .and_then(|id| self.slots.get(id))
+            .and_then(Transaction::poll_timeout);
+        match (indexed, lent) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Runs the earliest timer due at `now` and returns what its
@@ -273,13 +384,19 @@ impl<const N: usize> TransactionTable<N> {
     /// [`TimerEvent::Timeout`] or [`TimerEvent::Terminated`] the slot is
     /// already free and the handle stale.
     pub fn handle_timer(&mut self, now: Instant) -> Option<(TransactionId, TimerEvent)> {
+        self.take_back();
         loop {
-            let (id, _) = self
-                .iter()
-                .filter_map(|(id, t)| Some((id, t.poll_timeout()?)))
-                .filter(|(_, at)| *at <= now)
-                .min_by_key(|(_, at)| *at)?;
-            let event = self.get_mut(id)?.on_timer(now);
+            // The earliest deadline, ties to the lowest slot.
+            let (at, slot) = self.timers.peek()?;
+            if at > now.as_micros() {
+                return None;
+            }
+            let Some(id) = self.slots.handle_at(slot) else {
+                self.timers.remove(slot);
+                continue;
+            };
+            let event = self.slots.get_mut(id)?.on_timer(now);
+            self.sync(slot);
             if let Some(event) = event {
                 if event.is_final() {
                     self.remove(id);
@@ -293,15 +410,23 @@ impl<const N: usize> TransactionTable<N> {
     /// Frees every terminated transaction (ended by
     /// [`Transaction::terminate`]) and returns how many.
     pub fn remove_terminated(&mut self) -> usize {
+        self.take_back();
         let mut freed = 0;
-        loop {
-            let next = self
-                .iter()
-                .find(|(_, t)| t.is_terminated())
-                .map(|(id, _)| id);
-            let Some(id) = next else { break };
-            self.remove(id);
-            freed += 1;
+        let listed = core::mem::replace(&mut self.ended_len, 0);
+        for i in 0..listed {
+            let Some(slot) = self.ended.get(i).map(|&s| usize::from(s)) else {
+                break;
+            };
+            if let Some(flag) = self.listed_ended.get_mut(slot) {
+                *flag = false;
+            }
+            let Some(id) = self.slots.handle_at(slot) else {
+                continue;
+            };
+            if self.slots.get(id).is_some_and(Transaction::is_terminated) {
+                self.remove(id);
+                freed += 1;
+            }
         }
         freed
     }

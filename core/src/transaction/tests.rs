@@ -1333,6 +1333,9 @@ fn a_table_slot_costs_little_more_than_its_message_buffer() {
     let slot = core::mem::size_of::<Transaction>();
     assert!(slot <= MAX_MESSAGE + 512, "slot is {slot} bytes");
     let table = core::mem::size_of::<TransactionTable<64>>();
-    assert!(table <= 64 * (slot + 48), "table is {table} bytes, slot {slot}");
+    assert!(
+        table <= 64 * (slot + 48),
+        "table is {table} bytes, slot {slot}"
+    );
     assert_eq!(core::mem::size_of::<TimerTable>(), 12 * 8);
 }
