@@ -499,6 +499,9 @@ impl Capture {
             fs::read_to_string(&err).is_ok_and(|s| s.contains("Capturing on"))
         });
         assert!(ok, "tshark did not start: {:?}", fs::read_to_string(&err));
+        // dumpcap announces itself a moment before its first packet is
+        // written; on a loaded machine the first datagrams can slip by.
+        std::thread::sleep(Duration::from_millis(1500));
         Capture { child, file }
     }
 
