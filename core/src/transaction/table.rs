@@ -256,7 +256,12 @@ impl<const N: usize> TransactionTable<N> {
         transaction: impl Into<Transaction>,
     ) -> Result<TransactionId, TableFull> {
         self.take_back();
-        let id = self.slots.insert(transaction.into())?;
+        let transaction = transaction.into();
+        let hash = branch_hash(transaction.key().branch());
+        let id = self.slots.insert(transaction)?;
+        // Indexed here, not by `sync`: the slot's last hash belongs to the
+        // transaction that held it before.
+        self.branches.insert(id.index(), hash);
         self.sync(id.index());
         Ok(id)
     }
@@ -429,5 +434,244 @@ impl<const N: usize> TransactionTable<N> {
             }
         }
         freed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The indexed table against the whole-table walks it replaced: the
+    //! same operations on two tables give the same answers, step by step.
+    extern crate std;
+
+    use std::format;
+    use std::string::String;
+
+    use super::*;
+    use crate::rng::Rng;
+    use crate::transaction::{Reliability, TimerConfig};
+
+    /// Six branches, so that keys collide often, even exactly.
+    const BRANCHES: [&str; 6] = [
+        "z9hG4bKa", "z9hG4bKb", "z9hG4bKc", "z9hG4bKd", "z9hG4bKe", "z9hG4bKf",
+    ];
+    const METHODS: [&str; 4] = ["INVITE", "OPTIONS", "ACK", "CANCEL"];
+
+    fn request(method: &str, branch: &str, host: &str) -> String {
+        let cseq = if method == "ACK" { "INVITE" } else { method };
+        format!(
+            "{method} sip:bob@example.com SIP/2.0\r\n\
+             Via: SIP/2.0/UDP {host}:5060;branch={branch}\r\n\
+             Max-Forwards: 70\r\nFrom: <sip:alice@example.com>;tag=1\r\n\
+             To: <sip:bob@example.com>\r\nCall-ID: c1\r\nCSeq: 1 {cseq}\r\n\
+             Content-Length: 0\r\n\r\n"
+        )
+    }
+
+    fn response(code: u16, method: &str, branch: &str) -> String {
+        format!(
+            "SIP/2.0 {code} Whatever\r\n\
+             Via: SIP/2.0/UDP a.example.com:5060;branch={branch}\r\n\
+             From: <sip:alice@example.com>;tag=1\r\nTo: <sip:bob@example.com>;tag=2\r\n\
+             Call-ID: c1\r\nCSeq: 1 {method}\r\nContent-Length: 0\r\n\r\n"
+        )
+    }
+
+    fn pick<'a>(rng: &mut Rng, from: &[&'a str]) -> &'a str {
+        let n = u32::try_from(from.len()).unwrap();
+        from[rng.below(n) as usize]
+    }
+
+    fn new_transaction(rng: &mut Rng, now: Instant) -> Option<Transaction> {
+        let branch = pick(rng, &BRANCHES);
+        let host = pick(rng, &["a.example.com", "b.example.com"]);
+        let rel = if rng.below(4) == 0 {
+            Reliability::Reliable
+        } else {
+            Reliability::Unreliable
+        };
+        let peer = "192.0.2.9:5060".parse().unwrap();
+        let cfg = TimerConfig::default();
+        let t: Transaction = match rng.below(4) {
+            0 => {
+                let r = request("INVITE", branch, host);
+                InviteClientTransaction::new(r.as_bytes(), peer, rel, cfg, now)
+                    .ok()?
+                    .into()
+            }
+            1 => {
+                let r = request(pick(rng, &["OPTIONS", "CANCEL"]), branch, host);
+                NonInviteClientTransaction::new(r.as_bytes(), peer, rel, cfg, now)
+                    .ok()?
+                    .into()
+            }
+            2 => {
+                let r = request("INVITE", branch, host);
+                InviteServerTransaction::new(r.as_bytes(), peer, rel, cfg, now)
+                    .ok()?
+                    .into()
+            }
+            _ => {
+                let r = request(pick(rng, &["OPTIONS", "CANCEL"]), branch, host);
+                NonInviteServerTransaction::new(r.as_bytes(), peer, rel, cfg, now)
+                    .ok()?
+                    .into()
+            }
+        };
+        Some(t)
+    }
+
+    fn walk<const N: usize>(
+        t: &TransactionTable<N>,
+        pred: impl Fn(&Transaction) -> bool,
+    ) -> Option<TransactionId> {
+        t.iter().find(|(_, x)| pred(x)).map(|(id, _)| id)
+    }
+
+    fn walk_poll<const N: usize>(t: &TransactionTable<N>) -> Option<Instant> {
+        t.iter().filter_map(|(_, x)| x.poll_timeout()).min()
+    }
+
+    fn walk_timer<const N: usize>(
+        t: &mut TransactionTable<N>,
+        now: Instant,
+    ) -> Option<(TransactionId, TimerEvent)> {
+        loop {
+            let (id, _) = t
+                .iter()
+                .filter_map(|(id, x)| Some((id, x.poll_timeout()?)))
+                .filter(|(_, at)| *at <= now)
+                .min_by_key(|(_, at)| *at)?;
+            if let Some(event) = t.get_mut(id)?.on_timer(now) {
+                if event.is_final() {
+                    t.remove(id);
+                }
+                return Some((id, event));
+            }
+        }
+    }
+
+    fn walk_remove_terminated<const N: usize>(t: &mut TransactionTable<N>) -> usize {
+        let dead: std::vec::Vec<_> = t
+            .iter()
+            .filter(|(_, x)| x.is_terminated())
+            .map(|(id, _)| id)
+            .collect();
+        dead.iter().filter(|&&id| t.remove(id).is_some()).count()
+    }
+
+    fn random_live<const N: usize>(
+        rng: &mut Rng,
+        t: &TransactionTable<N>,
+    ) -> Option<TransactionId> {
+        let n = u32::try_from(t.len()).unwrap();
+        if n == 0 {
+            return None;
+        }
+        t.iter().nth(rng.below(n) as usize).map(|(id, _)| id)
+    }
+
+    #[test]
+    fn indexed_table_answers_as_a_whole_table_walk() {
+        for seed in 1..=12 {
+            let mut rng = Rng::new(seed);
+            let mut fast: TransactionTable<24> = TransactionTable::new();
+            let mut slow: TransactionTable<24> = TransactionTable::new();
+            let mut now = Instant::ZERO;
+            for step in 0..3_000 {
+                let ctx = format!("seed {seed} step {step}");
+                match rng.below(10) {
+                    0..=2 => {
+                        if let Some(t) = new_transaction(&mut rng, now) {
+                            assert_eq!(fast.insert(t.clone()), slow.insert(t), "{ctx}");
+                        }
+                    }
+                    3 => {
+                        let code = [100, 180, 200, 486][rng.below(4) as usize];
+                        let r = response(
+                            code,
+                            pick(&mut rng, &["INVITE", "OPTIONS", "CANCEL"]),
+                            pick(&mut rng, &BRANCHES),
+                        );
+                        let m = Message::parse_datagram(r.as_bytes()).unwrap();
+                        let expect = walk(&slow, |x| x.key().matches_response(&m));
+                        assert_eq!(fast.find_client(&m), expect, "{ctx}");
+                        let got = fast.on_response(now, &m);
+                        let want =
+                            expect.map(|id| (id, slow.get_mut(id).unwrap().on_response(now, &m)));
+                        assert_eq!(got, want, "{ctx}");
+                    }
+                    4 => {
+                        let method = pick(&mut rng, &METHODS);
+                        let host = pick(&mut rng, &["a.example.com", "B.example.com"]);
+                        let r = request(method, pick(&mut rng, &BRANCHES), host);
+                        let m = Message::parse_datagram(r.as_bytes()).unwrap();
+                        if let Ok(key) = TransactionKey::cancelled_invite(&m) {
+                            let expect = walk(&slow, |x| {
+                                matches!(x, Transaction::InviteServer(_)) && *x.key() == key
+                            });
+                            assert_eq!(fast.find_cancelled_invite(&m), expect, "{ctx}");
+                        }
+                        let expect = walk(&slow, |x| x.key().matches_request(&m));
+                        assert_eq!(fast.find_server(&m), expect, "{ctx}");
+                        let got = fast.on_request(now, &m);
+                        let want =
+                            expect.map(|id| (id, slow.get_mut(id).unwrap().on_request(now, &m)));
+                        assert_eq!(got, want, "{ctx}");
+                    }
+                    5 => {
+                        // Change a transaction behind the table's back.
+                        let Some(id) = random_live(&mut rng, &slow) else {
+                            continue;
+                        };
+                        let what = rng.below(4);
+                        let other = new_transaction(&mut rng, now);
+                        let r = response([180, 200, 486][rng.below(3) as usize], "INVITE", "x");
+                        for t in [&mut fast, &mut slow] {
+                            let x = t.get_mut(id).unwrap();
+                            match what {
+                                0 => x.terminate(),
+                                1 => {
+                                    let _ = x.send_response(now, r.as_bytes());
+                                }
+                                2 => {
+                                    if let Some(o) = other.clone() {
+                                        *x = o;
+                                    }
+                                }
+                                _ => {}
+                            }
+                        }
+                    }
+                    6 => {
+                        let Some(id) = random_live(&mut rng, &slow) else {
+                            continue;
+                        };
+                        assert_eq!(
+                            fast.remove(id).is_some(),
+                            slow.remove(id).is_some(),
+                            "{ctx}"
+                        );
+                    }
+                    7 => assert_eq!(
+                        fast.remove_terminated(),
+                        walk_remove_terminated(&mut slow),
+                        "{ctx}"
+                    ),
+                    _ => {
+                        assert_eq!(fast.poll_timeout(), walk_poll(&slow), "{ctx}");
+                        now += crate::time::Duration::from_millis(u64::from(rng.below(4_000)));
+                        loop {
+                            let got = fast.handle_timer(now);
+                            assert_eq!(got, walk_timer(&mut slow, now), "{ctx}");
+                            if got.is_none() {
+                                break;
+                            }
+                        }
+                    }
+                }
+                assert_eq!(fast.len(), slow.len(), "{ctx}");
+                assert_eq!(fast.poll_timeout(), walk_poll(&slow), "{ctx}");
+            }
+        }
     }
 }
