@@ -187,6 +187,10 @@ fn fuzz_crash_inputs_no_longer_break_an_invariant() {
         // provisional; hanging up left it cancelling for good. The call
         // now gives up 64·T1 after the hang-up whatever its transaction.
         &include_bytes!("fuzz-crashes/phone-cancelling-without-invite-transaction")[..],
+        // The peer's BYE outran our re-INVITE; a 180 for that re-INVITE
+        // arriving after the call ended left its transaction in
+        // Proceeding, where no timer runs.
+        &include_bytes!("fuzz-crashes/phone-provisional-after-call-ended")[..],
     ] {
         handset_conformance::harness::phone::run(input);
     }

@@ -184,11 +184,15 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         };
         // An INVITE of ours that had a provisional but no final response
         // has no timer left (RFC 3261 §17.1.1.2 runs Timer B only while
-        // Calling): with its call gone, nobody waits for it any more.
+        // Calling): with its call gone, nobody waits for it any more. One
+        // still Calling ends too: a provisional arriving after the call
+        // ended (a re-INVITE outrun by the peer's BYE) would otherwise
+        // move it to Proceeding, where it would stay for good.
         if let Some(crate::transaction::Transaction::InviteClient(t)) =
             call.invite_tx.and_then(|id| self.txns.get_mut(id))
         {
-            if t.state() == crate::transaction::InviteClientState::Proceeding {
+            use crate::transaction::InviteClientState::{Calling, Proceeding};
+            if matches!(t.state(), Calling | Proceeding) {
                 t.terminate();
             }
         }
