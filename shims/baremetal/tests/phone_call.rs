@@ -1,10 +1,11 @@
 //! Two complete phones, each driven by a runner, through a whole call: over
 //! the stream transport on an in-memory embedded-io pipe pair (SIP over
-//! TCP), and over an in-memory datagram network whose driver pushes back.
+//! TCP), over the same stream transport on a real loopback TCP connection,
+//! and over an in-memory datagram network whose driver pushes back.
 
 mod common;
 
-use common::{addr, pipe_pair, ManualClock, MemSocket, Network};
+use common::{addr, loopback_pair, pipe_pair, ManualClock, MemSocket, Network};
 use handset_baremetal::{
     Clock, PhoneEvent, Runner, RunnerStats, SansIoCore, StreamTransport, Transport, Udp,
 };
@@ -173,6 +174,29 @@ fn two_phones_call_over_an_embedded_io_pipe_pair() {
     );
     let (sa, sb) = full_call(&clock, a, b);
     assert_eq!(sa.dropped_incoming + sb.dropped_incoming, 0);
+}
+
+#[test]
+fn two_phones_call_over_a_loopback_tcp_connection() {
+    // The same stream transport, over a real TCP connection on 127.0.0.1
+    // that the kernel splits and joins as it likes; the SIP addresses stay
+    // the phones' own.
+    let (a_io, b_io) = loopback_pair();
+    let (a_addr, b_addr) = (addr("10.0.0.1:5060"), addr("10.0.0.2:5060"));
+    let clock = ManualClock::default();
+    let a = Runner::new(
+        Phone::new(config("alice", "10.0.0.1:5060", true), 1),
+        StreamTransport::<_, 2048, 4096>::new(a_io, a_addr, b_addr),
+        clock.clone(),
+    );
+    let b = Runner::new(
+        Phone::new(config("bob", "10.0.0.2:5060", true), 2),
+        StreamTransport::<_, 2048, 4096>::new(b_io, b_addr, a_addr),
+        clock.clone(),
+    );
+    let (sa, sb) = full_call(&clock, a, b);
+    assert_eq!(sa.dropped_incoming + sb.dropped_incoming, 0);
+    assert_eq!(sa.dropped_outgoing + sb.dropped_outgoing, 0);
 }
 
 #[test]

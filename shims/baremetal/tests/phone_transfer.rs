@@ -1,42 +1,59 @@
-//! Blind transfer with three phones, each driven by a runner over the
-//! in-memory datagram network: Alice calls Bob, transfers him to Carol;
-//! Bob calls Carol and Alice's call ends.
+//! Blind transfer with three phones, each driven by a runner: Alice calls
+//! Bob, transfers him to Carol; Bob calls Carol and Alice's call ends. The
+//! same transfer runs over the in-memory datagram network, over SIP over
+//! TCP on in-memory embedded-io pipe pairs, and over SIP over TCP on real
+//! loopback TCP connections: one stream transport per pair of phones.
 
 mod common;
 
-use common::{addr, ManualClock, MemSocket, Network};
-use handset_baremetal::{PhoneEvent, Runner, Udp};
+use common::{addr, loopback_pair, pipe_pair, Links, ManualClock, MemSocket, Network};
+use handset_baremetal::{PhoneEvent, Runner, StreamTransport, Transport, Udp};
 use handset_core::phone::{
     CallHandle, Command, Config, EndReason, Event, Input, Phone, TransferPolicy,
 };
 use handset_core::time::Duration;
+use handset_core::transaction::Reliability;
 
-type Node = Runner<Phone<2>, Udp<MemSocket>, ManualClock, 1500>;
+const ALICE: &str = "10.0.0.1:5060";
+const BOB: &str = "10.0.0.2:5060";
+const CAROL: &str = "10.0.0.3:5060";
 
-struct Party {
-    runner: Node,
+struct Party<T: Transport> {
+    runner: Runner<Phone<2>, T, ManualClock, 1500>,
     events: Vec<Event>,
 }
 
-impl Party {
+/// Alice keeps her call until Bob reports success through the REFER
+/// subscription's NOTIFYs; Bob's user is asked before he follows.
+fn config(user: &str, local: &str, tcp: bool) -> Config {
+    let mut config = Config::new(user, "example.com", addr(local)).unwrap();
+    if tcp {
+        config.identity.transport = "TCP";
+        config.reliability = Reliability::Reliable;
+    }
+    match user {
+        "alice" => config.transfer.release_on_accept = false,
+        "bob" => config.transfer.policy = TransferPolicy::Ask,
+        _ => {}
+    }
+    config
+}
+
+impl<T: Transport> Party<T> {
     fn new(
         user: &str,
         local: &str,
         seed: u64,
-        net: &Network,
+        tcp: bool,
+        transport: T,
         clock: &ManualClock,
-        tweak: impl FnOnce(&mut Config),
     ) -> Self {
-        let mut config = Config::new(user, "example.com", addr(local)).unwrap();
-        tweak(&mut config);
-        let socket = MemSocket {
-            local: addr(local),
-            net: net.clone(),
-            refuse_every: 0,
-            sends: 0,
-        };
         Party {
-            runner: Runner::new(Phone::new(config, seed), Udp(socket), clock.clone()),
+            runner: Runner::new(
+                Phone::new(config(user, local, tcp), seed),
+                transport,
+                clock.clone(),
+            ),
             events: Vec::new(),
         }
     }
@@ -79,33 +96,30 @@ impl Party {
     }
 }
 
-fn run(clock: &ManualClock, parties: &mut [&mut Party], ms: u64) {
+fn run<A: Transport, B: Transport, C: Transport>(
+    clock: &ManualClock,
+    (alice, bob, carol): (&mut Party<A>, &mut Party<B>, &mut Party<C>),
+    ms: u64,
+) {
     for _ in 0..ms / 10 {
-        for p in parties.iter_mut() {
-            p.poll();
-        }
+        alice.poll();
+        bob.poll();
+        carol.poll();
         clock.advance(Duration::from_millis(10));
     }
 }
 
-#[test]
-fn blind_transfer_through_three_runners() {
-    let net = Network::default();
-    let clock = ManualClock::default();
-    // Alice keeps her call until Bob reports success through the REFER
-    // subscription's NOTIFYs; Bob's user is asked before he follows.
-    let mut alice = Party::new("alice", "10.0.0.1:5060", 1, &net, &clock, |c| {
-        c.transfer.release_on_accept = false;
-    });
-    let mut bob = Party::new("bob", "10.0.0.2:5060", 2, &net, &clock, |c| {
-        c.transfer.policy = TransferPolicy::Ask;
-    });
-    let mut carol = Party::new("carol", "10.0.0.3:5060", 3, &net, &clock, |_| {});
-
+/// Runs the transfer and checks what each phone saw.
+fn blind_transfer<A: Transport, B: Transport, C: Transport>(
+    clock: &ManualClock,
+    mut alice: Party<A>,
+    mut bob: Party<B>,
+    mut carol: Party<C>,
+) {
     alice.command(Command::Dial {
         to: "sip:bob@10.0.0.2:5060",
     });
-    run(&clock, &mut [&mut alice, &mut bob, &mut carol], 1000);
+    run(clock, (&mut alice, &mut bob, &mut carol), 1000);
     let ab = *alice.answered().first().expect("Bob answered Alice");
     assert_eq!(bob.answered().len(), 1);
 
@@ -113,7 +127,7 @@ fn blind_transfer_through_three_runners() {
         call: ab,
         to: "sip:carol@10.0.0.3:5060",
     });
-    run(&clock, &mut [&mut alice, &mut bob, &mut carol], 3000);
+    run(clock, (&mut alice, &mut bob, &mut carol), 3000);
 
     assert!(
         alice.events.contains(&Event::TransferProgress {
@@ -161,4 +175,116 @@ fn blind_transfer_through_three_runners() {
             ..
         }
     )));
+
+    for p in [alice.runner.core(), bob.runner.core(), carol.runner.core()] {
+        assert_eq!(p.stats().malformed + p.stats().unusable, 0);
+    }
+    for stats in [
+        alice.runner.stats(),
+        bob.runner.stats(),
+        carol.runner.stats(),
+    ] {
+        assert_eq!(
+            stats.dropped_incoming + stats.dropped_outgoing,
+            0,
+            "{stats:?}"
+        );
+    }
+}
+
+#[test]
+fn blind_transfer_over_udp() {
+    let net = Network::default();
+    let clock = ManualClock::default();
+    let udp = |local: &str| {
+        Udp(MemSocket {
+            local: addr(local),
+            net: net.clone(),
+            refuse_every: 0,
+            sends: 0,
+        })
+    };
+    blind_transfer(
+        &clock,
+        Party::new("alice", ALICE, 1, false, udp(ALICE), &clock),
+        Party::new("bob", BOB, 2, false, udp(BOB), &clock),
+        Party::new("carol", CAROL, 3, false, udp(CAROL), &clock),
+    );
+}
+
+/// One stream transport per end of each connection, labelled with the SIP
+/// addresses of the two phones.
+fn link<S>(io: S, local: &str, peer: &str) -> StreamTransport<S, 2048, 4096> {
+    StreamTransport::new(io, addr(local), addr(peer))
+}
+
+#[test]
+fn blind_transfer_over_embedded_io_pipe_pairs() {
+    // Small windows and short reads, so messages are split and joined.
+    let (ab, ba) = pipe_pair(300, 37);
+    let (ac, ca) = pipe_pair(300, 37);
+    let (bc, cb) = pipe_pair(300, 37);
+    let clock = ManualClock::default();
+    blind_transfer(
+        &clock,
+        Party::new(
+            "alice",
+            ALICE,
+            1,
+            true,
+            Links::new(vec![link(ab, ALICE, BOB), link(ac, ALICE, CAROL)]),
+            &clock,
+        ),
+        Party::new(
+            "bob",
+            BOB,
+            2,
+            true,
+            Links::new(vec![link(ba, BOB, ALICE), link(bc, BOB, CAROL)]),
+            &clock,
+        ),
+        Party::new(
+            "carol",
+            CAROL,
+            3,
+            true,
+            Links::new(vec![link(ca, CAROL, ALICE), link(cb, CAROL, BOB)]),
+            &clock,
+        ),
+    );
+}
+
+#[test]
+fn blind_transfer_over_loopback_tcp() {
+    let (ab, ba) = loopback_pair();
+    let (ac, ca) = loopback_pair();
+    let (bc, cb) = loopback_pair();
+    let clock = ManualClock::default();
+    blind_transfer(
+        &clock,
+        Party::new(
+            "alice",
+            ALICE,
+            1,
+            true,
+            Links::new(vec![link(ab, ALICE, BOB), link(ac, ALICE, CAROL)]),
+            &clock,
+        ),
+        Party::new(
+            "bob",
+            BOB,
+            2,
+            true,
+            Links::new(vec![link(ba, BOB, ALICE), link(bc, BOB, CAROL)]),
+            &clock,
+        ),
+        Party::new(
+            "carol",
+            CAROL,
+            3,
+            true,
+            Links::new(vec![link(ca, CAROL, ALICE), link(cb, CAROL, BOB)]),
+            &clock,
+        ),
+    );
 }

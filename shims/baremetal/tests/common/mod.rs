@@ -9,7 +9,8 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 
 use handset_baremetal::{
-    Clock, CoreOutput, DatagramErrorKind, DatagramSocket, Received, SansIoCore,
+    Clock, CoreOutput, DatagramErrorKind, DatagramSocket, FrameError, Incoming, Received,
+    SansIoCore, StreamError, StreamTransport, Transport,
 };
 use handset_core::message::{Message, MessageWriter, Method};
 use handset_core::time::{Duration, Instant};
@@ -349,5 +350,131 @@ pub fn block_on<F: std::future::Future>(f: F) -> (F::Output, usize) {
             return (v, polls);
         }
         assert!(polls < 1_000_000, "future never finished");
+    }
+}
+
+/// A std TCP socket seen through embedded-io the way a firmware network
+/// stack offers one: non-blocking, "not now" reported as `TimedOut`.
+pub struct LoopbackTcp(pub std::net::TcpStream);
+
+#[derive(Debug)]
+pub struct TcpError(pub std::io::Error);
+
+impl embedded_io::Error for TcpError {
+    fn kind(&self) -> embedded_io::ErrorKind {
+        match self.0.kind() {
+            std::io::ErrorKind::ConnectionReset => embedded_io::ErrorKind::ConnectionReset,
+            std::io::ErrorKind::BrokenPipe => embedded_io::ErrorKind::BrokenPipe,
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
+                embedded_io::ErrorKind::TimedOut
+            }
+            _ => embedded_io::ErrorKind::Other,
+        }
+    }
+}
+
+impl embedded_io::ErrorType for LoopbackTcp {
+    type Error = TcpError;
+}
+
+impl embedded_io::Read for LoopbackTcp {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, TcpError> {
+        std::io::Read::read(&mut self.0, buf).map_err(TcpError)
+    }
+}
+
+impl embedded_io::Write for LoopbackTcp {
+    fn write(&mut self, buf: &[u8]) -> Result<usize, TcpError> {
+        std::io::Write::write(&mut self.0, buf).map_err(TcpError)
+    }
+    fn flush(&mut self) -> Result<(), TcpError> {
+        std::io::Write::flush(&mut self.0).map_err(TcpError)
+    }
+}
+
+impl embedded_io::ReadReady for LoopbackTcp {
+    fn read_ready(&mut self) -> Result<bool, TcpError> {
+        match self.0.peek(&mut [0u8; 1]) {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(false),
+            Err(e) => Err(TcpError(e)),
+        }
+    }
+}
+
+impl embedded_io::WriteReady for LoopbackTcp {
+    fn write_ready(&mut self) -> Result<bool, TcpError> {
+        // A full socket buffer shows as `WouldBlock` from the write itself.
+        Ok(true)
+    }
+}
+
+/// A connected pair of non-blocking loopback TCP sockets.
+pub fn loopback_pair() -> (LoopbackTcp, LoopbackTcp) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (server, _) = listener.accept().unwrap();
+    for s in [&client, &server] {
+        s.set_nodelay(true).unwrap();
+        s.set_nonblocking(true).unwrap();
+    }
+    (LoopbackTcp(client), LoopbackTcp(server))
+}
+
+/// Several stream connections seen as one transport, as a phone with a
+/// connection to each peer uses them: a message goes out on the
+/// connection to its destination, and every connection is read in turn.
+pub struct Links<S, const RX: usize, const TX: usize> {
+    pub links: Vec<StreamTransport<S, RX, TX>>,
+    next: usize,
+}
+
+impl<S, const RX: usize, const TX: usize> Links<S, RX, TX> {
+    pub fn new(links: Vec<StreamTransport<S, RX, TX>>) -> Self {
+        Links { links, next: 0 }
+    }
+}
+
+impl<S, const RX: usize, const TX: usize> Transport for Links<S, RX, TX>
+where
+    S: embedded_io::Read + embedded_io::ReadReady + embedded_io::Write + embedded_io::WriteReady,
+{
+    type Error = StreamError<S::Error>;
+
+    fn transmit(
+        &mut self,
+        from: SocketAddr,
+        to: SocketAddr,
+        data: &[u8],
+    ) -> Result<(), Self::Error> {
+        match self.links.iter_mut().find(|l| l.peer() == to) {
+            Some(link) => link.transmit(from, to, data),
+            // No connection to that peer: refused like an unroutable datagram.
+            None => Err(StreamError::Frame(FrameError::TooLarge)),
+        }
+    }
+
+    fn receive<'b>(
+        &'b mut self,
+        _scratch: &'b mut [u8],
+    ) -> Result<Option<Incoming<'b>>, Self::Error> {
+        let Links { links, next } = self;
+        let n = links.len();
+        // Start after the link served last, so no connection starves.
+        let (before, after) = links.split_at_mut((*next).min(n));
+        for (k, link) in after.iter_mut().chain(before.iter_mut()).enumerate() {
+            if let Some(m) = Transport::receive(link, &mut [])? {
+                *next = (*next + k + 1) % n;
+                return Ok(Some(m));
+            }
+        }
+        Ok(None)
+    }
+
+    fn flush(&mut self) -> Result<(), Self::Error> {
+        for l in &mut self.links {
+            l.flush()?;
+        }
+        Ok(())
     }
 }
