@@ -83,6 +83,17 @@ pub enum Command<'a> {
     },
     /// Ends the message-waiting subscription ([`Event::MwiEnded`]).
     UnsubscribeMwi,
+    /// Sends a DTMF digit on an established call, as the policy's
+    /// [`DtmfMode`](super::DtmfMode) says: RFC 4733 events, an INFO, or
+    /// both.
+    SendDtmf {
+        /// The call.
+        call: CallHandle,
+        /// `0`-`9`, `*`, `#`, `A`-`D`.
+        digit: char,
+        /// How long the tone lasts.
+        duration: crate::time::Duration,
+    },
 }
 
 /// Something the user should learn about.
@@ -199,6 +210,14 @@ pub enum Event {
     /// The message-waiting subscription ended (removed, or terminated by
     /// the mailbox for good).
     MwiEnded,
+    /// The other party of `call` sent a DTMF digit by INFO
+    /// (`application/dtmf-relay` or `application/dtmf`).
+    DtmfReceived {
+        /// The call.
+        call: CallHandle,
+        /// `0`-`9`, `*`, `#`, `A`-`D`.
+        digit: char,
+    },
 }
 
 /// Why a command was refused.
@@ -214,4 +233,6 @@ pub enum CommandError {
     BadUri,
     /// The request did not fit its buffer or table.
     NoResources,
+    /// Not a DTMF digit, or a tone of no length.
+    InvalidDtmf,
 }

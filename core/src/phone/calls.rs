@@ -35,6 +35,11 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             Command::Resume(h) => self.start_reinvite(h, false),
             Command::Conference(a, b) => self.start_conference(a, b),
             Command::SplitConference => self.split_conference(),
+            Command::SendDtmf {
+                call,
+                digit,
+                duration,
+            } => self.send_dtmf(call, digit, duration),
             Command::Register
             | Command::Unregister
             | Command::SetPolicy(_)
@@ -1079,7 +1084,8 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
                 Ok(())
             }
             Method::Invite => self.on_reinvite(slot, from, raw, req),
-            Method::Options | Method::Info => self.respond_in_transaction(raw, req, from, 200),
+            Method::Options => self.respond_in_transaction(raw, req, from, 200),
+            Method::Info => self.on_info(slot, from, raw, req),
             Method::Refer => self.on_refer(slot, from, raw, req),
             Method::Notify => self.on_notify(slot, from, raw, req),
             _ => {

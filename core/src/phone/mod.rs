@@ -30,6 +30,7 @@
 mod api;
 mod calls;
 mod features;
+mod info;
 mod mwi;
 mod outbox;
 mod policy;
@@ -37,6 +38,10 @@ mod transfer;
 
 pub use crate::transfer::{TransferConfig, TransferPolicy};
 pub use api::{CallHandle, Command, CommandError, EndReason, Event};
+pub use info::{
+    parse_dtmf_info, write_dtmf_relay, DtmfMode, InfoBodyError, InfoDigit, DTMF_RELAY_TYPE,
+    DTMF_TYPE, INFO_DTMF_QUEUE,
+};
 pub use mwi::{MwiStatus, MWI_BODY_TYPE, MWI_PACKAGE};
 pub use outbox::{Outbox, OutboxError};
 pub use policy::{
@@ -225,6 +230,7 @@ pub struct Phone<const CALLS: usize, const TXNS: usize = 8> {
     conference: policy::Conference,
     transfers: transfer::Transfers<CALLS>,
     mwi: mwi::Mwi,
+    info_dtmf: info::InfoDtmf,
 }
 
 impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
@@ -251,6 +257,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             conference: policy::Conference::default(),
             transfers: transfer::Transfers::new(),
             mwi: mwi::Mwi::default(),
+            info_dtmf: info::InfoDtmf::default(),
         }
     }
 
@@ -484,6 +491,23 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         from: SocketAddr,
         code: u16,
     ) -> Result<(), InputError> {
+        let extra: &[(&str, &str)] = match code {
+            200 | 405 | 501 => &[("Allow", ua::ALLOW), ("Supported", ua::SUPPORTED)],
+            _ => &[],
+        };
+        self.respond_in_transaction_with(raw, req, from, code, extra)
+    }
+
+    /// [`respond_in_transaction`](Self::respond_in_transaction) with the
+    /// response's `extra` headers given.
+    fn respond_in_transaction_with(
+        &mut self,
+        raw: &[u8],
+        req: &Message<'_>,
+        from: SocketAddr,
+        code: u16,
+        extra: &[(&str, &str)],
+    ) -> Result<(), InputError> {
         let to = ua::response_destination(req, from);
         let mut tag: ua::Text<16> = ua::random_token(&mut self.rng, 10);
         if req
@@ -494,10 +518,6 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             tag.clear();
         }
         let mut buf = [0u8; MAX_MESSAGE];
-        let extra: &[(&str, &str)] = match code {
-            200 | 405 | 501 => &[("Allow", ua::ALLOW), ("Supported", ua::SUPPORTED)],
-            _ => &[],
-        };
         let tag_opt = if tag.is_empty() {
             None
         } else {
@@ -553,7 +573,10 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         if !matches!(ev, ClientEvent::Deliver | ClientEvent::DeliverAndAck) {
             return Ok(());
         }
-        if self.transfer_on_response(id, resp) || self.mwi_on_response(id, resp) {
+        if self.transfer_on_response(id, resp)
+            || self.mwi_on_response(id, resp)
+            || self.info_on_response(id, resp)
+        {
             return Ok(());
         }
         if self.call_by_invite_tx(id).is_some() {
@@ -600,6 +623,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
                 TimerEvent::Timeout => {
                     self.transfer_on_timeout(id);
                     self.mwi_on_timeout(id);
+                    self.info_on_timeout(id);
                     self.on_tx_timer(id, ev);
                     if Some(id) == self.register_tx {
                         self.register_tx = None;
@@ -616,6 +640,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         self.run_transfer_timers();
         self.poll_registration();
         self.poll_mwi();
+        self.poll_info_dtmf();
     }
 
     fn poll_registration(&mut self) {
