@@ -3,6 +3,8 @@
 //! SDP). The phone facade drives it: it owns the transaction and dialog
 //! tables and routes every message to the call it belongs to.
 
+pub mod session_timer;
+
 use core::net::SocketAddr;
 
 use crate::dialog::DialogHandle;
@@ -13,6 +15,8 @@ use crate::sdp::MediaSession;
 use crate::time::{Duration, Instant};
 use crate::transaction::{Branch, MessageBuf, TransactionId};
 use crate::ua::{self, random_token, LocalIdentity, Text, MAX_CALL_ID, MAX_TAG};
+
+use session_timer::SessionTimer;
 
 /// Why a call ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,6 +40,9 @@ pub enum EndReason {
     Timeout,
     /// Another call took its place (INVITE with Replaces, RFC 3891).
     Replaced,
+    /// The session timer ran out: no refresh came, or ours never
+    /// succeeded (RFC 4028 §10).
+    SessionExpired,
 }
 
 /// Which way a call was set up.
@@ -136,6 +143,8 @@ pub struct Call {
     pub glare_retry: Option<(Instant, bool)>,
     /// Whether the peer has put us on hold.
     pub held_by_peer: bool,
+    /// The session timer (RFC 4028), inert unless the call uses one.
+    pub session_timer: SessionTimer,
 }
 
 impl Call {
@@ -166,6 +175,7 @@ impl Call {
             own_reinvite: None,
             glare_retry: None,
             held_by_peer: false,
+            session_timer: SessionTimer::default(),
         }
     }
 
@@ -177,6 +187,7 @@ impl Call {
             self.pending_ok.as_ref().map(|p| p.next.min(p.give_up)),
             self.glare_retry.map(|g| g.0),
             self.stream.as_ref().and_then(|s| s.poll_timeout()),
+            self.session_timer.poll_timeout(),
         ] {
             t = match (t, c) {
                 (Some(a), Some(b)) => Some(a.min(b)),
@@ -217,7 +228,7 @@ pub fn write_initial_invite(
     w.header_fmt("CSeq", format_args!("{} INVITE", call.invite_cseq));
     me.write_contact(w);
     w.header("Allow", ua::ALLOW);
-    w.header("Supported", ua::SUPPORTED);
+    w.header("Supported", call.session_timer.supported());
     w.header("User-Agent", ua::PRODUCT);
     if !sdp.is_empty() {
         w.header("Content-Type", "application/sdp");
@@ -235,6 +246,20 @@ pub fn write_invite_response(
     me: &LocalIdentity,
     sdp: &[u8],
 ) -> Option<usize> {
+    write_invite_response_with(buf, req, code, local_tag, me, None, sdp)
+}
+
+/// [`write_invite_response`] for a call whose session timer (RFC 4028 §9)
+/// adds its Supported value and answer headers to a 2xx.
+pub fn write_invite_response_with(
+    buf: &mut [u8],
+    req: &Message<'_>,
+    code: u16,
+    local_tag: &str,
+    me: &LocalIdentity,
+    timer: Option<&SessionTimer>,
+    sdp: &[u8],
+) -> Option<usize> {
     let mut w = MessageWriter::new(buf);
     let reason = crate::message::reason_phrase(code);
     ua::write_response_head(
@@ -250,7 +275,10 @@ pub fn write_invite_response(
     }
     if (200..300).contains(&code) {
         w.header("Allow", ua::ALLOW);
-        w.header("Supported", ua::SUPPORTED);
+        w.header("Supported", timer.map_or(ua::SUPPORTED, |t| t.supported()));
+        if let Some(t) = timer {
+            t.write_answer_headers(&mut w);
+        }
     }
     w.header("Server", ua::PRODUCT);
     let ct = (!sdp.is_empty()).then_some("application/sdp");
