@@ -22,6 +22,7 @@
 
 pub mod auth;
 pub mod call;
+pub mod credentials;
 pub mod dialog;
 pub mod media;
 pub mod message;

@@ -7,6 +7,7 @@
 use core::net::SocketAddr;
 
 use super::{Event, InputError, Phone};
+use crate::credentials::Credentials;
 use crate::dialog::Dialog;
 use crate::message::{Message, Uri};
 use crate::subscribe::{
@@ -107,9 +108,21 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         };
         let branch = new_branch(&mut self.rng);
         let mut buf = [0u8; MAX_MESSAGE];
-        let Some(n) = sub.poll_request(
+        // The credentials of the registration answer the mailbox's (or
+        // a proxy's) challenge, as on a desk phone's account page.
+        let register = &self.config.register;
+        let credentials = (!register.password.is_empty()).then(|| Credentials {
+            username: if register.auth_user.is_empty() {
+                &self.config.identity.user
+            } else {
+                &register.auth_user
+            },
+            password: &register.password,
+        });
+        let Some(n) = sub.poll_request_with(
             self.now,
             &self.config.identity,
+            credentials,
             &mut self.rng,
             &branch,
             &mut buf,

@@ -7,14 +7,13 @@
 //! transaction and feeds the final response to
 //! [`Registration::on_response`].
 
-use crate::auth::{self, DigestAlgorithm, QopOptions};
+pub use crate::credentials::MAX_CHALLENGE_FIELD;
+
+use crate::credentials::{ChallengeVerdict, ClientAuth, Credentials};
 use crate::message::{Contacts, Message, MessageWriter, Method};
 use crate::rng::Rng;
 use crate::time::{Duration, Instant};
-use crate::ua::{random_token, text, LocalIdentity, Text, MAX_CALL_ID, MAX_TAG, PRODUCT};
-
-/// Longest realm, nonce or opaque kept from a challenge.
-pub const MAX_CHALLENGE_FIELD: usize = 128;
+use crate::ua::{random_token, LocalIdentity, Text, MAX_CALL_ID, MAX_TAG, PRODUCT};
 
 /// Registration settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -81,17 +80,6 @@ pub enum RegistrationOutcome {
     Ignored,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct StoredChallenge {
-    proxy: bool,
-    realm: Text<MAX_CHALLENGE_FIELD>,
-    nonce: Text<MAX_CHALLENGE_FIELD>,
-    opaque: Option<Text<MAX_CHALLENGE_FIELD>>,
-    algorithm: DigestAlgorithm,
-    qop: QopOptions,
-    nc: u32,
-}
-
 /// One address-of-record binding kept alive at one registrar.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Registration {
@@ -103,8 +91,7 @@ pub struct Registration {
     due: Option<Instant>,
     in_flight: bool,
     removing: bool,
-    challenge: Option<StoredChallenge>,
-    challenged_once: bool,
+    auth: ClientAuth,
     backoff: Duration,
 }
 
@@ -121,8 +108,7 @@ impl Registration {
             due: None,
             in_flight: false,
             removing: false,
-            challenge: None,
-            challenged_once: false,
+            auth: ClientAuth::new(),
             backoff: Duration::ZERO,
         }
     }
@@ -188,42 +174,15 @@ impl Registration {
         me.write_contact(&mut w);
         w.header_fmt("Expires", format_args!("{expires}"));
         w.header("User-Agent", PRODUCT);
-        if let Some(ch) = self.challenge.as_mut() {
-            ch.nc = ch.nc.saturating_add(1);
-            let cnonce: Text<16> = random_token(rng, 16);
-            let challenge = auth::Challenge {
-                realm: &ch.realm,
-                nonce: &ch.nonce,
-                opaque: ch.opaque.as_deref(),
-                algorithm: ch.algorithm,
-                qop: ch.qop,
-                stale: false,
-            };
-            let request = auth::DigestRequest {
-                method: "REGISTER",
-                uri: &uri,
-                username: if config.auth_user.is_empty() {
-                    &me.user
-                } else {
-                    &config.auth_user
-                },
-                password: &config.password,
-                cnonce: &cnonce,
-                nc: ch.nc,
-                body: b"",
-            };
-            let mut value = [0u8; 512];
-            let n = auth::write_authorization(&challenge, &request, &mut value).ok()?;
-            let value = core::str::from_utf8(value.get(..n)?).ok()?;
-            w.header(
-                if ch.proxy {
-                    "Proxy-Authorization"
-                } else {
-                    "Authorization"
-                },
-                value,
-            );
-        }
+        let credentials = Credentials {
+            username: if config.auth_user.is_empty() {
+                &me.user
+            } else {
+                &config.auth_user
+            },
+            password: &config.password,
+        };
+        self.auth.write_answer(&mut w, rng, credentials)?;
         let n = w.finish(None, b"").ok()?;
         self.in_flight = true;
         self.due = None;
@@ -248,7 +207,7 @@ impl Registration {
         match code {
             200..=299 if self.removing => {
                 self.state = RegistrationState::Idle;
-                self.challenged_once = false;
+                self.auth.settle();
                 RegistrationOutcome::Unregistered
             }
             200..=299 => {
@@ -265,10 +224,16 @@ impl Registration {
                 let lead = if granted < 60 { granted / 2 } else { 30 };
                 self.due = Some(now + Duration::from_secs((granted - lead).max(1).into()));
                 self.backoff = Duration::ZERO;
-                self.challenged_once = false;
+                self.auth.settle();
                 RegistrationOutcome::Registered(granted)
             }
-            401 | 407 => self.on_challenge(now, resp, code),
+            401 | 407 => match self.auth.on_challenge(resp) {
+                ChallengeVerdict::Retry => {
+                    self.due = Some(now);
+                    RegistrationOutcome::Retrying
+                }
+                ChallengeVerdict::Refused => self.fail(now, code),
+            },
             423 => {
                 // §10.2.8: retry with at least Min-Expires.
                 match resp.min_expires().and_then(|m| m.ok()) {
@@ -284,51 +249,6 @@ impl Registration {
         }
     }
 
-    fn on_challenge(&mut self, now: Instant, resp: &Message<'_>, code: u16) -> RegistrationOutcome {
-        let parsed = if code == 401 {
-            resp.www_authenticate()
-        } else {
-            resp.proxy_authenticate()
-        };
-        let Some(Ok(ch)) = parsed else {
-            return self.fail(now, code);
-        };
-        let Some(ch) = ch.digest() else {
-            return self.fail(now, code);
-        };
-        // A second challenge for fresh credentials means they are wrong,
-        // unless the registrar only said the nonce went stale (RFC 7616 §3.3).
-        if self.challenged_once && !ch.stale {
-            return self.fail(now, code);
-        }
-        let stored = (|| {
-            Some(StoredChallenge {
-                proxy: code == 407,
-                realm: text(ch.realm?)?,
-                nonce: text(ch.nonce?)?,
-                opaque: match ch.opaque {
-                    Some(o) => Some(text(o)?),
-                    None => None,
-                },
-                algorithm: match ch.algorithm {
-                    Some(a) => DigestAlgorithm::from_token(a)?,
-                    None => DigestAlgorithm::Md5,
-                },
-                qop: ch.qop.map_or(QopOptions::ABSENT, QopOptions::from_list),
-                nc: 0,
-            })
-        })();
-        match stored {
-            Some(s) => {
-                self.challenge = Some(s);
-                self.challenged_once = true;
-                self.due = Some(now);
-                RegistrationOutcome::Retrying
-            }
-            None => self.fail(now, code),
-        }
-    }
-
     /// The REGISTER's transaction timed out (Timer F): treated as 408.
     pub fn on_timeout(&mut self, now: Instant) -> RegistrationOutcome {
         if !self.in_flight {
@@ -339,7 +259,7 @@ impl Registration {
     }
 
     fn fail(&mut self, now: Instant, code: u16) -> RegistrationOutcome {
-        self.challenged_once = false;
+        self.auth.settle();
         if self.removing {
             self.state = RegistrationState::Idle;
             self.due = None;
@@ -379,6 +299,7 @@ fn granted_expires(resp: &Message<'_>, our_port: u16) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ua::text;
 
     fn me() -> LocalIdentity {
         LocalIdentity {

@@ -14,6 +14,7 @@ mod summary;
 
 pub use summary::{parse_message_summary, MessageCounts, MessageSummary, SummaryError};
 
+use crate::credentials::{ChallengeVerdict, ClientAuth, Credentials};
 use crate::dialog::{CSeqCheck, Dialog};
 use crate::message::{Message, MessageWriter, Method, SubState};
 use crate::rng::Rng;
@@ -126,6 +127,7 @@ pub struct Subscriber {
     removing: bool,
     new_identity: bool,
     backoff: Duration,
+    auth: ClientAuth,
 }
 
 impl Subscriber {
@@ -163,6 +165,7 @@ impl Subscriber {
             removing: false,
             new_identity: false,
             backoff: Duration::ZERO,
+            auth: ClientAuth::new(),
         })
     }
 
@@ -227,6 +230,20 @@ impl Subscriber {
         branch: &str,
         buf: &mut [u8],
     ) -> Option<usize> {
+        self.poll_request_with(now, me, None, rng, branch, buf)
+    }
+
+    /// [`poll_request`](Self::poll_request) answering a digest challenge
+    /// of the notifier or a proxy (401/407) with `credentials`.
+    pub fn poll_request_with(
+        &mut self,
+        now: Instant,
+        me: &LocalIdentity,
+        credentials: Option<Credentials<'_>>,
+        rng: &mut Rng,
+        branch: &str,
+        buf: &mut [u8],
+    ) -> Option<usize> {
         if self.in_flight || self.due.is_none_or(|d| d > now) {
             return None;
         }
@@ -263,6 +280,9 @@ impl Subscriber {
         w.header("Accept", self.accept);
         w.header_fmt("Expires", format_args!("{expires}"));
         w.header("User-Agent", PRODUCT);
+        if let Some(c) = credentials {
+            self.auth.write_answer(&mut w, rng, c)?;
+        }
         let n = w.finish(None, b"").ok()?;
         self.in_flight = true;
         self.stale_in_flight = false;
@@ -288,6 +308,23 @@ impl Subscriber {
         if core::mem::take(&mut self.stale_in_flight) {
             return SubscribeOutcome::Ignored;
         }
+        if matches!(code, 401 | 407) {
+            // RFC 3261 §22.2: answer the challenge in a new request (within
+            // the dialog for a refresh, with the next CSeq), once per
+            // challenge unless the nonce only went stale.
+            return match self.auth.on_challenge(response) {
+                ChallengeVerdict::Retry => {
+                    self.due = Some(now);
+                    SubscribeOutcome::Retrying
+                }
+                ChallengeVerdict::Refused if self.removing => {
+                    self.end(SubscriptionStatus::Idle);
+                    SubscribeOutcome::Removed
+                }
+                ChallengeVerdict::Refused => self.fail(now, code),
+            };
+        }
+        self.auth.settle();
         if self.removing {
             // RFC 6665 §4.1.2.3: whatever the answer, the subscription is
             // over for us; a final NOTIFY may still come and gets 481.

@@ -5,6 +5,7 @@ use std::string::String;
 use std::vec::Vec;
 
 use super::*;
+use crate::credentials::Credentials;
 use crate::message::Message;
 
 const AT: &str = "192.0.2.1:5060";
@@ -422,4 +423,88 @@ fn stop_sends_expires_zero_and_ends() {
         on_notify(&mut s, t(21), &n),
         NotifyVerdict::Accept { terminated: true }
     );
+}
+
+/// Polls the next SUBSCRIBE at `now`, answering challenges as bob.
+fn poll_with_password(s: &mut Subscriber, rng: &mut Rng, now: Instant) -> Option<Vec<u8>> {
+    let mut buf = [0u8; 2048];
+    let creds = Credentials {
+        username: "bob",
+        password: "builder",
+    };
+    let n = s.poll_request_with(now, &me(), Some(creds), rng, "z9hG4bKsub", &mut buf)?;
+    Some(buf[..n].to_vec())
+}
+
+#[test]
+fn challenged_subscribe_is_answered_once_per_challenge() {
+    let mut rng = Rng::new(9);
+    let mut s = subscriber(&mut rng);
+    s.start(t(0));
+    let first = poll_with_password(&mut s, &mut rng, t(0)).unwrap();
+    assert!(!String::from_utf8_lossy(&first).contains("Authorization"));
+    let challenge =
+        "Proxy-Authenticate: Digest realm=\"example.com\", nonce=\"abc\", qop=\"auth\"\r\n";
+    let ch = answer(&first, 407, challenge);
+    assert_eq!(
+        respond(&mut s, t(0), &first, &ch),
+        SubscribeOutcome::Retrying
+    );
+    let second = poll_with_password(&mut s, &mut rng, t(0)).unwrap();
+    let text = String::from_utf8(second.clone()).unwrap();
+    let cred = header(&text, "Proxy-Authorization").unwrap();
+    assert!(cred.starts_with("Digest username=\"bob\", realm=\"example.com\", nonce=\"abc\""));
+    assert!(cred.contains("uri=\"sip:vm@example.com\""));
+    assert!(cred.contains("qop=auth, nc=00000001"));
+    // Same Call-ID and tag, next CSeq: the same subscription asked again.
+    let first_text = String::from_utf8(first.clone()).unwrap();
+    assert_eq!(header(&text, "Call-ID"), header(&first_text, "Call-ID"));
+    assert_eq!(header(&text, "CSeq"), Some("2 SUBSCRIBE"));
+    // Challenged again without stale: the password is wrong; back off.
+    let again = answer(&second, 407, challenge);
+    assert_eq!(
+        respond(&mut s, t(0), &second, &again),
+        SubscribeOutcome::Failed(407)
+    );
+    assert_eq!(s.poll_timeout(), Some(t(30)));
+    // The next attempt answers at once; a stale nonce is retried once more.
+    let third = poll_with_password(&mut s, &mut rng, t(30)).unwrap();
+    assert!(String::from_utf8_lossy(&third).contains("nc=00000002"));
+    let stale = answer(
+        &third,
+        401,
+        "WWW-Authenticate: Digest realm=\"example.com\", nonce=\"def\", qop=\"auth\"\r\n",
+    );
+    assert_eq!(
+        respond(&mut s, t(30), &third, &stale),
+        SubscribeOutcome::Retrying
+    );
+    let fourth = poll_with_password(&mut s, &mut rng, t(30)).unwrap();
+    let stale_again = answer(
+        &fourth,
+        401,
+        "WWW-Authenticate: Digest realm=\"example.com\", nonce=\"ghi\", stale=true\r\n",
+    );
+    assert_eq!(
+        respond(&mut s, t(30), &fourth, &stale_again),
+        SubscribeOutcome::Retrying
+    );
+    let fifth = poll_with_password(&mut s, &mut rng, t(30)).unwrap();
+    let fifth_text = String::from_utf8(fifth.clone()).unwrap();
+    assert!(header(&fifth_text, "Authorization")
+        .unwrap()
+        .contains("nonce=\"ghi\""));
+    let ok = answer(&fifth, 200, "Expires: 600\r\n");
+    assert_eq!(
+        respond(&mut s, t(30), &fifth, &ok),
+        SubscribeOutcome::Active(600)
+    );
+    // The refresh within the dialog answers the kept challenge before
+    // being asked, with the refresh's own Request-URI.
+    let refresh = poll_with_password(&mut s, &mut rng, t(330)).unwrap();
+    let refresh = String::from_utf8(refresh).unwrap();
+    assert!(refresh.starts_with("SUBSCRIBE sip:vm@192.0.2.7:5060 SIP/2.0\r\n"));
+    let cred = header(&refresh, "Authorization").unwrap();
+    assert!(cred.contains("uri=\"sip:vm@192.0.2.7:5060\""));
+    assert!(cred.contains("nonce=\"ghi\""));
 }
