@@ -6,8 +6,8 @@ use core::net::SocketAddr;
 
 use super::{CallHandle, Command, CommandError, EndReason, Event, InputError, Phone};
 use crate::call::{
-    write_initial_invite, write_invite_response, Call, CallDirection, CallState, OwnReinvite,
-    PendingOk,
+    write_initial_invite, write_invite_response, write_invite_response_with, Call, CallDirection,
+    CallState, OwnReinvite, PendingOk,
 };
 use crate::dialog::{CSeqCheck, Dialog, DialogState, RequestClass};
 use crate::media::{MediaInput, MediaStream, StreamParams};
@@ -130,6 +130,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             .write(&mut sdp)
             .map_err(|_| CommandError::NoResources)?;
         let mut call = Call::new(CallDirection::Outgoing, CallState::Calling, media, rtp);
+        call.session_timer = self.new_session_timer();
         let branch = new_branch(&mut self.rng);
         let mut buf = [0u8; MAX_MESSAGE];
         let mut w = MessageWriter::new(&mut buf);
@@ -146,6 +147,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         for (name, value) in extra {
             w.header(name, value);
         }
+        call.session_timer.write_request_headers(&mut w);
         let n = w
             .finish(None, body)
             .map_err(|_| CommandError::NoResources)?;
@@ -278,12 +280,13 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             .write(&mut sdp)
             .map_err(|_| InputError::Unusable)?;
         let mut buf = [0u8; MAX_MESSAGE];
-        let n = write_invite_response(
+        let n = write_invite_response_with(
             &mut buf,
             req,
             200,
             &call.local_tag,
             &self.config.identity,
+            Some(&call.session_timer),
             sdp.get(..sdp_len).unwrap_or(&[]),
         )
         .ok_or(InputError::Unusable)?;
@@ -307,6 +310,8 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         };
         if let Some(Some(c)) = self.calls.get_mut(slot) {
             c.pending_ok = Some(pending);
+            // RFC 4028 §9: the UAS's session timer runs from its 2xx.
+            c.session_timer.answered(self.now);
         }
         self.transmit(to, bytes);
         Ok(())
@@ -535,7 +540,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
     }
 
     /// Sends a re-INVITE offering hold or resume (RFC 3264 §8.4).
-    fn send_reinvite(&mut self, slot: usize, hold: bool) -> Option<()> {
+    pub(super) fn send_reinvite(&mut self, slot: usize, hold: bool) -> Option<()> {
         let call = self.calls.get_mut(slot)?.as_mut()?;
         let dh = call.dialog?;
         call.media.set_hold(hold);
@@ -559,6 +564,9 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         self.config.identity.write_contact(&mut w);
         w.header("Allow", ua::ALLOW);
         w.header("User-Agent", ua::PRODUCT);
+        if let Some(Some(c)) = self.calls.get(slot) {
+            c.session_timer.write_reinvite_headers(&mut w);
+        }
         let n = w
             .finish(Some("application/sdp"), sdp.get(..sdp_len)?)
             .ok()?;
@@ -617,6 +625,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             100..=199 => self.on_provisional(slot, id, code, resp),
             200..=299 => self.on_invite_ok(slot, id, resp),
             300..=399 if self.follow_redirect(slot, id, resp) => {}
+            422 if self.session_timer_retry(slot, id, resp) => {}
             _ => {
                 let reason = match self.calls.get(slot) {
                     Some(Some(c)) => match c.cancel_reason {
@@ -721,6 +730,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             .and_then(|sdp| call.media.process_answer(&sdp).ok());
         call.no_answer_at = None;
         call.state = CallState::Confirmed;
+        call.session_timer.on_uac_2xx(self.now, resp);
         self.send_ack(slot, cseq, b"");
         if let Some(reason) = cancelled {
             // The 2xx crossed our CANCEL: the call is up, so end it with BYE.
@@ -765,19 +775,28 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             }
             call.own_reinvite = None;
             self.send_ack(slot, cseq, b"");
+            let refresh = self.session_timer_on_reinvite_ok(slot, cseq, resp);
             if neg.is_some() {
                 self.apply_media(slot);
-                self.event(if own.hold {
-                    Event::Held {
-                        call: handle,
-                        by_remote: false,
-                    }
-                } else {
-                    Event::Resumed(handle)
-                });
+                if !refresh {
+                    self.event(if own.hold {
+                        Event::Held {
+                            call: handle,
+                            by_remote: false,
+                        }
+                    } else {
+                        Event::Resumed(handle)
+                    });
+                }
             }
             return;
         }
+        if self.session_timer_refresh_failed(slot, cseq, resp) {
+            return;
+        }
+        let Some(Some(call)) = self.calls.get_mut(slot) else {
+            return;
+        };
         call.media.offer_failed();
         call.own_reinvite = None;
         match code {
@@ -907,6 +926,9 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             self.reply_in_invite_tx(id, req, 486, &[("Retry-After", "30")]);
             return Ok(());
         };
+        let Some(timer) = self.session_timer_for_invite(id, req) else {
+            return Ok(());
+        };
         let (mut media, rtp) = self.new_media_session(slot);
         // RFC 3264 §6: answer the offer, or refuse it with 488.
         let offered = !req.body().is_empty();
@@ -923,6 +945,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             media.create_offer(&self.config.media);
         }
         let mut call = Call::new(CallDirection::Incoming, CallState::Ringing, media, rtp);
+        call.session_timer = timer;
         call.local_tag = random_token(&mut self.rng, 12);
         call.invite_tx = Some(id);
         call.invite_cseq = req.cseq().and_then(|c| c.ok()).map_or(0, |c| c.seq);
@@ -1146,6 +1169,11 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         }
         if call.pending_ok.is_some() || !call.is_confirmed() {
             self.reply_in_invite_tx(id, req, 500, &[("Retry-After", "1")]);
+            return Ok(());
+        }
+        // RFC 4028 §9: a refresh asking for less than our Min-SE.
+        if let Err(min_se) = call.session_timer.on_request(req) {
+            self.reply_422(id, req, min_se);
             return Ok(());
         }
         let was_held = call.held_by_peer;

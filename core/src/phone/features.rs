@@ -193,14 +193,13 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         resp: &Message<'_>,
     ) -> bool {
         let handle = self.handle(slot);
-        let (followed, cancelling, cseq) = match self.calls.get(slot) {
+        let (followed, cancelling) = match self.calls.get(slot) {
             Some(Some(c)) => (
                 self.features
                     .get(slot)
                     .filter(|f| f.call == Some(handle))
                     .map_or(0, |f| f.redirects),
                 c.cancel_reason.is_some(),
-                c.invite_cseq,
             ),
             _ => return false,
         };
@@ -233,25 +232,44 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
                 }
             }
         }
-        if target.is_empty() {
+        if target.is_empty() || self.reissue_initial_invite(slot, &req, &target).is_none() {
             return false;
         }
-        let Some(dest) = self.first_hop(&target) else {
-            return false;
-        };
-        let next_cseq = cseq.wrapping_add(1) & 0x7fff_ffff;
+        if let Some(f) = self.features.get_mut(slot) {
+            if f.call != Some(handle) {
+                *f = SlotFeatures::for_call(handle);
+            }
+            f.redirects = followed.saturating_add(1);
+        }
+        self.event(Event::Redirected(handle));
+        true
+    }
+
+    /// Sends the initial INVITE of the outgoing call in `slot` again, to
+    /// `target`, after a final response that asks for it (a 3xx, RFC 3261
+    /// §8.1.3.4; a 422, RFC 4028 §7.4). `req` is the request the old
+    /// transaction holds. The call keeps its Call-ID, From tag and To, the
+    /// CSeq counts up, the branch is new (a new transaction). Returns the
+    /// new transaction.
+    pub(super) fn reissue_initial_invite(
+        &mut self,
+        slot: usize,
+        req: &Message<'_>,
+        target: &str,
+    ) -> Option<TransactionId> {
+        let dest = self.first_hop(target)?;
         let Some(Some(call)) = self.calls.get(slot) else {
-            return false;
+            return None;
         };
+        let next_cseq = call.invite_cseq.wrapping_add(1) & 0x7fff_ffff;
+        let timer = call.session_timer;
         let mut sdp = [0u8; 512];
-        let Ok(sdp_len) = call.media.local().write(&mut sdp) else {
-            return false;
-        };
+        let sdp_len = call.media.local().write(&mut sdp).ok()?;
         let body = sdp.get(..sdp_len).unwrap_or(&[]);
         let branch = new_branch(&mut self.rng);
         let mut buf = [0u8; MAX_MESSAGE];
         let mut w = MessageWriter::new(&mut buf);
-        w.request_line(Method::Invite, &target);
+        w.request_line(Method::Invite, target);
         self.config.identity.write_via(&mut w, &branch);
         w.header("Max-Forwards", "70");
         // The transaction now holds the ACK it sent for the 3xx, whose To
@@ -260,9 +278,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             match h.header_name() {
                 HeaderName::From | HeaderName::CallId => w.header(h.name, h.value),
                 HeaderName::To => {
-                    let Ok(to) = crate::message::NameAddr::parse(h.value) else {
-                        return false;
-                    };
+                    let to = crate::message::NameAddr::parse(h.value).ok()?;
                     w.raw(b"To: ");
                     if let Some(name) = to.display_name {
                         w.fmt(format_args!("{name} "));
@@ -285,25 +301,21 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         w.header_fmt("CSeq", format_args!("{next_cseq} INVITE"));
         self.config.identity.write_contact(&mut w);
         w.header("Allow", ua::ALLOW);
-        w.header("Supported", ua::SUPPORTED);
+        w.header("Supported", timer.supported());
         w.header("User-Agent", ua::PRODUCT);
+        timer.write_request_headers(&mut w);
         let ct = (!body.is_empty()).then_some("application/sdp");
-        let Ok(len) = w.finish(ct, body) else {
-            return false;
-        };
+        let len = w.finish(ct, body).ok()?;
         let bytes = buf.get(..len).unwrap_or(&[]);
-        let Ok(tx) = InviteClientTransaction::new(
+        let tx = InviteClientTransaction::new(
             bytes,
             dest,
             self.config.reliability,
             self.config.timers,
             self.now,
-        ) else {
-            return false;
-        };
-        let Ok(new_id) = self.txns.insert(tx) else {
-            return false;
-        };
+        )
+        .ok()?;
+        let new_id = self.txns.insert(tx).ok()?;
         if let Some(Some(call)) = self.calls.get_mut(slot) {
             // An early dialog with the first target ends with its 3xx.
             if let Some(d) = call.dialog.take() {
@@ -315,15 +327,8 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             call.provisional_seen = false;
             call.ack_branch = None;
         }
-        if let Some(f) = self.features.get_mut(slot) {
-            if f.call != Some(handle) {
-                *f = SlotFeatures::for_call(handle);
-            }
-            f.redirects = followed.saturating_add(1);
-        }
         self.transmit(dest, bytes);
-        self.event(Event::Redirected(handle));
-        true
+        Some(new_id)
     }
 
     /// Call waiting: answering `answered` puts every other established call

@@ -34,8 +34,10 @@ mod info;
 mod mwi;
 mod outbox;
 mod policy;
+mod session_timer;
 mod transfer;
 
+pub use crate::call::session_timer::SessionTimerSettings;
 pub use crate::transfer::{TransferConfig, TransferPolicy};
 pub use api::{CallHandle, Command, CommandError, EndReason, Event};
 pub use info::{
@@ -636,6 +638,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         }
         self.txns.remove_terminated();
         self.run_call_timers();
+        self.run_session_timers();
         self.run_feature_timers();
         self.run_transfer_timers();
         self.poll_registration();

@@ -67,6 +67,8 @@ pub struct Policy {
     /// How many 3xx redirections one outgoing call follows (RFC 3261
     /// §8.1.3.4 asks for a loop guard); 0 treats a 3xx as a failure.
     pub max_redirects: u8,
+    /// Session timers (RFC 4028): off by default.
+    pub session_timer: super::SessionTimerSettings,
     /// How [`Command::SendDtmf`](super::Command::SendDtmf) sends digits.
     pub dtmf_mode: super::DtmfMode,
 }
@@ -85,6 +87,7 @@ impl Default for Policy {
             call_waiting: true,
             hold_others_on_answer: true,
             max_redirects: 5,
+            session_timer: super::SessionTimerSettings::default(),
             dtmf_mode: super::DtmfMode::Rfc4733,
         }
     }

@@ -1,0 +1,212 @@
+//! Session timers (RFC 4028) at work in the phone: the 422 answer to an
+//! INVITE asking for too short an interval, the retry of our own INVITE
+//! after a 422, the refresh this phone sends as refresher, and the BYE
+//! when the session expires. The negotiation and the clock are the call's
+//! ([`crate::call::session_timer`]); the settings are the policy's.
+
+use super::{EndReason, Phone};
+use crate::call::session_timer::{RefreshFailure, SessionTimer, TimerDue};
+use crate::message::Message;
+use crate::time::Duration;
+use crate::transaction::{TransactionId, MAX_MESSAGE};
+use crate::ua::Text;
+
+/// How long a refresh waits when another exchange of the call is in
+/// progress (its own 2xx refreshes the session if it succeeds).
+const BUSY_RETRY: Duration = Duration::from_secs(2);
+
+/// The wait before refreshing again after a refusal with no Retry-After.
+const REFUSED_RETRY: Duration = Duration::from_secs(4);
+
+impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
+    /// The session timer of a call starting now, under the current policy.
+    pub(super) fn new_session_timer(&self) -> SessionTimer {
+        SessionTimer::new(self.policy.session_timer)
+    }
+
+    /// A new INVITE (server transaction `id`) as UAS: the timer its call
+    /// gets, or `None` when it was answered 422 (RFC 4028 §9).
+    pub(super) fn session_timer_for_invite(
+        &mut self,
+        id: TransactionId,
+        req: &Message<'_>,
+    ) -> Option<SessionTimer> {
+        let mut timer = self.new_session_timer();
+        match timer.on_request(req) {
+            Ok(()) => Some(timer),
+            Err(min_se) => {
+                self.reply_422(id, req, min_se);
+                None
+            }
+        }
+    }
+
+    /// Answers the INVITE of transaction `id` with 422 Session Interval Too
+    /// Small naming our Min-SE (RFC 4028 §9).
+    pub(super) fn reply_422(&mut self, id: TransactionId, req: &Message<'_>, min_se: u32) {
+        let mut value: Text<10> = Text::new();
+        let _ = core::fmt::write(&mut value, format_args!("{min_se}"));
+        self.reply_in_invite_tx(id, req, 422, &[("Min-SE", &value)]);
+    }
+
+    /// A 2xx to our re-INVITE numbered `cseq` of the call in `slot`: every
+    /// such 2xx refreshes the session (RFC 4028 §7.2, §10). Returns whether
+    /// the re-INVITE was a refresh of ours, whose answer the user does not
+    /// hear about.
+    pub(super) fn session_timer_on_reinvite_ok(
+        &mut self,
+        slot: usize,
+        cseq: u32,
+        resp: &Message<'_>,
+    ) -> bool {
+        let now = self.now;
+        let Some(Some(call)) = self.calls.get_mut(slot) else {
+            return false;
+        };
+        let refresh = call.session_timer.is_refresh(cseq);
+        call.session_timer.on_uac_2xx(now, resp);
+        refresh
+    }
+
+    /// A final non-2xx to our re-INVITE numbered `cseq` of the call in
+    /// `slot`. When it answers a refresh of ours that leaves the dialog
+    /// up, the refresh is tried again later and `true` says it was handled
+    /// here; a 408 or 481 (RFC 4028 §10), or a re-INVITE that was no
+    /// refresh, is left to the re-INVITE handling (`false`).
+    pub(super) fn session_timer_refresh_failed(
+        &mut self,
+        slot: usize,
+        cseq: u32,
+        resp: &Message<'_>,
+    ) -> bool {
+        let now = self.now;
+        let code = resp.status().unwrap_or(0);
+        let delay = match code {
+            // RFC 3261 §14.1: glare, a random delay, longer for the
+            // Call-ID's owner.
+            491 => {
+                let owner = matches!(self.calls.get(slot), Some(Some(c))
+                    if c.direction == crate::call::CallDirection::Outgoing);
+                let ms = if owner {
+                    2100 + 10 * u64::from(self.rng.below(191))
+                } else {
+                    10 * u64::from(self.rng.below(201))
+                };
+                Duration::from_millis(ms)
+            }
+            _ => resp
+                .retry_after()
+                .and_then(Result::ok)
+                .map_or(REFUSED_RETRY, |r| {
+                    Duration::from_secs(u64::from(r.delta.clamp(1, 10)))
+                }),
+        };
+        let Some(Some(call)) = self.calls.get_mut(slot) else {
+            return false;
+        };
+        match call
+            .session_timer
+            .on_refresh_failure(now, cseq, resp, delay)
+        {
+            RefreshFailure::NotOurs | RefreshFailure::EndSession => false,
+            RefreshFailure::RetryAt(_) => {
+                call.media.offer_failed();
+                call.own_reinvite = None;
+                true
+            }
+        }
+    }
+
+    /// A 422 to the initial INVITE (transaction `id`) of the outgoing call
+    /// in `slot`: RFC 4028 §7.4 sends it again, with the same Call-ID, From
+    /// and To, a higher CSeq, and Session-Expires and Min-SE raised to the
+    /// 422's Min-SE. `false` leaves the 422 to end the call.
+    pub(super) fn session_timer_retry(
+        &mut self,
+        slot: usize,
+        id: TransactionId,
+        resp: &Message<'_>,
+    ) -> bool {
+        let retry = match self.calls.get_mut(slot) {
+            Some(Some(c)) => c.cancel_reason.is_none() && c.session_timer.on_422(resp),
+            _ => false,
+        };
+        if !retry {
+            return false;
+        }
+        let mut req_copy = [0u8; MAX_MESSAGE];
+        let Some(n) = self.request_of(id, &mut req_copy) else {
+            return false;
+        };
+        let Ok(req) = Message::parse_datagram(req_copy.get(..n).unwrap_or(&[])) else {
+            return false;
+        };
+        // The transaction holds the ACK it sent for the 422: its
+        // Request-URI is the INVITE's (RFC 3261 §17.1.1.3).
+        let Some(Ok(uri)) = req.request_uri() else {
+            return false;
+        };
+        let Some(target) = crate::ua::text::<{ super::MAX_FORWARD_TARGET }>(uri.raw) else {
+            return false;
+        };
+        self.reissue_initial_invite(slot, &req, &target).is_some()
+    }
+
+    /// The session timers of every call: refresh when this phone is the
+    /// refresher and half the interval has passed, BYE when the session
+    /// expired (RFC 4028 §10).
+    pub(super) fn run_session_timers(&mut self) {
+        for slot in 0..CALLS {
+            let now = self.now;
+            let due = match self.calls.get_mut(slot) {
+                Some(Some(c)) => c.session_timer.due(now),
+                _ => None,
+            };
+            match due {
+                Some(TimerDue::Expired) => {
+                    self.send_bye(slot);
+                    self.end_call(slot, EndReason::SessionExpired);
+                }
+                Some(TimerDue::Refresh) => self.send_refresh(slot),
+                None => {}
+            }
+        }
+    }
+
+    /// Sends the refresh of the call in `slot`: a re-INVITE offering the
+    /// session unchanged (the SDP version stays, RFC 3264 §8) with the
+    /// timer's headers. While another offer/answer exchange is under way
+    /// the refresh waits; that exchange's own 2xx refreshes the session.
+    fn send_refresh(&mut self, slot: usize) {
+        let now = self.now;
+        let Some(Some(call)) = self.calls.get_mut(slot) else {
+            return;
+        };
+        let free = call.is_confirmed()
+            && call.own_reinvite.is_none()
+            && call.pending_ok.is_none()
+            && !call.media.offer_pending();
+        if !free {
+            call.session_timer.refresh_later(now + BUSY_RETRY);
+            return;
+        }
+        let hold = call.media.is_local_hold();
+        let sent = self.send_reinvite(slot, hold);
+        let Some(Some(call)) = self.calls.get_mut(slot) else {
+            return;
+        };
+        match (sent, call.own_reinvite) {
+            (Some(()), Some(own)) => call.session_timer.refresh_sent(own.cseq),
+            _ => {
+                // Nothing went out: the offer made for it is void.
+                if call.own_reinvite.is_none() {
+                    call.media.offer_failed();
+                }
+                call.session_timer.refresh_later(now + BUSY_RETRY);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
