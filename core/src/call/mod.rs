@@ -3,7 +3,9 @@
 //! SDP). The phone facade drives it: it owns the transaction and dialog
 //! tables and routes every message to the call it belongs to.
 
+pub mod reliable;
 pub mod session_timer;
+pub mod update;
 
 use core::net::SocketAddr;
 
@@ -145,6 +147,10 @@ pub struct Call {
     pub held_by_peer: bool,
     /// The session timer (RFC 4028), inert unless the call uses one.
     pub session_timer: SessionTimer,
+    /// Reliable provisional responses (RFC 3262), either role.
+    pub reliable: reliable::ReliableProvisionals,
+    /// UPDATE (RFC 3311): ours in flight, a glare retry.
+    pub update: update::UpdateState,
 }
 
 impl Call {
@@ -176,6 +182,8 @@ impl Call {
             glare_retry: None,
             held_by_peer: false,
             session_timer: SessionTimer::default(),
+            reliable: reliable::ReliableProvisionals::default(),
+            update: update::UpdateState::default(),
         }
     }
 
@@ -188,6 +196,8 @@ impl Call {
             self.glare_retry.map(|g| g.0),
             self.stream.as_ref().and_then(|s| s.poll_timeout()),
             self.session_timer.poll_timeout(),
+            self.reliable.uas.poll_timeout(),
+            self.update.poll_timeout(),
         ] {
             t = match (t, c) {
                 (Some(a), Some(b)) => Some(a.min(b)),

@@ -94,6 +94,11 @@ pub enum Command<'a> {
         /// How long the tone lasts.
         duration: crate::time::Duration,
     },
+    /// Offers the call's media anew in an UPDATE (RFC 3311): in an early
+    /// dialog once the INVITE's offer was answered in a reliable
+    /// provisional response, or in an established call without a
+    /// re-INVITE. Refused while an offer is outstanding.
+    Update(CallHandle),
 }
 
 /// Something the user should learn about.

@@ -40,6 +40,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
                 digit,
                 duration,
             } => self.send_dtmf(call, digit, duration),
+            Command::Update(h) => self.update_media(h),
             Command::Register
             | Command::Unregister
             | Command::SetPolicy(_)
@@ -148,6 +149,9 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             w.header(name, value);
         }
         call.session_timer.write_request_headers(&mut w);
+        for (name, value) in self.policy.reliable_provisional.invite_headers() {
+            w.header(name, value);
+        }
         let n = w
             .finish(None, body)
             .map_err(|_| CommandError::NoResources)?;
@@ -231,6 +235,11 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         if state != CallState::Ringing {
             return Err(CommandError::WrongState);
         }
+        // RFC 3262 §3: the 2xx waits for the PRACK of a provisional
+        // response that carried SDP; it goes out when the PRACK comes.
+        if self.answer_waits_for_prack(slot) {
+            return Ok(());
+        }
         let tx = tx.ok_or(CommandError::WrongState)?;
         // The 180 the transaction holds carries every header a final
         // response repeats (Via, From, To with our tag, Call-ID, CSeq,
@@ -274,11 +283,14 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             return Err(InputError::Unusable);
         };
         let mut sdp = [0u8; 512];
-        let sdp_len = call
-            .media
-            .local()
-            .write(&mut sdp)
-            .map_err(|_| InputError::Unusable)?;
+        let sdp_len = if self.answered_in_provisional(slot) {
+            0
+        } else {
+            call.media
+                .local()
+                .write(&mut sdp)
+                .map_err(|_| InputError::Unusable)?
+        };
         let mut buf = [0u8; MAX_MESSAGE];
         let n = write_invite_response_with(
             &mut buf,
@@ -646,6 +658,10 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
     }
 
     fn on_provisional(&mut self, slot: usize, id: TransactionId, code: u16, resp: &Message<'_>) {
+        // RFC 3262 §4: a reliable one out of sequence or repeated is dropped.
+        let Some(prack) = self.judge_provisional(slot, resp) else {
+            return;
+        };
         let handle = self.handle(slot);
         let mut req_copy = [0u8; MAX_MESSAGE];
         let n = self.request_of(id, &mut req_copy).unwrap_or(0);
@@ -672,6 +688,9 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
                     early_media = call.media.process_answer(&sdp).is_ok();
                 }
             }
+        }
+        if let Some(rseq) = prack {
+            self.send_prack(slot, rseq, resp);
         }
         let cancelling = matches!(self.calls.get(slot), Some(Some(c)) if c.cancel_reason.is_some());
         if cancelling {
@@ -725,9 +744,15 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             }
         }
         let cancelled = call.cancel_reason;
-        let negotiated = SessionDescription::parse(resp.body())
-            .ok()
-            .and_then(|sdp| call.media.process_answer(&sdp).ok());
+        // An answer already taken from a provisional response stands
+        // (RFC 3262 §5); the 2xx need not repeat it.
+        let negotiated = if call.media.offer_pending() {
+            SessionDescription::parse(resp.body())
+                .ok()
+                .and_then(|sdp| call.media.process_answer(&sdp).ok())
+        } else {
+            call.media.negotiated()
+        };
         call.no_answer_at = None;
         call.state = CallState::Confirmed;
         call.session_timer.on_uac_2xx(self.now, resp);
@@ -838,7 +863,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
     }
 
     /// Starts or updates the call's media after an offer/answer exchange.
-    fn start_media(&mut self, slot: usize) {
+    pub(super) fn start_media(&mut self, slot: usize) {
         let Some(Some(call)) = self.calls.get_mut(slot) else {
             return;
         };
@@ -854,7 +879,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
 
     /// Pauses or resumes sending by the negotiated direction, and moves the
     /// stream when the peer's address changed (re-offer after transfer).
-    fn apply_media(&mut self, slot: usize) {
+    pub(super) fn apply_media(&mut self, slot: usize) {
         let handle = self.handle(slot);
         let Some(Some(call)) = self.calls.get_mut(slot) else {
             return;
@@ -966,10 +991,16 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
                 return Ok(());
             }
         }
-        // 180 right away: the phone rings (RFC 3261 §13.3.1.1).
+        // 180 right away: the phone rings (RFC 3261 §13.3.1.1), reliably
+        // when the caller asks for it (RFC 3262 §3).
+        let reliable = self.send_reliable_ringing(slot, id, req);
         let mut buf = [0u8; MAX_MESSAGE];
-        if let Some(n) = write_invite_response(&mut buf, req, 180, &tag, &self.config.identity, b"")
-        {
+        let ringing = if reliable {
+            None
+        } else {
+            write_invite_response(&mut buf, req, 180, &tag, &self.config.identity, b"")
+        };
+        if let Some(n) = ringing {
             let bytes = buf.get(..n).unwrap_or(&[]);
             if let Some(t) = self.txns.get_mut(id) {
                 let _ = t.send_response(self.now, bytes);
@@ -1111,6 +1142,8 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             Method::Info => self.on_info(slot, from, raw, req),
             Method::Refer => self.on_refer(slot, from, raw, req),
             Method::Notify => self.on_notify(slot, from, raw, req),
+            Method::Prack => self.on_prack(slot, from, raw, req),
+            Method::Update => self.on_update(slot, from, raw, req),
             _ => {
                 let _ = handle;
                 self.respond_in_transaction(raw, req, from, 501)

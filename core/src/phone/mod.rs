@@ -34,10 +34,12 @@ mod info;
 mod mwi;
 mod outbox;
 mod policy;
+mod prack;
 mod session_timer;
 mod transfer;
 
 pub use crate::call::session_timer::SessionTimerSettings;
+pub use crate::call::reliable::ReliableProvisional;
 pub use crate::transfer::{TransferConfig, TransferPolicy};
 pub use api::{CallHandle, Command, CommandError, EndReason, Event};
 pub use info::{
@@ -441,6 +443,9 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             self.stats.refused_full = self.stats.refused_full.saturating_add(1);
             return self.respond_stateless(req, to, 503, &[("Retry-After", "5")]);
         }
+        if let Some(refused) = self.check_extensions(from, raw, req, in_dialog) {
+            return refused;
+        }
         match req.method() {
             Some(Method::Ack) => {
                 self.on_ack(req);
@@ -454,6 +459,10 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             Some(Method::Bye) => self.respond_in_transaction(raw, req, from, 481),
             // A transfer is only taken from the party of a call.
             Some(Method::Refer) => self.respond_in_transaction(raw, req, from, 403),
+            // RFC 3262 §3, RFC 3311 §5.2: only inside a dialog.
+            Some(Method::Prack | Method::Update) => {
+                self.respond_in_transaction(raw, req, from, 481)
+            }
             _ => self.respond_in_transaction(raw, req, from, 501),
         }
     }
@@ -578,6 +587,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         if self.transfer_on_response(id, resp)
             || self.mwi_on_response(id, resp)
             || self.info_on_response(id, resp)
+            || self.update_on_response(id, resp)
         {
             return Ok(());
         }
@@ -626,6 +636,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
                     self.transfer_on_timeout(id);
                     self.mwi_on_timeout(id);
                     self.info_on_timeout(id);
+                    self.update_on_timeout(id);
                     self.on_tx_timer(id, ev);
                     if Some(id) == self.register_tx {
                         self.register_tx = None;
@@ -639,6 +650,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         self.txns.remove_terminated();
         self.run_call_timers();
         self.run_session_timers();
+        self.run_reliable_timers();
         self.run_feature_timers();
         self.run_transfer_timers();
         self.poll_registration();

@@ -71,6 +71,10 @@ pub struct Policy {
     pub session_timer: super::SessionTimerSettings,
     /// How [`Command::SendDtmf`](super::Command::SendDtmf) sends digits.
     pub dtmf_mode: super::DtmfMode,
+    /// Reliable provisional responses (RFC 3262, `100rel`): offered to
+    /// callees and used toward callers, required, or only when a caller
+    /// requires them (off, the default).
+    pub reliable_provisional: super::ReliableProvisional,
 }
 
 impl Default for Policy {
@@ -89,6 +93,7 @@ impl Default for Policy {
             max_redirects: 5,
             session_timer: super::SessionTimerSettings::default(),
             dtmf_mode: super::DtmfMode::Rfc4733,
+            reliable_provisional: super::ReliableProvisional::Off,
         }
     }
 }

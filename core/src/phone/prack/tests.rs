@@ -1,0 +1,672 @@
+//! 100rel, PRACK and UPDATE between two phones wired to each other
+//! directly, with messages dropped or rewritten on the way where a rule
+//! needs it.
+
+extern crate std;
+
+use std::collections::VecDeque;
+use std::string::String;
+use std::vec::Vec;
+
+use core::net::SocketAddr;
+
+use super::*;
+use crate::call::reliable::ReliableProvisional;
+use crate::phone::{Command, Config, Input, Output, Policy};
+use crate::time::Instant;
+
+type P = Phone<2, 16>;
+
+const BOB: &str = "sip:bob@10.0.0.2:5060";
+
+fn addr(i: usize) -> SocketAddr {
+    SocketAddr::from(([10, 0, 0, 1 + i as u8], 5060))
+}
+
+/// What a filter does with a datagram on the wire.
+enum Fate {
+    Deliver,
+    Drop,
+}
+
+struct Net {
+    phones: [P; 2],
+    events: [Vec<Event>; 2],
+    wire: VecDeque<(SocketAddr, SocketAddr, Vec<u8>)>,
+    /// Every datagram put on the wire: when, by whom, its text.
+    log: Vec<(Instant, usize, String)>,
+    now: Instant,
+}
+
+impl Net {
+    fn new(policies: [ReliableProvisional; 2]) -> Net {
+        let phone = |i: usize, user: &str| {
+            P::new(
+                Config::new(user, "example.com", addr(i)).unwrap(),
+                70 + i as u64,
+            )
+        };
+        let mut net = Net {
+            phones: [phone(0, "alice"), phone(1, "bob")],
+            events: [Vec::new(), Vec::new()],
+            wire: VecDeque::new(),
+            log: Vec::new(),
+            now: Instant::ZERO,
+        };
+        for (i, setting) in policies.into_iter().enumerate() {
+            let policy = Policy {
+                reliable_provisional: setting,
+                ..Policy::default()
+            };
+            net.command(i, Command::SetPolicy(&policy));
+        }
+        net
+    }
+
+    fn drain(&mut self, i: usize) {
+        while let Some(o) = self.phones[i].poll_output() {
+            match o {
+                Output::Transmit { from, to, data } => {
+                    self.log
+                        .push((self.now, i, String::from_utf8_lossy(data).into_owned()));
+                    self.wire.push_back((from, to, data.to_vec()))
+                }
+                Output::Event(e) => self.events[i].push(e),
+                Output::Media { .. } => {}
+            }
+        }
+    }
+
+    fn command(&mut self, i: usize, c: Command<'_>) {
+        self.phones[i]
+            .handle_input(self.now, Input::Command(c))
+            .unwrap();
+        self.drain(i);
+    }
+
+    fn inject(&mut self, to: usize, data: &str) {
+        let _ = self.phones[to].handle_input(
+            self.now,
+            Input::Datagram {
+                from: addr(1 - to),
+                to: addr(to),
+                data: data.as_bytes(),
+            },
+        );
+        self.drain(to);
+    }
+
+    fn deliver(&mut self, filter: &mut dyn FnMut(&str) -> Fate) {
+        while let Some((_, to, data)) = self.wire.pop_front() {
+            let text = String::from_utf8_lossy(&data).into_owned();
+            if let Fate::Drop = filter(&text) {
+                continue;
+            }
+            let Some(i) = (0..2).find(|&i| addr(i) == to) else {
+                continue;
+            };
+            self.inject(i, &text);
+        }
+    }
+
+    fn run(&mut self, d: Duration, filter: &mut dyn FnMut(&str) -> Fate) {
+        let end = self.now + d;
+        loop {
+            self.deliver(filter);
+            match self.phones.iter().filter_map(|p| p.poll_timeout()).min() {
+                Some(t) if t <= end => {
+                    self.now = self.now.max(t);
+                    for i in 0..2 {
+                        if self.phones[i].poll_timeout().is_some_and(|t| t <= self.now) {
+                            self.phones[i].handle_input(self.now, Input::Tick).unwrap();
+                            self.drain(i);
+                        }
+                    }
+                }
+                _ => {
+                    self.now = end;
+                    self.deliver(filter);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn settle(&mut self) {
+        self.run(Duration::from_millis(100), &mut |_| Fate::Deliver);
+    }
+
+    fn handle_of(&self, i: usize, pick: impl Fn(&Event) -> Option<CallHandle>) -> CallHandle {
+        self.events[i].iter().find_map(pick).unwrap()
+    }
+
+    fn incoming(&self) -> CallHandle {
+        self.handle_of(1, |e| match *e {
+            Event::IncomingCall(h) => Some(h),
+            _ => None,
+        })
+    }
+
+    fn outgoing(&self) -> CallHandle {
+        self.handle_of(0, |e| match *e {
+            Event::Calling(h) => Some(h),
+            _ => None,
+        })
+    }
+
+    /// Messages sent by phone `i` whose first line starts with `start`.
+    fn sent(&self, i: usize, start: &str) -> Vec<&str> {
+        self.log
+            .iter()
+            .filter(|(_, by, m)| *by == i && m.starts_with(start))
+            .map(|(_, _, m)| m.as_str())
+            .collect()
+    }
+
+    /// Indices in the log of the messages whose first line starts with
+    /// `start` and whose CSeq line ends with `method`.
+    fn position(&self, start: &str, method: &str) -> Option<usize> {
+        self.log.iter().position(|(_, _, m)| {
+            m.starts_with(start) && header(m, "CSeq").is_some_and(|c| c.ends_with(method))
+        })
+    }
+
+    fn saw(&self, i: usize, pred: impl Fn(&Event) -> bool) -> bool {
+        self.events[i].iter().any(pred)
+    }
+}
+
+/// The value of the first header line `name`.
+fn header<'a>(m: &'a str, name: &str) -> Option<&'a str> {
+    m.split("\r\n").skip(1).find_map(|l| {
+        let (n, v) = l.split_once(':')?;
+        n.trim().eq_ignore_ascii_case(name).then_some(v.trim())
+    })
+}
+
+fn body(m: &str) -> &str {
+    m.split_once("\r\n\r\n").map_or("", |(_, b)| b)
+}
+
+/// `m` with the value of header `name` replaced (the first line only).
+fn with_header(m: &str, name: &str, value: &str) -> String {
+    let mut out = String::new();
+    let mut done = false;
+    for l in m.split_inclusive("\r\n") {
+        let is = l
+            .split_once(':')
+            .is_some_and(|(n, _)| n.trim().eq_ignore_ascii_case(name));
+        if is && !done {
+            out.push_str(name);
+            out.push_str(": ");
+            out.push_str(value);
+            out.push_str("\r\n");
+            done = true;
+        } else {
+            out.push_str(l);
+        }
+    }
+    out
+}
+
+/// `m` with an extra header line after the first line.
+fn add_header(m: &str, line: &str) -> String {
+    let (first, rest) = m.split_once("\r\n").unwrap();
+    std::format!("{first}\r\n{line}\r\n{rest}")
+}
+
+fn is_status(m: &str, code: u16, method: &str) -> bool {
+    m.starts_with(&std::format!("SIP/2.0 {code} "))
+        && header(m, "CSeq").is_some_and(|c| c.ends_with(method))
+}
+
+/// A dials B; returns after the 180 and (when reliable) the PRACK went
+/// through.
+fn dial(net: &mut Net) {
+    net.command(0, Command::Dial { to: BOB });
+    net.settle();
+}
+
+#[test]
+fn off_by_default_the_wire_has_no_100rel() {
+    let mut net = Net::new([ReliableProvisional::Off; 2]);
+    dial(&mut net);
+    let invite = net.sent(0, "INVITE")[0];
+    assert!(header(invite, "Require").is_none());
+    assert!(!invite.contains("100rel"));
+    let ringing = net.sent(1, "SIP/2.0 180")[0];
+    assert!(header(ringing, "RSeq").is_none());
+    assert!(header(ringing, "Require").is_none());
+    assert!(body(ringing).is_empty());
+    assert!(net.sent(0, "PRACK").is_empty());
+    assert!(net.saw(0, |e| matches!(e, Event::Ringing(_))));
+}
+
+#[test]
+fn a_reliable_180_is_pracked_and_the_answer_needs_no_second_sdp() {
+    let mut net = Net::new([ReliableProvisional::Supported; 2]);
+    dial(&mut net);
+    let invite = net.sent(0, "INVITE")[0];
+    assert!(invite.contains("\r\nSupported: 100rel\r\n"));
+    let ringing = net.sent(1, "SIP/2.0 180")[0];
+    assert_eq!(header(ringing, "Require"), Some("100rel"));
+    let rseq: u32 = header(ringing, "RSeq").unwrap().parse().unwrap();
+    assert!((1..=crate::call::reliable::MAX_RSEQ).contains(&rseq));
+    assert!(body(ringing).starts_with("v=0"), "the answer rides the 180");
+    let prack = net.sent(0, "PRACK")[0];
+    assert_eq!(
+        header(prack, "RAck"),
+        Some(std::format!("{rseq} 1 INVITE").as_str())
+    );
+    assert_eq!(header(prack, "CSeq"), Some("2 PRACK"));
+    assert_eq!(net.sent(1, "SIP/2.0 200").len(), 1, "200 to the PRACK");
+    assert!(net.saw(0, |e| matches!(e, Event::EarlyMedia(_))));
+    let a = net.outgoing();
+    assert_eq!(
+        net.phones[0].dialog_state(a),
+        Some(crate::dialog::DialogState::Early)
+    );
+    // No retransmission of the 180 once PRACKed.
+    net.run(Duration::from_secs(40), &mut |_| Fate::Deliver);
+    assert_eq!(net.sent(1, "SIP/2.0 180").len(), 1);
+    let b = net.incoming();
+    net.command(1, Command::Answer(b));
+    net.settle();
+    let ok = net
+        .log
+        .iter()
+        .rev()
+        .find(|(_, by, m)| *by == 1 && is_status(m, 200, "INVITE"));
+    assert!(
+        body(&ok.unwrap().2).is_empty(),
+        "the answer is not repeated"
+    );
+    assert!(net.saw(0, |e| matches!(e, Event::Answered(_))));
+    assert!(net.saw(1, |e| matches!(e, Event::Answered(_))));
+    assert!(net.phones[0].negotiated(a).is_some());
+    net.command(0, Command::Hangup(a));
+    net.run(Duration::from_secs(40), &mut |_| Fate::Deliver);
+    assert_eq!(net.phones[0].transactions_in_use(), 0);
+    assert_eq!(net.phones[1].transactions_in_use(), 0);
+    assert_eq!(net.phones[1].dialogs_in_use(), 0);
+}
+
+#[test]
+fn a_caller_requiring_100rel_gets_it_even_when_the_setting_is_off() {
+    let mut net = Net::new([ReliableProvisional::Required, ReliableProvisional::Off]);
+    dial(&mut net);
+    assert!(net.sent(0, "INVITE")[0].contains("\r\nRequire: 100rel\r\n"));
+    assert_eq!(
+        header(net.sent(1, "SIP/2.0 180")[0], "Require"),
+        Some("100rel")
+    );
+    assert_eq!(net.sent(0, "PRACK").len(), 1);
+}
+
+#[test]
+fn a_caller_merely_supporting_100rel_gets_a_plain_180_when_off() {
+    let mut net = Net::new([ReliableProvisional::Supported, ReliableProvisional::Off]);
+    dial(&mut net);
+    assert!(header(net.sent(1, "SIP/2.0 180")[0], "RSeq").is_none());
+    assert!(net.sent(0, "PRACK").is_empty());
+}
+
+#[test]
+fn unpracked_180_is_retransmitted_doubling_then_the_invite_gets_a_5xx() {
+    let mut net = Net::new([ReliableProvisional::Supported; 2]);
+    net.command(0, Command::Dial { to: BOB });
+    net.run(Duration::from_secs(40), &mut |m| {
+        if m.starts_with("PRACK") {
+            Fate::Drop
+        } else {
+            Fate::Deliver
+        }
+    });
+    let times: Vec<u64> = net
+        .log
+        .iter()
+        .filter(|(_, by, m)| *by == 1 && m.starts_with("SIP/2.0 180"))
+        .map(|(t, _, _)| t.as_millis())
+        .collect();
+    // RFC 3262 §3: T1, doubling, for 64·T1.
+    assert_eq!(times, [0, 500, 1500, 3500, 7500, 15500, 31500]);
+    let rseqs: Vec<&str> = net
+        .sent(1, "SIP/2.0 180")
+        .iter()
+        .map(|m| header(m, "RSeq").unwrap())
+        .collect();
+    assert!(
+        rseqs.windows(2).all(|w| w[0] == w[1]),
+        "a retransmission keeps its RSeq"
+    );
+    // A acknowledged the first only; its PRACK transaction retransmits.
+    let pracks = net.sent(0, "PRACK");
+    assert!(pracks.len() > 1);
+    assert!(pracks.iter().all(|p| header(p, "CSeq") == Some("2 PRACK")));
+    let final_at = net
+        .log
+        .iter()
+        .find(|(_, by, m)| *by == 1 && is_status(m, 500, "INVITE"))
+        .map(|(t, _, _)| t.as_millis());
+    assert_eq!(final_at, Some(32_000));
+    assert!(net.saw(1, |e| matches!(
+        e,
+        Event::Ended {
+            reason: EndReason::Timeout,
+            ..
+        }
+    )));
+    assert!(net.saw(0, |e| matches!(
+        e,
+        Event::Ended {
+            reason: EndReason::Failed(500),
+            ..
+        }
+    )));
+}
+
+#[test]
+fn the_2xx_waits_for_the_prack_of_an_sdp_carrying_180() {
+    let mut net = Net::new([ReliableProvisional::Supported; 2]);
+    net.command(0, Command::Dial { to: BOB });
+    // The INVITE reaches B; B's reliable 180 waits on the wire while the
+    // user answers at once.
+    let (_, _, invite) = net.wire.pop_front().unwrap();
+    net.inject(1, core::str::from_utf8(&invite).unwrap());
+    let b = net.incoming();
+    net.command(1, Command::Answer(b));
+    assert!(
+        net.sent(1, "SIP/2.0 200").is_empty(),
+        "no 2xx before the PRACK"
+    );
+    net.settle();
+    let prack_ok = net.position("SIP/2.0 200", "PRACK").unwrap();
+    let invite_ok = net.position("SIP/2.0 200", "INVITE").unwrap();
+    assert!(prack_ok < invite_ok);
+    assert!(net.saw(0, |e| matches!(e, Event::Answered(_))));
+    assert!(net.saw(1, |e| matches!(e, Event::Answered(_))));
+}
+
+#[test]
+fn a_prack_naming_another_response_gets_481() {
+    let mut net = Net::new([ReliableProvisional::Supported; 2]);
+    net.command(0, Command::Dial { to: BOB });
+    net.run(Duration::from_millis(100), &mut |m| {
+        if m.starts_with("PRACK") {
+            Fate::Drop
+        } else {
+            Fate::Deliver
+        }
+    });
+    let prack = String::from(net.sent(0, "PRACK")[0]);
+    let rack = header(&prack, "RAck").unwrap();
+    let (rseq, rest) = rack.split_once(' ').unwrap();
+    let wrong: u32 = rseq.parse::<u32>().unwrap() + 1;
+    let forged = with_header(&prack, "RAck", &std::format!("{wrong} {rest}"));
+    let forged = with_header(
+        &forged,
+        "Via",
+        "SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKforged",
+    );
+    net.inject(1, &forged);
+    assert!(is_status(
+        net.log.last().map(|l| l.2.as_str()).unwrap(),
+        481,
+        "PRACK"
+    ));
+    net.inject(1, &prack);
+    assert!(is_status(
+        net.log.last().map(|l| l.2.as_str()).unwrap(),
+        200,
+        "PRACK"
+    ));
+    // The 180 is acknowledged now: no more retransmissions.
+    let before = net.sent(1, "SIP/2.0 180").len();
+    net.run(Duration::from_secs(40), &mut |_| Fate::Drop);
+    assert_eq!(net.sent(1, "SIP/2.0 180").len(), before);
+}
+
+/// A's INVITE (dropped on the way) and reliable provisionals built for it
+/// by hand, fed to A.
+#[test]
+fn the_caller_pracks_in_sequence_and_drops_repeats_and_gaps() {
+    let mut net = Net::new([ReliableProvisional::Supported, ReliableProvisional::Off]);
+    net.command(0, Command::Dial { to: BOB });
+    let invite = String::from(net.sent(0, "INVITE")[0]);
+    net.wire.clear();
+    let provisional = |code: u16, rseq: u32| {
+        std::format!(
+            "SIP/2.0 {code} Ringing\r\nVia: {}\r\nFrom: {}\r\nTo: {};tag=uas1\r\n\
+             Call-ID: {}\r\nCSeq: 1 INVITE\r\nContact: <sip:bob@10.0.0.2:5060>\r\n\
+             Require: 100rel\r\nRSeq: {rseq}\r\nContent-Length: 0\r\n\r\n",
+            header(&invite, "Via").unwrap(),
+            header(&invite, "From").unwrap(),
+            header(&invite, "To").unwrap(),
+            header(&invite, "Call-ID").unwrap(),
+        )
+    };
+    let pracks = |net: &Net| -> Vec<String> {
+        net.sent(0, "PRACK")
+            .iter()
+            .map(|p| String::from(header(p, "RAck").unwrap()))
+            .collect()
+    };
+    net.inject(0, &provisional(180, 10));
+    assert_eq!(pracks(&net), ["10 1 INVITE"]);
+    net.inject(0, &provisional(180, 10));
+    assert_eq!(
+        pracks(&net).len(),
+        1,
+        "a retransmission is not acknowledged again"
+    );
+    net.inject(0, &provisional(183, 12));
+    assert_eq!(pracks(&net).len(), 1, "a gap in RSeq is discarded");
+    net.inject(0, &provisional(183, 11));
+    assert_eq!(pracks(&net), ["10 1 INVITE", "11 1 INVITE"]);
+    net.inject(0, &provisional(183, 12));
+    assert_eq!(
+        pracks(&net).len(),
+        3,
+        "the one after the gap, retransmitted, is taken"
+    );
+    let cseqs: Vec<&str> = net
+        .sent(0, "PRACK")
+        .iter()
+        .map(|p| header(p, "CSeq").unwrap())
+        .collect();
+    assert_eq!(cseqs, ["2 PRACK", "3 PRACK", "4 PRACK"]);
+    assert!(net.sent(0, "PRACK")[0].starts_with("PRACK sip:bob@10.0.0.2:5060 SIP/2.0"));
+}
+
+#[test]
+fn an_update_in_the_early_dialog_changes_the_session_before_the_answer() {
+    let mut net = Net::new([ReliableProvisional::Supported; 2]);
+    dial(&mut net);
+    let a = net.outgoing();
+    net.command(0, Command::Update(a));
+    net.settle();
+    let update = String::from(net.sent(0, "UPDATE")[0]);
+    let update = update.as_str();
+    assert_eq!(header(update, "Content-Type"), Some("application/sdp"));
+    assert_eq!(header(update, "CSeq"), Some("3 UPDATE"));
+    let ok = net
+        .log
+        .iter()
+        .find(|(_, by, m)| *by == 1 && is_status(m, 200, "UPDATE"))
+        .map(|l| l.2.clone())
+        .unwrap();
+    assert!(
+        body(&ok).starts_with("v=0"),
+        "the answer to the UPDATE's offer"
+    );
+    assert!(header(&ok, "Contact").is_some());
+    assert!(!net.saw(0, |e| matches!(e, Event::CommandFailed(_))));
+    let b = net.incoming();
+    net.command(1, Command::Answer(b));
+    net.settle();
+    assert!(net.saw(0, |e| matches!(e, Event::Answered(_))));
+    assert_eq!(net.phones[0].call_state(a), Some(CallState::Confirmed));
+    // Nothing changed in the offer: it keeps the version (RFC 3264 §8).
+    let versions: Vec<&str> = [net.sent(0, "INVITE")[0], update]
+        .iter()
+        .map(|m| body(m).split("\r\n").find(|l| l.starts_with("o=")).unwrap())
+        .collect();
+    assert_eq!(versions[0], versions[1]);
+}
+
+#[test]
+fn an_update_before_the_offer_is_answered_is_refused() {
+    let mut net = Net::new([ReliableProvisional::Off; 2]);
+    dial(&mut net);
+    let a = net.outgoing();
+    net.command(0, Command::Update(a));
+    assert!(net.saw(0, |e| matches!(
+        e,
+        Event::CommandFailed(CommandError::WrongState)
+    )));
+    // An UPDATE with an offer from A, hand-made in the early dialog: B has
+    // not sent its answer yet (it goes in the 200), so 500 + Retry-After.
+    let invite = String::from(net.sent(0, "INVITE")[0]);
+    let ringing = String::from(net.sent(1, "SIP/2.0 180")[0]);
+    let update = invite
+        .replacen("INVITE sip:", "UPDATE sip:", 1)
+        .replace("CSeq: 1 INVITE", "CSeq: 2 UPDATE");
+    let update = with_header(&update, "To", header(&ringing, "To").unwrap());
+    let update = with_header(
+        &update,
+        "Via",
+        "SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKupd1",
+    );
+    net.inject(1, &update);
+    let last = &net.log.last().unwrap().2;
+    assert!(is_status(last, 500, "UPDATE"), "{last}");
+    assert_eq!(header(last, "Retry-After"), Some("1"));
+}
+
+#[test]
+fn crossing_updates_with_offers_get_491_and_are_retried() {
+    let mut net = Net::new([ReliableProvisional::Off; 2]);
+    dial(&mut net);
+    let b = net.incoming();
+    net.command(1, Command::Answer(b));
+    net.settle();
+    let a = net.outgoing();
+    net.command(0, Command::Update(a));
+    net.command(1, Command::Update(b));
+    net.settle();
+    assert_eq!(
+        net.log
+            .iter()
+            .filter(|(_, _, m)| is_status(m, 491, "UPDATE"))
+            .count(),
+        2
+    );
+    // RFC 3261 §14.1: B (not the Call-ID's owner) retries within 2 s,
+    // A after 2.1 s.
+    net.run(Duration::from_secs(5), &mut |_| Fate::Deliver);
+    assert_eq!(net.sent(0, "UPDATE").len(), 2);
+    assert_eq!(net.sent(1, "UPDATE").len(), 2);
+    assert_eq!(
+        net.log
+            .iter()
+            .filter(|(_, _, m)| is_status(m, 200, "UPDATE"))
+            .count(),
+        2
+    );
+    assert_eq!(net.phones[0].call_state(a), Some(CallState::Confirmed));
+    assert_eq!(net.phones[1].call_state(b), Some(CallState::Confirmed));
+    assert!(!net.phones[0]
+        .calls
+        .iter()
+        .flatten()
+        .any(|c| c.media.offer_pending()));
+}
+
+#[test]
+fn an_update_without_sdp_is_a_refresh_answered_200_without_body() {
+    let mut net = Net::new([ReliableProvisional::Off; 2]);
+    dial(&mut net);
+    let b = net.incoming();
+    net.command(1, Command::Answer(b));
+    net.settle();
+    let slot = usize::from(b.slot);
+    assert!(net.phones[1]
+        .send_update(slot, false, &[("Session-Expires", "1800;refresher=uas")])
+        .is_some());
+    net.drain(1);
+    net.settle();
+    let update = net.sent(1, "UPDATE")[0];
+    assert!(body(update).is_empty());
+    assert_eq!(
+        header(update, "Session-Expires"),
+        Some("1800;refresher=uas")
+    );
+    let ok = net
+        .log
+        .iter()
+        .find(|(_, by, m)| *by == 0 && is_status(m, 200, "UPDATE"))
+        .map(|l| l.2.clone())
+        .unwrap();
+    assert!(body(&ok).is_empty());
+    assert!(header(&ok, "Contact").is_some());
+    assert!(net.phones[1]
+        .calls
+        .iter()
+        .flatten()
+        .all(|c| c.update.own.is_none()));
+}
+
+#[test]
+fn an_unknown_required_extension_gets_420_and_100rel_does_not() {
+    let mut net = Net::new([ReliableProvisional::Off; 2]);
+    net.command(0, Command::Dial { to: BOB });
+    let invite = String::from(net.sent(0, "INVITE")[0]);
+    net.wire.clear();
+    net.inject(1, &add_header(&invite, "Require: 100rel, foo, bar"));
+    let last = net.log.last().unwrap().2.clone();
+    assert!(is_status(&last, 420, "INVITE"), "{last}");
+    assert_eq!(header(&last, "Unsupported"), Some("foo, bar"));
+    assert!(net.events[1].is_empty(), "the phone never rang");
+    // A retransmission meets the same 420 from its transaction.
+    net.inject(1, &add_header(&invite, "Require: 100rel, foo, bar"));
+    assert_eq!(net.log.last().unwrap().2, last);
+    // An OPTIONS requiring it too.
+    let options = invite
+        .replacen("INVITE sip:", "OPTIONS sip:", 1)
+        .replace("CSeq: 1 INVITE", "CSeq: 1 OPTIONS");
+    let options = with_header(
+        &options,
+        "Via",
+        "SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKopt1",
+    );
+    let options = with_header(&options, "Call-ID", "opt1");
+    net.inject(1, &add_header(&options, "Require: foo"));
+    assert!(is_status(&net.log.last().unwrap().2, 420, "OPTIONS"));
+    // Replaces and 100rel are known.
+    let fresh = with_header(
+        &invite,
+        "Via",
+        "SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKinv2",
+    );
+    let fresh = with_header(&fresh, "Call-ID", "known1");
+    net.inject(1, &add_header(&fresh, "Require: 100rel, replaces"));
+    let last = &net.log.last().unwrap().2;
+    assert!(last.starts_with("SIP/2.0 180"), "{last}");
+    assert_eq!(header(last, "Require"), Some("100rel"));
+}
+
+#[test]
+fn requiring_100rel_refuses_a_caller_without_it_with_421() {
+    let mut net = Net::new([ReliableProvisional::Off, ReliableProvisional::Required]);
+    net.command(0, Command::Dial { to: BOB });
+    net.settle();
+    let refusal = net.sent(1, "SIP/2.0 421")[0];
+    assert_eq!(header(refusal, "Require"), Some("100rel"));
+    assert!(net.saw(0, |e| matches!(
+        e,
+        Event::Ended {
+            reason: EndReason::Failed(421),
+            ..
+        }
+    )));
+}
