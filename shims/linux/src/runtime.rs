@@ -232,7 +232,7 @@ impl<const CALLS: usize, const TXNS: usize> Runtime<CALLS, TXNS> {
             config.identity.domain
         );
         Ok(Runtime {
-            phone: Box::new(Phone::new(config, seed)),
+            phone: boxed_phone(config, seed)?,
             clock: Clock::new(),
             poll,
             mio_events: Events::with_capacity(256),
@@ -802,6 +802,29 @@ impl<const CALLS: usize, const TXNS: usize> Drop for Runtime<CALLS, TXNS> {
             self.close_media(slot);
         }
     }
+}
+
+/// A phone on the heap, built on a thread of its own. The core builds a
+/// phone by value, and its fixed tables pass through stack temporaries on
+/// the way into the box (about three copies of the phone in all); on the
+/// builder's stack those copies are unmapped when it exits, instead of
+/// staying resident on the stack of the thread that runs the loop.
+fn boxed_phone<const CALLS: usize, const TXNS: usize>(
+    config: Config,
+    seed: u64,
+) -> Result<Box<Phone<CALLS, TXNS>>, StartError> {
+    let stack = 4 * std::mem::size_of::<Phone<CALLS, TXNS>>() + (8 << 20);
+    std::thread::scope(|s| {
+        let builder = std::thread::Builder::new()
+            .name("phone-init".into())
+            .stack_size(stack)
+            .spawn_scoped(s, move || Box::new(Phone::new(config, seed)))
+            .map_err(|e| StartError::Io("cannot start a thread to build the phone".into(), e))?;
+        match builder.join() {
+            Ok(phone) => Ok(phone),
+            Err(p) => std::panic::resume_unwind(p),
+        }
+    })
 }
 
 /// `NAME.wav` for the first recording, `NAME-n.wav` for the n-th.
