@@ -212,6 +212,12 @@ impl Call {
     pub fn is_confirmed(&self) -> bool {
         self.state == CallState::Confirmed
     }
+
+    /// Whether the pending offer is that of our UPDATE (RFC 3311), not of
+    /// the INVITE in progress.
+    pub fn update_offer_pending(&self) -> bool {
+        self.update.own.is_some_and(|u| u.offer)
+    }
 }
 
 /// Writes a new out-of-dialog INVITE to `target` (RFC 3261 §8.1.1, §13.2.1)

@@ -543,7 +543,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
 
     pub(super) fn start_reinvite(&mut self, h: CallHandle, hold: bool) -> Result<(), CommandError> {
         let slot = self.slot(h)?;
-        let ok = matches!(self.calls.get(slot), Some(Some(c)) if c.is_confirmed() && c.own_reinvite.is_none() && c.pending_ok.is_none());
+        let ok = matches!(self.calls.get(slot), Some(Some(c)) if c.is_confirmed() && c.own_reinvite.is_none() && c.pending_ok.is_none() && !c.update_offer_pending());
         if !ok {
             return Err(CommandError::WrongState);
         }
@@ -746,7 +746,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         let cancelled = call.cancel_reason;
         // An answer already taken from a provisional response stands
         // (RFC 3262 §5); the 2xx need not repeat it.
-        let negotiated = if call.media.offer_pending() {
+        let negotiated = if call.media.offer_pending() && !call.update_offer_pending() {
             SessionDescription::parse(resp.body())
                 .ok()
                 .and_then(|sdp| call.media.process_answer(&sdp).ok())
@@ -1080,7 +1080,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         call.pending_ok = None;
         let was_answering = call.state == CallState::Answering;
         // Late offer: the answer arrives in the ACK.
-        if call.media.offer_pending() {
+        if call.media.offer_pending() && !call.update_offer_pending() {
             let ok = SessionDescription::parse(body)
                 .ok()
                 .and_then(|sdp| call.media.process_answer(&sdp).ok())
@@ -1196,7 +1196,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         };
         // RFC 3261 §14.2: an offer while ours is outstanding is glare (491);
         // while our 2xx awaits its ACK, 500 with Retry-After.
-        if call.own_reinvite.is_some() {
+        if call.own_reinvite.is_some() || call.update_offer_pending() {
             self.reply_in_invite_tx(id, req, 491, &[]);
             return Ok(());
         }
