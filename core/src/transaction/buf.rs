@@ -32,8 +32,15 @@ impl MessageBuf {
 
     /// Replaces the content with `bytes`; on error the old content stays.
     pub fn set(&mut self, bytes: &[u8]) -> Result<(), TransactionError> {
-        *self = MessageBuf::from_slice(bytes)?;
-        Ok(())
+        if bytes.len() > MAX_MESSAGE {
+            return Err(TransactionError::MessageTooLarge);
+        }
+        // Copied in place: building a new buffer and moving it here would
+        // put a whole message-sized value on the stack.
+        self.bytes.clear();
+        self.bytes
+            .extend_from_slice(bytes)
+            .map_err(|()| TransactionError::MessageTooLarge)
     }
 
     /// The stored bytes.
