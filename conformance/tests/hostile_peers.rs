@@ -342,7 +342,7 @@ fn digest_stale_nonce_is_retried_once_and_a_refusal_is_not_looped() {
     assert!(d
         .events()
         .iter()
-        .any(|e| matches!(e, Event::RegistrationFailed { code: 401 })));
+        .any(|e| matches!(e, Event::RegistrationFailed { code: 401, .. })));
     d.finish();
 }
 

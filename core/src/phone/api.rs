@@ -134,6 +134,9 @@ pub enum Event {
     Registered {
         /// Granted expiry in seconds.
         expires: u32,
+        /// Which registrar: 0 the primary, `n` the `n`-th of
+        /// [`RegisterConfig::backup_registrars`](crate::register::RegisterConfig::backup_registrars).
+        server: u8,
     },
     /// The registration was removed.
     Unregistered,
@@ -141,6 +144,9 @@ pub enum Event {
     RegistrationFailed {
         /// The final status.
         code: u16,
+        /// Which registrar, numbered as in [`Event::Registered`]. After a
+        /// 408 or 503 the phone tries the next one at once.
+        server: u8,
     },
     /// A command could not be carried out.
     CommandFailed(CommandError),

@@ -34,6 +34,7 @@ mod info;
 mod mwi;
 mod outbox;
 mod policy;
+mod registrar;
 mod prack;
 mod session_timer;
 mod transfer;
@@ -468,21 +469,28 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
     }
 
     fn resend_client_message(&mut self, id: TransactionId) {
-        self.resend_stored(id);
+        if let Some(t) = self.txns.get(id) {
+            let (peer, bytes) = (t.peer(), t.message());
+            let mut copy = [0u8; MAX_MESSAGE];
+            let n = bytes.len();
+            if let Some(dst) = copy.get_mut(..n) {
+                dst.copy_from_slice(bytes);
+                self.transmit(peer, copy.get(..n).unwrap_or(&[]));
+            }
+        }
     }
 
     fn resend_server_response(&mut self, req: &Message<'_>) {
         if let Some(id) = self.txns.find_server(req) {
-            self.resend_stored(id);
-        }
-    }
-
-    /// Queues the message transaction `id` keeps, straight from the table
-    /// into the outbox: no message-sized copy on the stack.
-    fn resend_stored(&mut self, id: TransactionId) {
-        if let Some(t) = self.txns.get(id) {
-            let from = self.config.identity.local;
-            let _ = self.outbox.push(from, t.peer(), t.message());
+            if let Some(t) = self.txns.get(id) {
+                let (peer, bytes) = (t.peer(), t.message());
+                let mut copy = [0u8; MAX_MESSAGE];
+                if let Some(dst) = copy.get_mut(..bytes.len()) {
+                    dst.copy_from_slice(bytes);
+                    let n = bytes.len();
+                    self.transmit(peer, copy.get(..n).unwrap_or(&[]));
+                }
+            }
         }
     }
 
@@ -593,27 +601,49 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         self.on_stray_ok(resp);
         if Some(id) == self.register_tx && resp.status().is_some_and(|c| c >= 200) {
             self.register_tx = None;
-            let outcome = self
-                .registration
-                .on_response(self.now, &self.config.identity, resp);
+            let outcome = self.registration.on_response(
+                self.now,
+                &self.config.identity,
+                &self.config.register,
+                resp,
+            );
             self.registration_event(outcome);
         }
         Ok(())
     }
 
     fn registration_event(&mut self, outcome: RegistrationOutcome) {
+        let server = self.registration.answered_by();
         match outcome {
-            RegistrationOutcome::Registered(expires) => self.event(Event::Registered { expires }),
+            RegistrationOutcome::Registered(expires) => {
+                self.follow_registrar();
+                self.event(Event::Registered { expires, server })
+            }
             RegistrationOutcome::Unregistered => self.event(Event::Unregistered),
-            RegistrationOutcome::Failed(code) => self.event(Event::RegistrationFailed { code }),
-            RegistrationOutcome::Retrying | RegistrationOutcome::Ignored => {}
+            RegistrationOutcome::Failed(code) => {
+                self.event(Event::RegistrationFailed { code, server })
+            }
+            RegistrationOutcome::FailbackFailed(_)
+            | RegistrationOutcome::Retrying
+            | RegistrationOutcome::Ignored => {}
         }
     }
 
     fn run_timers(&mut self) {
         while let Some((id, ev)) = self.txns.handle_timer(self.now) {
             match ev {
-                TimerEvent::Retransmit => self.resend_stored(id),
+                TimerEvent::Retransmit => {
+                    if let Some(t) = self.txns.get(id) {
+                        let peer = t.peer();
+                        let mut copy = [0u8; MAX_MESSAGE];
+                        let bytes = t.message();
+                        let n = bytes.len();
+                        if let Some(dst) = copy.get_mut(..n) {
+                            dst.copy_from_slice(bytes);
+                            self.transmit(peer, copy.get(..n).unwrap_or(&[]));
+                        }
+                    }
+                }
                 TimerEvent::Timeout => {
                     self.transfer_on_timeout(id);
                     self.mwi_on_timeout(id);
@@ -622,7 +652,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
                     self.on_tx_timer(id, ev);
                     if Some(id) == self.register_tx {
                         self.register_tx = None;
-                        let o = self.registration.on_timeout(self.now);
+                        let o = self.registration.on_timeout(self.now, &self.config.register);
                         self.registration_event(o);
                     }
                 }
@@ -641,7 +671,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
     }
 
     fn poll_registration(&mut self) {
-        let Some(registrar) = self.config.registrar else {
+        let Some(primary) = self.config.registrar else {
             return;
         };
         if self.register_tx.is_some() {
@@ -659,6 +689,9 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         ) else {
             return;
         };
+        let registrar = self
+            .registration
+            .server_address(primary, &self.config.register);
         let bytes = buf.get(..n).unwrap_or(&[]);
         match NonInviteClientTransaction::new(
             bytes,
@@ -673,12 +706,12 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
                     self.transmit(registrar, bytes);
                 }
                 Err(_) => {
-                    let o = self.registration.on_timeout(self.now);
+                    let o = self.registration.on_timeout(self.now, &self.config.register);
                     self.registration_event(o);
                 }
             },
             Err(_) => {
-                let o = self.registration.on_timeout(self.now);
+                let o = self.registration.on_timeout(self.now, &self.config.register);
                 self.registration_event(o);
             }
         }

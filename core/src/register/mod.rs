@@ -1,13 +1,30 @@
 //! The registration usage (RFC 3261 §10.2): REGISTER with digest
 //! authentication (§22, RFC 8760), refresh before expiry, 423 Interval Too
-//! Brief (§10.2.8), retry with back-off after failures, and removal.
+//! Brief (§10.2.8), retry with back-off after failures, failover to
+//! backup registrars (see [`failover`](self#failover)), and removal.
+//!
+//! # Failover
+//!
+//! When the registrar in use does not answer (Timer F, 408) or answers 503,
+//! the next of [`RegisterConfig::backup_registrars`] is tried at once;
+//! once all failed in a row the phone backs off and starts over at the
+//! primary. Registered at a backup it refreshes there and, when
+//! [`RegisterConfig::failback_after`] is set, tries the primary again
+//! after that long, staying at the backup if the primary still fails.
 //!
 //! Sans-IO like every usage: [`Registration::poll_request`] says when a
 //! REGISTER is due and writes it; the phone wraps it in a non-INVITE client
 //! transaction and feeds the final response to
 //! [`Registration::on_response`].
 
+mod failover;
+
 pub use crate::credentials::MAX_CHALLENGE_FIELD;
+pub use failover::MAX_BACKUP_REGISTRARS;
+
+use core::net::SocketAddr;
+
+use heapless::Vec;
 
 use crate::credentials::{ChallengeVerdict, ClientAuth, Credentials};
 use crate::message::{Contacts, Message, MessageWriter, Method};
@@ -28,6 +45,12 @@ pub struct RegisterConfig {
     pub min_backoff: Duration,
     /// The longest retry delay.
     pub max_backoff: Duration,
+    /// Registrars tried in order after the primary when it does not
+    /// answer or is unavailable (408, 503).
+    pub backup_registrars: Vec<SocketAddr, MAX_BACKUP_REGISTRARS>,
+    /// While registered at a backup, try the primary again after this
+    /// long; `None` (the default) stays at the backup until it fails.
+    pub failback_after: Option<Duration>,
 }
 
 impl Default for RegisterConfig {
@@ -38,6 +61,8 @@ impl Default for RegisterConfig {
             password: Text::new(),
             min_backoff: Duration::from_secs(30),
             max_backoff: Duration::from_secs(1800),
+            backup_registrars: Vec::new(),
+            failback_after: None,
         }
     }
 }
@@ -74,8 +99,12 @@ pub enum RegistrationOutcome {
     Unregistered,
     /// Challenged or asked for a longer interval: a new REGISTER is due now.
     Retrying,
-    /// Refused; retried after back-off.
+    /// Refused, or the registrar failed; retried after back-off, or at
+    /// once at the next registrar after a 408 or 503.
     Failed(u16),
+    /// The primary did not take the registration back from a backup
+    /// (failback) with this status; the phone stays bound at the backup.
+    FailbackFailed(u16),
     /// The response was not for the REGISTER in flight.
     Ignored,
 }
@@ -93,6 +122,7 @@ pub struct Registration {
     removing: bool,
     auth: ClientAuth,
     backoff: Duration,
+    failover: failover::Failover,
 }
 
 impl Registration {
@@ -110,6 +140,7 @@ impl Registration {
             removing: false,
             auth: ClientAuth::new(),
             backoff: Duration::ZERO,
+            failover: failover::Failover::default(),
         }
     }
 
@@ -135,9 +166,11 @@ impl Registration {
     /// When the next REGISTER is due, unless one is in flight.
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.in_flight {
-            None
-        } else {
-            self.due
+            return None;
+        }
+        match (self.due, self.failback_at()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
     }
 
@@ -152,7 +185,10 @@ impl Registration {
         branch: &str,
         buf: &mut [u8],
     ) -> Option<usize> {
-        if self.in_flight || self.due.is_none_or(|d| d > now) {
+        if self.in_flight {
+            return None;
+        }
+        if self.due.is_none_or(|d| d > now) && !self.start_failback_if_due(now) {
             return None;
         }
         self.cseq = self.cseq.wrapping_add(1) & 0x7fff_ffff;
@@ -194,6 +230,7 @@ impl Registration {
         &mut self,
         now: Instant,
         me: &LocalIdentity,
+        config: &RegisterConfig,
         resp: &Message<'_>,
     ) -> RegistrationOutcome {
         let me_port = me.local.port();
@@ -204,6 +241,7 @@ impl Registration {
             return RegistrationOutcome::Ignored;
         }
         self.in_flight = false;
+        self.note_answer();
         match code {
             200..=299 if self.removing => {
                 self.state = RegistrationState::Idle;
@@ -225,6 +263,7 @@ impl Registration {
                 self.due = Some(now + Duration::from_secs((granted - lead).max(1).into()));
                 self.backoff = Duration::ZERO;
                 self.auth.settle();
+                self.failover_success(now, config);
                 RegistrationOutcome::Registered(granted)
             }
             401 | 407 => match self.auth.on_challenge(resp) {
@@ -232,7 +271,7 @@ impl Registration {
                     self.due = Some(now);
                     RegistrationOutcome::Retrying
                 }
-                ChallengeVerdict::Refused => self.fail(now, code),
+                ChallengeVerdict::Refused => self.fail(now, code, config),
             },
             423 => {
                 // §10.2.8: retry with at least Min-Expires.
@@ -242,24 +281,28 @@ impl Registration {
                         self.due = Some(now);
                         RegistrationOutcome::Retrying
                     }
-                    _ => self.fail(now, code),
+                    _ => self.fail(now, code, config),
                 }
             }
-            _ => self.fail(now, code),
+            _ => self.fail(now, code, config),
         }
     }
 
     /// The REGISTER's transaction timed out (Timer F): treated as 408.
-    pub fn on_timeout(&mut self, now: Instant) -> RegistrationOutcome {
+    pub fn on_timeout(&mut self, now: Instant, config: &RegisterConfig) -> RegistrationOutcome {
         if !self.in_flight {
             return RegistrationOutcome::Ignored;
         }
         self.in_flight = false;
-        self.fail(now, 408)
+        self.note_answer();
+        self.fail(now, 408, config)
     }
 
-    fn fail(&mut self, now: Instant, code: u16) -> RegistrationOutcome {
+    fn fail(&mut self, now: Instant, code: u16, config: &RegisterConfig) -> RegistrationOutcome {
         self.auth.settle();
+        if let Some(outcome) = self.failover_on_failure(now, code, config) {
+            return outcome;
+        }
         if self.removing {
             self.state = RegistrationState::Idle;
             self.due = None;
@@ -267,11 +310,9 @@ impl Registration {
         }
         // Exponential back-off so a dead registrar is not hammered.
         self.backoff = if self.backoff == Duration::ZERO {
-            Duration::from_secs(30)
+            config.min_backoff
         } else {
-            self.backoff
-                .saturating_mul(2)
-                .min(Duration::from_secs(1800))
+            self.backoff.saturating_mul(2).min(config.max_backoff)
         };
         let retry_at = now + self.backoff;
         self.state = RegistrationState::Failed { retry_at, code };
@@ -355,7 +396,10 @@ mod tests {
 
         let ch = response(401, "WWW-Authenticate: Digest realm=\"biloxi.example.com\", qop=\"auth\", nonce=\"ea9c8e88df84f1cec4341ae6cbe5a359\", opaque=\"\"\r\n");
         let ch = Message::parse_datagram(&ch).unwrap();
-        assert_eq!(reg.on_response(t0, &me, &ch), RegistrationOutcome::Retrying);
+        assert_eq!(
+            reg.on_response(t0, &me, &cfg, &ch),
+            RegistrationOutcome::Retrying
+        );
         let n = reg
             .poll_request(t0, &me, &cfg, &mut rng, "z9hG4bK2", &mut buf)
             .unwrap();
@@ -369,7 +413,7 @@ mod tests {
         let ok = response(200, "Contact: <sip:bob@192.0.2.4:5060>;expires=120\r\n");
         let ok = Message::parse_datagram(&ok).unwrap();
         assert_eq!(
-            reg.on_response(t0, &me, &ok),
+            reg.on_response(t0, &me, &cfg, &ok),
             RegistrationOutcome::Registered(120)
         );
         // Refreshed 30 s before the 120 s grant runs out.
@@ -389,7 +433,7 @@ mod tests {
         let brief = response(423, "Min-Expires: 600\r\n");
         let brief = Message::parse_datagram(&brief).unwrap();
         assert_eq!(
-            reg.on_response(t0, &me, &brief),
+            reg.on_response(t0, &me, &cfg, &brief),
             RegistrationOutcome::Retrying
         );
         let n = reg
@@ -402,12 +446,15 @@ mod tests {
 
         let ch = response(401, "WWW-Authenticate: Digest realm=\"r\", nonce=\"n\"\r\n");
         let ch = Message::parse_datagram(&ch).unwrap();
-        assert_eq!(reg.on_response(t0, &me, &ch), RegistrationOutcome::Retrying);
+        assert_eq!(
+            reg.on_response(t0, &me, &cfg, &ch),
+            RegistrationOutcome::Retrying
+        );
         reg.poll_request(t0, &me, &cfg, &mut rng, "z9hG4bK3", &mut buf)
             .unwrap();
         // Challenged again although credentials were sent: they are wrong.
         assert_eq!(
-            reg.on_response(t0, &me, &ch),
+            reg.on_response(t0, &me, &cfg, &ch),
             RegistrationOutcome::Failed(401)
         );
         assert_eq!(reg.poll_timeout(), Some(t0 + Duration::from_secs(30)));
@@ -421,7 +468,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            reg.on_timeout(t0 + Duration::from_secs(62)),
+            reg.on_timeout(t0 + Duration::from_secs(62), &cfg),
             RegistrationOutcome::Failed(408)
         );
         // Back-off doubled.

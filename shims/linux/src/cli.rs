@@ -400,11 +400,11 @@ pub fn register_first<const C: usize, const T: usize>(
     let deadline = Instant::now() + Duration::from_secs(40);
     while Instant::now() < deadline && !stop.load(Ordering::Relaxed) {
         match rt.next_event(Duration::from_millis(200))? {
-            Some(RuntimeEvent::Phone(Event::Registered { expires })) => {
+            Some(RuntimeEvent::Phone(Event::Registered { expires, .. })) => {
                 say!(quiet, "registered {expires}");
                 return Ok(());
             }
-            Some(RuntimeEvent::Phone(Event::RegistrationFailed { code })) => {
+            Some(RuntimeEvent::Phone(Event::RegistrationFailed { code, .. })) => {
                 let why = match code {
                     408 => format!("registrar {registrar} did not answer"),
                     401 | 407 | 403 => {
@@ -463,7 +463,7 @@ fn register_with<const C: usize, const T: usize>(args: RegisterArgs) -> Result<(
     let stop = interrupted();
     let until = Instant::now() + stay;
     while Instant::now() < until && !stop.load(Ordering::Relaxed) {
-        if let Some(RuntimeEvent::Phone(Event::RegistrationFailed { code })) =
+        if let Some(RuntimeEvent::Phone(Event::RegistrationFailed { code, .. })) =
             rt.next_event(Duration::from_millis(200))?
         {
             return Err(Failure::new(1, format!("refresh failed with {code}")));
@@ -480,7 +480,7 @@ fn register_with<const C: usize, const T: usize>(args: RegisterArgs) -> Result<(
                 say!(args.common.quiet, "unregistered");
                 return Ok(());
             }
-            Some(RuntimeEvent::Phone(Event::RegistrationFailed { code })) => {
+            Some(RuntimeEvent::Phone(Event::RegistrationFailed { code, .. })) => {
                 return Err(Failure::new(
                     1,
                     format!("unregistration failed with {code}"),
@@ -717,7 +717,7 @@ pub fn print_event(e: &Event, quiet: bool) {
         }
         Event::Replaced { old, new } => say!(quiet, "replaced {} {}", old.slot, new.slot),
         Event::CommandFailed(err) => say!(quiet, "command-failed {err:?}"),
-        Event::RegistrationFailed { code } => say!(quiet, "registration-failed {code}"),
+        Event::RegistrationFailed { code, .. } => say!(quiet, "registration-failed {code}"),
         ref other => log::info!("{other:?}"),
     }
 }

@@ -341,9 +341,9 @@ pub fn print_event(e: &Event) {
         ),
         Event::Resumed(h) => println!("resumed {}", h.slot),
         Event::Ended { call, reason } => println!("ended {} {reason:?}", call.slot),
-        Event::Registered { expires } => println!("registered {expires}"),
+        Event::Registered { expires, .. } => println!("registered {expires}"),
         Event::Unregistered => println!("unregistered"),
-        Event::RegistrationFailed { code } => println!("registration-failed {code}"),
+        Event::RegistrationFailed { code, .. } => println!("registration-failed {code}"),
         ref other => crate::cli::print_event(other, false),
     }
 }

@@ -1335,7 +1335,7 @@ fn the_core_phone_registers_through_a_digest_challenge_and_refreshes_past_stale_
     sim.run_for(Duration::from_secs(5));
     assert!(sim
         .node::<PhoneNode>(phone)
-        .saw(|e| matches!(e, Event::RegistrationFailed { code: 401 })));
+        .saw(|e| matches!(e, Event::RegistrationFailed { code: 401, .. })));
     assert_eq!(sim.node::<P>(proxy).bindings(sim.now()), 0);
 }
 
