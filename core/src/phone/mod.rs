@@ -469,28 +469,21 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
     }
 
     fn resend_client_message(&mut self, id: TransactionId) {
-        if let Some(t) = self.txns.get(id) {
-            let (peer, bytes) = (t.peer(), t.message());
-            let mut copy = [0u8; MAX_MESSAGE];
-            let n = bytes.len();
-            if let Some(dst) = copy.get_mut(..n) {
-                dst.copy_from_slice(bytes);
-                self.transmit(peer, copy.get(..n).unwrap_or(&[]));
-            }
-        }
+        self.resend_stored(id);
     }
 
     fn resend_server_response(&mut self, req: &Message<'_>) {
         if let Some(id) = self.txns.find_server(req) {
-            if let Some(t) = self.txns.get(id) {
-                let (peer, bytes) = (t.peer(), t.message());
-                let mut copy = [0u8; MAX_MESSAGE];
-                if let Some(dst) = copy.get_mut(..bytes.len()) {
-                    dst.copy_from_slice(bytes);
-                    let n = bytes.len();
-                    self.transmit(peer, copy.get(..n).unwrap_or(&[]));
-                }
-            }
+            self.resend_stored(id);
+        }
+    }
+
+    /// Queues the message transaction `id` keeps, straight from the table
+    /// into the outbox: no message-sized copy on the stack.
+    fn resend_stored(&mut self, id: TransactionId) {
+        if let Some(t) = self.txns.get(id) {
+            let from = self.config.identity.local;
+            let _ = self.outbox.push(from, t.peer(), t.message());
         }
     }
 
@@ -632,18 +625,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
     fn run_timers(&mut self) {
         while let Some((id, ev)) = self.txns.handle_timer(self.now) {
             match ev {
-                TimerEvent::Retransmit => {
-                    if let Some(t) = self.txns.get(id) {
-                        let peer = t.peer();
-                        let mut copy = [0u8; MAX_MESSAGE];
-                        let bytes = t.message();
-                        let n = bytes.len();
-                        if let Some(dst) = copy.get_mut(..n) {
-                            dst.copy_from_slice(bytes);
-                            self.transmit(peer, copy.get(..n).unwrap_or(&[]));
-                        }
-                    }
-                }
+                TimerEvent::Retransmit => self.resend_stored(id),
                 TimerEvent::Timeout => {
                     self.transfer_on_timeout(id);
                     self.mwi_on_timeout(id);
