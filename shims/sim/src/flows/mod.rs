@@ -8,6 +8,7 @@ mod basic;
 mod features;
 mod media;
 mod mwi;
+mod prack;
 mod transfer;
 
 use std::net::SocketAddr;
@@ -41,6 +42,7 @@ pub fn registry() -> FlowRegistry {
     features::register_flows(&mut r);
     transfer::register_flows(&mut r);
     mwi::register_flows(&mut r);
+    prack::register_flows(&mut r);
     r
 }
 

@@ -1,0 +1,93 @@
+//! Reliable provisional responses (RFC 3262) and UPDATE in the early
+//! dialog (RFC 3311), through the stateful proxy.
+
+use handset_core::phone::{Command, EndReason, Event, Policy, ReliableProvisional};
+use handset_core::time::Duration;
+
+use super::{run_flow, World, ABC, FLOW_DEADLINE};
+use crate::cli::FlowRegistry;
+use crate::trace::Label;
+use crate::NodeId;
+
+const BOB: &str = "sip:bob@example.com";
+
+pub(super) fn register_flows(r: &mut FlowRegistry) {
+    r.register(
+        "prack",
+        "User A calls User B with 100rel: B rings with a reliable 180 carrying its answer, \
+         A acknowledges it with PRACK (RFC 3262 §3, §4) and re-offers the session by UPDATE \
+         in the early dialog (RFC 3311); B answers, A hangs up",
+        |p| run_flow(p, &ABC[..2], true, prack),
+    );
+}
+
+fn prack(w: &mut World) -> Result<Vec<(NodeId, usize)>, String> {
+    let (a, b) = (w.users[0], w.users[1]);
+    let policy = Policy {
+        reliable_provisional: ReliableProvisional::Supported,
+        ..Policy::default()
+    };
+    w.command(a, Command::SetPolicy(&policy));
+    w.command(b, Command::SetPolicy(&policy));
+    w.command(a, Command::Dial { to: BOB });
+    w.expect(b, "IncomingCall", |e| matches!(e, Event::IncomingCall(_)))?;
+    // The reliable 180 carries B's answer: early media at A, which PRACKs.
+    w.expect(a, "EarlyMedia", |e| matches!(e, Event::EarlyMedia(_)))?;
+    await_final(w, a, "PRACK")?;
+    let call = w.call_of(a)?;
+    w.command(a, Command::Update(call));
+    await_final(w, a, "UPDATE")?;
+    w.sim.run_for(Duration::from_secs(1));
+    let incoming = w.call_of(b)?;
+    w.command(b, Command::Answer(incoming));
+    w.expect(a, "Answered", |e| matches!(e, Event::Answered(_)))?;
+    w.expect(b, "Answered", |e| matches!(e, Event::Answered(_)))?;
+    w.sim.run_for(Duration::from_secs(5));
+    w.command(a, Command::Hangup(call));
+    w.expect(b, "the call end", |e| {
+        matches!(
+            e,
+            Event::Ended {
+                reason: EndReason::RemoteHangup,
+                ..
+            }
+        )
+    })?;
+    if w.phone(a).saw(|e| matches!(e, Event::CommandFailed(_))) {
+        return Err("User A's UPDATE was refused".into());
+    }
+    Ok(vec![])
+}
+
+/// Runs until user `id` received a 200 to a request of `method`.
+fn await_final(w: &mut World, id: NodeId, method: &str) -> Result<(), String> {
+    let deadline = w.sim.now() + FLOW_DEADLINE;
+    let found = w.sim.run_until_true(deadline, |sim| {
+        let now = sim.now();
+        sim.trace().entries().iter().any(|e| {
+            e.to == Some(id)
+                && e.lost.is_none()
+                && e.delivered_at.is_some_and(|t| t <= now)
+                && matches!(e.label(), Label::Response(200, _))
+                && answers(&e.data, method)
+        })
+    });
+    if found {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} never got the 200 to its {method}",
+            w.sim.trace().node_name(id)
+        ))
+    }
+}
+
+/// Whether the response `data` answers a request of `method` (its CSeq).
+fn answers(data: &[u8], method: &str) -> bool {
+    String::from_utf8_lossy(data).split("\r\n").any(|l| {
+        l.split_once(':').is_some_and(|(name, value)| {
+            name.trim().eq_ignore_ascii_case("CSeq")
+                && value.split_whitespace().nth(1) == Some(method)
+        })
+    })
+}
