@@ -2,6 +2,7 @@
 //! edits the core's [`Policy`] (sent with `Command::SetPolicy`) or joins
 //! calls into a local conference.
 
+use handset_core::message::Refresher;
 use handset_core::phone::{ForwardTarget, MwiStatus, Policy};
 use handset_core::subscribe::SubscriptionStatus;
 use handset_core::time::Duration;
@@ -17,6 +18,9 @@ pub const HELP: &str = "  dnd on [486|480] | dnd off     do-not-disturb
   anon reject [433|603] | anon off
   cw on|off                      call waiting (off: second call gets 486)
   conf SLOT SLOT | split         local three-way conference
+  timer on [SECS [MIN]] | timer off   session timer (RFC 4028): interval SECS (1800),
+                                 Min-SE MIN (90), for the next calls
+  timer refresher uac|uas|auto   who should refresh the session
   policy                         show the feature settings
   mwi on [MAILBOX] | mwi off     message waiting: subscribe (own AOR or MAILBOX) / stop
   mwi                            show the message-waiting state";
@@ -60,6 +64,10 @@ pub enum PolicyChange {
     RejectAnonymous(Option<u16>),
     /// Call waiting on or off.
     CallWaiting(bool),
+    /// Session timers on with this interval and Min-SE (seconds), or off.
+    SessionTimer(Option<(u32, u32)>),
+    /// The refresher to ask for (or choose), `None` for either.
+    Refresher(Option<Refresher>),
 }
 
 impl PolicyChange {
@@ -80,6 +88,13 @@ impl PolicyChange {
             PolicyChange::Intercom(on) => policy.intercom = *on,
             PolicyChange::RejectAnonymous(c) => policy.reject_anonymous = *c,
             PolicyChange::CallWaiting(on) => policy.call_waiting = *on,
+            PolicyChange::SessionTimer(Some((interval, min_se))) => {
+                policy.session_timer.enabled = true;
+                policy.session_timer.session_expires = *interval;
+                policy.session_timer.min_se = *min_se;
+            }
+            PolicyChange::SessionTimer(None) => policy.session_timer.enabled = false,
+            PolicyChange::Refresher(r) => policy.session_timer.refresher = *r,
         }
     }
 }
@@ -114,6 +129,33 @@ fn seconds(word: &str) -> Result<Duration, String> {
     word.parse::<u32>()
         .map(|s| Duration::from_secs(s.into()))
         .map_err(|_| format!("{word:?} is not a number of seconds"))
+}
+
+/// `timer on [SECS [MIN]]`, `timer off`, `timer refresher uac|uas|auto`.
+fn session_timer(rest: &[&str]) -> Result<PolicyChange, String> {
+    let number = |w: &&str| {
+        w.parse::<u32>()
+            .map_err(|_| format!("{w:?} is not a number of seconds"))
+    };
+    match rest {
+        ["off"] => Ok(PolicyChange::SessionTimer(None)),
+        ["on", args @ ..] if args.len() <= 2 => {
+            let interval = args.first().map(number).transpose()?.unwrap_or(1800);
+            let min_se = args.get(1).map(number).transpose()?.unwrap_or(90);
+            // RFC 4028 §4: no interval below 90 s.
+            if min_se < 90 || interval < min_se {
+                return Err("the interval must be at least Min-SE, and Min-SE at least 90".into());
+            }
+            Ok(PolicyChange::SessionTimer(Some((interval, min_se))))
+        }
+        ["refresher", who] => match *who {
+            "uac" => Ok(PolicyChange::Refresher(Some(Refresher::Uac))),
+            "uas" => Ok(PolicyChange::Refresher(Some(Refresher::Uas))),
+            "auto" => Ok(PolicyChange::Refresher(None)),
+            _ => Err("timer refresher uac, uas or auto".into()),
+        },
+        _ => Err("timer on [SECS [MIN]], timer off or timer refresher uac|uas|auto".into()),
+    }
 }
 
 /// Parses a feature command: `None` when `cmd` is not one.
@@ -157,6 +199,7 @@ pub fn parse_feature(cmd: &str, rest: &[&str]) -> Option<Result<FeatureLine, Str
             _ => Err("anon reject [433|603] or anon off".into()),
         }),
         "cw" => set(on_off(rest.first()).map(PolicyChange::CallWaiting)),
+        "timer" => set(session_timer(rest)),
         "conf" => Some(
             match (
                 rest.first().and_then(|w| w.parse().ok()),
@@ -184,7 +227,7 @@ pub fn describe(p: &Policy) -> String {
     let opt = |t: &Option<ForwardTarget>| t.as_deref().unwrap_or("off").to_string();
     format!(
         "dnd {}\nfwd always {}\nfwd busy {}\nfwd noanswer {} after {} s\n\
-         autoanswer {}\nintercom {}\nanon {}\ncw {}",
+         autoanswer {}\nintercom {}\nanon {}\ncw {}\ntimer {}",
         p.dnd.map_or("off".into(), |c| format!("on {c}")),
         opt(&p.forward_always),
         opt(&p.forward_busy),
@@ -196,6 +239,23 @@ pub fn describe(p: &Policy) -> String {
         p.reject_anonymous
             .map_or("off".into(), |c| format!("reject {c}")),
         if p.call_waiting { "on" } else { "off" },
+        describe_timer(p),
+    )
+}
+
+fn describe_timer(p: &Policy) -> String {
+    let t = &p.session_timer;
+    if !t.enabled {
+        return "off".into();
+    }
+    let who = match t.refresher {
+        Some(Refresher::Uac) => "uac",
+        Some(Refresher::Uas) => "uas",
+        None => "auto",
+    };
+    format!(
+        "on {} s, min-se {} s, refresher {who}",
+        t.session_expires, t.min_se
     )
 }
 
@@ -299,6 +359,36 @@ mod tests {
         change("fwd off busy").apply(&mut p);
         assert_eq!((p.dnd, p.forward_busy.clone()), (None, None));
         assert_eq!(change("dnd on"), PolicyChange::Dnd(Some(486)));
+    }
+
+    #[test]
+    fn timer_lines_edit_the_session_timer() {
+        let mut p = Policy::default();
+        assert!(describe(&p).contains("timer off"));
+        change("timer on").apply(&mut p);
+        assert!(p.session_timer.enabled);
+        assert_eq!(
+            (p.session_timer.session_expires, p.session_timer.min_se),
+            (1800, 90)
+        );
+        change("timer on 600 120").apply(&mut p);
+        change("timer refresher uas").apply(&mut p);
+        assert_eq!(p.session_timer.refresher, Some(Refresher::Uas));
+        let text = describe(&p);
+        assert!(
+            text.contains("timer on 600 s, min-se 120 s, refresher uas"),
+            "{text}"
+        );
+        change("timer off").apply(&mut p);
+        assert!(!p.session_timer.enabled);
+        for line in [
+            "timer on 60",
+            "timer on 100 95x",
+            "timer",
+            "timer refresher me",
+        ] {
+            assert!(matches!(parse(line), Some(Err(_))), "{line}");
+        }
     }
 
     #[test]
