@@ -252,6 +252,102 @@ pub(crate) fn known_index_bytes(name: &[u8]) -> Option<usize> {
     same.then_some(i)
 }
 
+/// A known full name as three little-endian words, for comparing a name
+/// eight bytes per step: the name lower-cased, the bits that fold case
+/// (0x20 on letters only, so that digits and `-` compare exactly and no
+/// control byte can fold onto them), and which bytes belong to the name.
+#[derive(Clone, Copy)]
+struct NameWords {
+    lower: [u64; 3],
+    fold: [u64; 3],
+    mask: [u64; 3],
+}
+
+/// [`NameWords`] of every known full name, in the order of [`KNOWN`].
+// Built at compile time: an index out of range would fail the build.
+#[allow(clippy::indexing_slicing)]
+const NAME_WORDS: [NameWords; KNOWN.len()] = {
+    let mut t = [NameWords {
+        lower: [0; 3],
+        fold: [0; 3],
+        mask: [0; 3],
+    }; KNOWN.len()];
+    let mut i = 0;
+    while i < FULL_NAMES.len() {
+        let b = FULL_NAMES[i].as_bytes();
+        assert!(b.len() <= 24, "known header name longer than three words");
+        let mut j = 0;
+        while j < b.len() {
+            let c = b[j];
+            assert!(
+                c.is_ascii_alphanumeric() || c == b'-',
+                "known header names hold letters, digits and '-'"
+            );
+            let shift = (j % 8) * 8;
+            let fold: u64 = if c.is_ascii_alphabetic() { 0x20 } else { 0 };
+            t[i].lower[j / 8] |= ((c | fold as u8) as u64) << shift;
+            t[i].fold[j / 8] |= fold << shift;
+            t[i].mask[j / 8] |= 0xff << shift;
+            j += 1;
+        }
+        i += 1;
+    }
+    t
+};
+
+/// The eight bytes of `b` at `at`, little-endian, when there are eight.
+fn word_at(b: &[u8], at: usize) -> Option<u64> {
+    let bytes: [u8; 8] = b.get(at..at + 8)?.try_into().ok()?;
+    Some(u64::from_le_bytes(bytes))
+}
+
+/// Whether `line` starts with known full name `i` (any case), compared a
+/// word at a time. `None` when `line` is too short to load the words.
+fn starts_with_known(line: &[u8], i: usize) -> Option<bool> {
+    let w = NAME_WORDS.get(i)?;
+    let mut differ = 0;
+    for k in 0..3 {
+        let (Some(&mask), Some(&fold), Some(&lower)) =
+            (w.mask.get(k), w.fold.get(k), w.lower.get(k))
+        else {
+            break;
+        };
+        if mask == 0 {
+            break;
+        }
+        differ |= ((word_at(line, k * 8)? | fold) ^ lower) & mask;
+    }
+    Some(differ == 0)
+}
+
+/// Reads the name of a header line whose first `:` is at `colon`: `None`
+/// unless the line starts with a `token` and optional white space before
+/// that colon (RFC 3261 §7.3.1), else the name's length and the position
+/// in [`KNOWN`] of the header it denotes, if known. A known full name is
+/// recognised by one table probe and a word-wise comparison, which also
+/// proves it a token; only other names are checked byte by byte.
+pub(crate) fn line_name(line: &[u8], colon: usize) -> Option<(usize, Option<usize>)> {
+    let mut len = colon;
+    while len > 0 && matches!(line.get(len - 1), Some(b' ' | b'\t')) {
+        len -= 1;
+    }
+    let name = line.get(..len)?;
+    let (&first, &last) = (name.first()?, name.last()?);
+    if len > 1 {
+        let slot = FULL_TABLE.get(name_hash(len, first, last)).copied();
+        if let Some(i) = slot.and_then(|n| usize::from(n).checked_sub(1)) {
+            let same_len = FULL_NAMES.get(i).is_some_and(|f| f.len() == len);
+            if same_len && starts_with_known(line, i) == Some(true) {
+                return Some((len, Some(i)));
+            }
+        }
+    }
+    if !name.iter().all(|&c| is_token_char(c)) {
+        return None;
+    }
+    Some((len, known_index_bytes(name)))
+}
+
 impl HeaderName<'_> {
     /// Whether the header's grammar is a comma-separated list, so that
     /// several values may share one line (RFC 3261 §7.3.1). Headers such as

@@ -1,7 +1,8 @@
 //! A small index of the header section, filled by the parse pass: which
-//! known headers occur at all, and where the headers every message is read
-//! for first occur. Accessors then go straight to the line (or answer
-//! `None` at once) instead of rescanning the whole section.
+//! known headers occur at all, and where the value of the first line of
+//! each header that every message is read for lies. Accessors then slice
+//! that value out at once (or answer `None` at once) instead of rescanning
+//! the section.
 
 use super::header::{HeaderName, KNOWN};
 
@@ -40,7 +41,7 @@ const SLOT_OF: [u8; KNOWN.len()] = {
 // The presence set is one bit per known header.
 const _: () = assert!(KNOWN.len() <= 64);
 
-/// A first-line offset that did not fit: look the header up by scanning.
+/// A value end that did not fit: look the header up by scanning.
 const FAR: u16 = u16::MAX;
 
 /// Where to look for a header, per the index.
@@ -48,17 +49,19 @@ const FAR: u16 = u16::MAX;
 pub(crate) enum Lookup {
     /// The header does not occur.
     Absent,
-    /// Its first line starts at this offset of the header section.
-    At(usize),
+    /// The value of its first line (white space trimmed) is this range of
+    /// the header section.
+    At(usize, usize),
     /// Unknown: scan the whole section.
     Scan,
 }
 
-/// Known headers present, and the first-line offsets of the hot ones.
+/// Known headers present, and where the first value of each hot one lies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct HeaderIndex {
     present: u64,
-    first: [u16; HOT.len()],
+    /// Value start and end per hot slot; `FAR` as the end for none.
+    value: [(u16, u16); HOT.len()],
 }
 
 impl HeaderIndex {
@@ -66,41 +69,57 @@ impl HeaderIndex {
     pub(crate) const fn new() -> Self {
         HeaderIndex {
             present: 0,
-            first: [FAR; HOT.len()],
+            value: [(0, FAR); HOT.len()],
         }
     }
 
-    /// Records a line of the known header at position `known` in [`KNOWN`],
-    /// starting at `offset` in the header section. Lines are recorded in
-    /// order, so the first one recorded per header is its first line.
-    pub(crate) fn record(&mut self, known: usize, offset: usize) {
-        let bit = 1u64 << (known & 63);
-        if self.present & bit != 0 {
+    /// The hot slot of the known header at position `known` in [`KNOWN`].
+    fn slot(known: usize) -> Option<usize> {
+        SLOT_OF
+            .get(known)
+            .and_then(|&s| usize::from(s).checked_sub(1))
+    }
+
+    /// Whether a line of the known header at position `known` in [`KNOWN`]
+    /// has been recorded already.
+    pub(crate) fn has(&self, known: usize) -> bool {
+        self.present & (1u64 << (known & 63)) != 0
+    }
+
+    /// Whether the known header at position `known` has a value slot, so
+    /// that its first line's value is worth recording.
+    pub(crate) fn is_hot(known: usize) -> bool {
+        Self::slot(known).is_some()
+    }
+
+    /// Records the first line of the known header at position `known` in
+    /// [`KNOWN`], whose trimmed value spans `start..end` of the header
+    /// section. Lines are recorded in order, and only the first per header.
+    pub(crate) fn record(&mut self, known: usize, start: usize, end: usize) {
+        if self.has(known) {
             return;
         }
-        self.present |= bit;
-        let slot = SLOT_OF.get(known).map_or(0, |&s| usize::from(s));
-        if let Some(first) = slot.checked_sub(1).and_then(|s| self.first.get_mut(s)) {
-            *first = u16::try_from(offset)
-                .ok()
-                .filter(|&o| o != FAR)
-                .unwrap_or(FAR);
+        self.present |= 1u64 << (known & 63);
+        if let Some(value) = Self::slot(known).and_then(|s| self.value.get_mut(s)) {
+            *value = match (u16::try_from(start), u16::try_from(end)) {
+                (Ok(s), Ok(e)) if e != FAR => (s, e),
+                _ => (0, FAR),
+            };
         }
     }
 
-    /// Where the first line of `name` is.
+    /// Where the first value of `name` is.
     pub(crate) fn lookup(&self, name: &HeaderName<'_>) -> Lookup {
         // An unknown name may still be written like a known one (`Other("Via")`
         // matches "Via" lines): only a scan can tell.
         let Some(known) = name.index() else {
             return Lookup::Scan;
         };
-        if self.present & (1u64 << (known & 63)) == 0 {
+        if !self.has(known) {
             return Lookup::Absent;
         }
-        let slot = SLOT_OF.get(known).map_or(0, |&s| usize::from(s));
-        match slot.checked_sub(1).and_then(|s| self.first.get(s)) {
-            Some(&off) if off != FAR => Lookup::At(usize::from(off)),
+        match Self::slot(known).and_then(|s| self.value.get(s)) {
+            Some(&(start, end)) if end != FAR => Lookup::At(usize::from(start), usize::from(end)),
             _ => Lookup::Scan,
         }
     }
@@ -115,15 +134,16 @@ mod tests {
         let mut ix = HeaderIndex::new();
         let via = HeaderName::Via.index().unwrap();
         let ev = HeaderName::Event.index().unwrap();
-        ix.record(via, 10);
-        ix.record(via, 40); // a later Via line does not move the first
-        ix.record(ev, 70_000); // not hot: present only
-        assert_eq!(ix.lookup(&HeaderName::Via), Lookup::At(10));
+        ix.record(via, 10, 20);
+        ix.record(via, 40, 50); // a later Via line does not move the first
+        ix.record(ev, 70_000, 70_010); // not hot: present only
+        assert_eq!(ix.lookup(&HeaderName::Via), Lookup::At(10, 20));
         assert_eq!(ix.lookup(&HeaderName::Event), Lookup::Scan);
         assert_eq!(ix.lookup(&HeaderName::To), Lookup::Absent);
         assert_eq!(ix.lookup(&HeaderName::Other("Via")), Lookup::Scan);
         let cl = HeaderName::ContentLength.index().unwrap();
-        ix.record(cl, 70_000); // too far for a u16: scan
+        ix.record(cl, 65_530, 70_000); // too far for a u16: scan
         assert_eq!(ix.lookup(&HeaderName::ContentLength), Lookup::Scan);
+        assert!(HeaderIndex::is_hot(via) && !HeaderIndex::is_hot(ev));
     }
 }

@@ -52,11 +52,9 @@ pub use via::Via;
 pub use write::{reason_phrase, MessageWriter};
 
 use accessors::Origin;
-use header::known_index_bytes;
+use header::line_name;
 use index::{HeaderIndex, Lookup};
-use scan::{
-    find_byte, is_token, is_token_char, parse_u32, parse_u32_bytes, trim_lws, trim_lws_bytes,
-};
+use scan::{find_byte, is_lws, is_token, is_token_char, parse_u32, parse_u32_bytes, trim_lws};
 
 /// A SIP method (RFC 3261 §7.1 and the extensions the phone speaks).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -386,24 +384,13 @@ impl<'a> Message<'a> {
         Headers::new(self.headers)
     }
 
-    /// The header lines from the first one that may be `name` on (none
-    /// when the parse pass saw no such header), and whether that first line
-    /// is known to be a `name` line.
-    fn lines_of(&self, name: &HeaderName<'_>) -> (Headers<'a>, bool) {
-        match self.index.lookup(name) {
-            Lookup::Absent => (Headers::new(""), false),
-            Lookup::At(off) => (Headers::new(self.headers.get(off..).unwrap_or("")), true),
-            Lookup::Scan => (self.headers(), false),
-        }
-    }
-
     /// The value of the first header called `name`.
     pub fn header(&self, name: HeaderName<'_>) -> Option<&'a str> {
-        match self.lines_of(&name) {
-            (mut lines, true) => lines.next(),
-            (mut lines, false) => lines.next_named(&name),
+        match self.index.lookup(&name) {
+            Lookup::Absent => None,
+            Lookup::At(start, end) => self.headers.get(start..end),
+            Lookup::Scan => self.headers().next_named(&name).map(|h| h.value),
         }
-        .map(|h| h.value)
     }
 
     /// The value of the first header written with `name` (full, compact or
@@ -415,12 +402,22 @@ impl<'a> Message<'a> {
     /// Every value of header `name`: each line, and for list headers each
     /// comma-separated element of each line (RFC 3261 §7.3.1).
     pub fn header_values<'n>(&self, name: HeaderName<'n>) -> HeaderValues<'a, 'n> {
-        let (headers, at_first) = self.lines_of(&name);
+        let (headers, first) = match self.index.lookup(&name) {
+            Lookup::Absent => (Headers::new(""), None),
+            // The lines after the first start inside its line, past the
+            // value: only white space and the line break are left of it,
+            // which no header name matches.
+            Lookup::At(start, end) => (
+                Headers::new(self.headers.get(end..).unwrap_or("")),
+                self.headers.get(start..end),
+            ),
+            Lookup::Scan => (self.headers(), None),
+        };
         HeaderValues {
             headers,
             name,
             current: None,
-            at_first,
+            first,
         }
     }
 
@@ -482,8 +479,8 @@ pub struct HeaderValues<'a, 'n> {
     headers: Headers<'a>,
     name: HeaderName<'n>,
     current: Option<CommaList<'a>>,
-    /// The next line is known to be a `name` line (found by the index).
-    at_first: bool,
+    /// The value of the first `name` line, when the index found it.
+    first: Option<&'a str>,
 }
 
 impl<'a> Iterator for HeaderValues<'a, '_> {
@@ -496,16 +493,14 @@ impl<'a> Iterator for HeaderValues<'a, '_> {
                 }
                 self.current = None;
             }
-            let h = if self.at_first {
-                self.at_first = false;
-                self.headers.next()?
-            } else {
-                self.headers.next_named(&self.name)?
+            let value = match self.first.take() {
+                Some(v) => v,
+                None => self.headers.next_named(&self.name)?.value,
             };
             if self.name.is_list() {
-                self.current = Some(CommaList::new(h.value));
+                self.current = Some(CommaList::new(value));
             } else {
-                return Some(h.value);
+                return Some(value);
             }
         }
     }
@@ -534,40 +529,54 @@ struct HeadWalk {
 /// there is no empty line. Lines end in CRLF; a bare LF is tolerated.
 fn walk_head(b: &[u8]) -> Option<HeadWalk> {
     let section_start = find_byte(b, b'\n')? + 1;
+    let section = b.get(section_start..)?;
     let mut index = HeaderIndex::new();
     let mut content_length = Ok(None);
-    let mut line_start = section_start;
+    // The start of the current line in `section`.
+    let mut at = 0;
     loop {
-        let blank_len = match (b.get(line_start), b.get(line_start + 1)) {
-            (Some(b'\r'), Some(b'\n')) => Some(2),
-            (Some(b'\n'), _) => Some(1),
+        let rest = section.get(at..)?;
+        let blank_len = match rest {
+            [b'\r', b'\n', ..] => Some(2),
+            [b'\n', ..] => Some(1),
             _ => None,
         };
         if let Some(blank_len) = blank_len {
             return Some(HeadWalk {
-                head_len: line_start,
-                body_start: line_start + blank_len,
+                head_len: section_start + at,
+                body_start: section_start + at + blank_len,
                 section_start,
                 index,
                 content_length,
             });
         }
+        // RFC 3261 §7.3.1: a `token` name, optional white space, a colon.
+        // After the first bad line only the end of the head is sought: the
+        // error is reported once framing and the start line pass.
+        let mut checked = None;
+        if content_length.is_ok() {
+            checked = find_byte(rest, b':')
+                .and_then(|colon| line_name(rest, colon).map(|(_, known)| (colon, known)));
+            if checked.is_none() {
+                content_length = Err(ParseError::new(
+                    ParseErrorKind::BadHeader,
+                    section_start + at,
+                ));
+            }
+        }
         // The logical line ends at the first LF not followed by SP or HT:
-        // folded continuation lines belong to it (RFC 3261 §7.3.1).
-        let mut from = line_start;
+        // folded continuation lines belong to it (RFC 3261 §7.3.1). No LF
+        // comes before the colon of a well-formed line.
+        let mut from = checked.map_or(0, |(colon, _)| colon + 1);
         let lf = loop {
-            let lf = from + find_byte(b.get(from..)?, b'\n')?;
-            if !matches!(b.get(lf + 1), Some(b' ' | b'\t')) {
+            let lf = from + find_byte(rest.get(from..)?, b'\n')?;
+            if !matches!(rest.get(lf + 1), Some(b' ' | b'\t')) {
                 break lf;
             }
             from = lf + 1;
         };
-        // After the first bad line only the end of the head is sought: the
-        // error is reported once framing and the start line pass.
-        if let Ok(cl) = content_length {
-            let line = b.get(line_start..lf).unwrap_or(&[]);
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            content_length = check_header_line(line, line_start - section_start, &mut index)
+        if let (Some((colon, Some(known))), Ok(cl)) = (checked, content_length) {
+            content_length = index_header_line(known, rest, colon + 1..lf, at, &mut index)
                 .map(|v| v.or(cl))
                 .and_then(|v| match (cl, v) {
                     // Several differing Content-Length values leave the
@@ -575,51 +584,106 @@ fn walk_head(b: &[u8]) -> Option<HeadWalk> {
                     (Some(old), Some(new)) if old != new => Err(ParseErrorKind::BadContentLength),
                     _ => Ok(v),
                 })
-                .map_err(|kind| ParseError::new(kind, line_start));
+                .map_err(|kind| ParseError::new(kind, section_start + at));
         }
-        line_start = lf + 1;
+        at += lf + 1;
     }
 }
 
-/// Checks one header line (a `token` name, optional white space, a colon:
-/// RFC 3261 §7.3.1) that starts at `offset` in the header section, and
-/// indexes it when its header is known. Returns its value when it is a
-/// Content-Length.
-fn check_header_line(
+/// Indexes one well-formed header line of known header `known` (its
+/// position in [`KNOWN`](header::KNOWN)), starting at `offset` in the header
+/// section; `value` is the range of `line` after the colon, up to the line
+/// break. Returns the value when the header is Content-Length.
+fn index_header_line(
+    known: usize,
     line: &[u8],
+    value: core::ops::Range<usize>,
     offset: usize,
     index: &mut HeaderIndex,
 ) -> Result<Option<usize>, ParseErrorKind> {
-    let bad = ParseErrorKind::BadHeader;
-    let name_end = line.iter().position(|&b| !is_token_char(b)).ok_or(bad)?;
-    let mut colon = name_end;
-    while matches!(line.get(colon), Some(b' ' | b'\t')) {
-        colon += 1;
-    }
-    if name_end == 0 || line.get(colon) != Some(&b':') {
-        return Err(bad);
-    }
-    let Some(known) = known_index_bytes(line.get(..name_end).unwrap_or(&[])) else {
-        return Ok(None);
-    };
-    index.record(known, offset);
-    if Some(known) != HeaderName::ContentLength.index() {
+    let is_content_length = Some(known) == HeaderName::ContentLength.index();
+    if index.has(known) && !is_content_length {
         return Ok(None);
     }
-    let value = trim_lws_bytes(line.get(colon + 1..).unwrap_or(&[]));
-    match parse_u32_bytes(value) {
+    if !HeaderIndex::is_hot(known) {
+        index.record(known, 0, 0);
+        return Ok(None);
+    }
+    // The value without surrounding white space, as a header line read
+    // later gives it.
+    let (mut start, mut end) = (value.start, value.end);
+    while start < end && line.get(start).is_some_and(|&c| is_lws(c)) {
+        start += 1;
+    }
+    while end > start && line.get(end - 1).is_some_and(|&c| is_lws(c)) {
+        end -= 1;
+    }
+    index.record(known, offset + start, offset + end);
+    if !is_content_length {
+        return Ok(None);
+    }
+    match parse_u32_bytes(line.get(start..end).unwrap_or(&[])) {
         Some(v) => Ok(Some(v as usize)),
         None => Err(ParseErrorKind::BadContentLength),
     }
+}
+
+/// The bytes a Request-URI may hold, as the start line checks them: visible
+/// ASCII but the `<`, `>` and `"` that delimit URIs elsewhere.
+// Built at compile time: an index out of range would fail the build.
+#[allow(clippy::indexing_slicing)]
+const REQUEST_URI_BYTES: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0x21;
+    while i < 0x7f {
+        t[i] = !matches!(i as u8, b'<' | b'>' | b'"');
+        i += 1;
+    }
+    t
+};
+
+/// The common request line in one pass: a `token` method, one space, a
+/// Request-URI of [`REQUEST_URI_BYTES`], one space, `SIP/2.0`. `None` for
+/// anything else, which the general reading judges (and reads the same).
+fn parse_plain_request_line(line: &str) -> Option<RequestLine<'_>> {
+    let b = line.as_bytes();
+    let m_end = b.iter().position(|&c| !is_token_char(c))?;
+    if m_end == 0 || b.get(m_end) != Some(&b' ') {
+        return None;
+    }
+    let uri_start = m_end + 1;
+    let u_len = b.get(uri_start..)?.iter().position(|&c| {
+        !REQUEST_URI_BYTES
+            .get(usize::from(c))
+            .copied()
+            .unwrap_or(false)
+    })?;
+    let uri_end = uri_start + u_len;
+    if u_len == 0 || b.get(uri_end) != Some(&b' ') {
+        return None;
+    }
+    let version = line.get(uri_end + 1..)?;
+    if version != "SIP/2.0" {
+        return None;
+    }
+    Some(RequestLine {
+        method: Method::from_token(line.get(..m_end)?),
+        uri: line.get(uri_start..uri_end)?,
+        version,
+    })
 }
 
 fn parse_start_line(line: &str) -> Result<StartLine<'_>, ParseError> {
     let err = |kind, off| Err(ParseError::new(kind, off));
     if let Some(after) = line.strip_prefix("SIP/") {
         // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase
-        let sp = match after.find(' ') {
-            Some(i) => i + 4,
-            None => return err(ParseErrorKind::BadStartLine, line.len()),
+        let sp = if after.starts_with("2.0 ") {
+            7
+        } else {
+            match after.find(' ') {
+                Some(i) => i + 4,
+                None => return err(ParseErrorKind::BadStartLine, line.len()),
+            }
         };
         let version = line.get(..sp).unwrap_or("");
         check_version(version)?;
@@ -644,6 +708,9 @@ fn parse_start_line(line: &str) -> Result<StartLine<'_>, ParseError> {
         }));
     }
     // Request-Line = Method SP Request-URI SP SIP-Version, single spaces.
+    if let Some(request) = parse_plain_request_line(line) {
+        return Ok(StartLine::Request(request));
+    }
     let m_end = match line.find(' ') {
         Some(i) => i,
         None => return err(ParseErrorKind::BadStartLine, line.len()),
@@ -679,6 +746,9 @@ fn parse_start_line(line: &str) -> Result<StartLine<'_>, ParseError> {
 /// case-insensitive). Versions other than 2.0 parse so that a UA can answer
 /// 505 (RFC 3261 §8.2.2... via §21.5.6).
 fn check_version(v: &str) -> Result<(), ParseError> {
+    if v == "SIP/2.0" {
+        return Ok(());
+    }
     let bad = ParseError::new(ParseErrorKind::BadVersion, 0);
     let name = v.get(..4).ok_or(bad)?;
     if !name.eq_ignore_ascii_case("SIP/") {

@@ -44,12 +44,6 @@ pub(crate) fn trim_lws(s: &str) -> &str {
     s.get(start..end).unwrap_or("")
 }
 
-/// `b` without leading and trailing linear white space.
-pub(crate) fn trim_lws_bytes(b: &[u8]) -> &[u8] {
-    let (start, end) = lws_bounds(b);
-    b.get(start..end).unwrap_or(&[])
-}
-
 /// The range of `b` left after trimming linear white space.
 fn lws_bounds(b: &[u8]) -> (usize, usize) {
     let start = b.iter().position(|&c| !is_lws(c)).unwrap_or(b.len());

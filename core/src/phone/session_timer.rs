@@ -5,7 +5,7 @@
 //! ([`crate::call::session_timer`]); the settings are the policy's.
 
 use super::{EndReason, Phone};
-use crate::call::session_timer::{RefreshFailure, SessionTimer, TimerDue};
+use crate::call::session_timer::{RefreshFailure, RunningTimer, SessionTimer, TimerDue};
 use crate::message::Message;
 use crate::time::Duration;
 use crate::transaction::{TransactionId, MAX_MESSAGE};
@@ -19,6 +19,13 @@ const BUSY_RETRY: Duration = Duration::from_secs(2);
 const REFUSED_RETRY: Duration = Duration::from_secs(4);
 
 impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
+    /// The running session timer of a live call: its interval, who
+    /// refreshes, when the next refresh or the expiry is due.
+    pub fn session_timer(&self, h: super::CallHandle) -> Option<RunningTimer> {
+        let slot = self.slot(h).ok()?;
+        self.calls.get(slot)?.as_ref()?.session_timer.running()
+    }
+
     /// The session timer of a call starting now, under the current policy.
     pub(super) fn new_session_timer(&self) -> SessionTimer {
         SessionTimer::new(self.policy.session_timer)

@@ -8,6 +8,7 @@ mod basic;
 mod features;
 mod media;
 mod mwi;
+mod session_timer;
 mod prack;
 mod transfer;
 
@@ -42,6 +43,7 @@ pub fn registry() -> FlowRegistry {
     features::register_flows(&mut r);
     transfer::register_flows(&mut r);
     mwi::register_flows(&mut r);
+    session_timer::register_flows(&mut r);
     prack::register_flows(&mut r);
     r
 }
