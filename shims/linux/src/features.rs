@@ -3,7 +3,7 @@
 //! calls into a local conference.
 
 use handset_core::message::Refresher;
-use handset_core::phone::{ForwardTarget, MwiStatus, Policy};
+use handset_core::phone::{ForwardTarget, MwiStatus, Policy, ReliableProvisional};
 use handset_core::subscribe::SubscriptionStatus;
 use handset_core::time::Duration;
 use handset_core::ua::text;
@@ -21,6 +21,7 @@ pub const HELP: &str = "  dnd on [486|480] | dnd off     do-not-disturb
   timer on [SECS [MIN]] | timer off   session timer (RFC 4028): interval SECS (1800),
                                  Min-SE MIN (90), for the next calls
   timer refresher uac|uas|auto   who should refresh the session
+  100rel off|supported|required  reliable provisional responses, PRACK (RFC 3262)
   policy                         show the feature settings
   mwi on [MAILBOX] | mwi off     message waiting: subscribe (own AOR or MAILBOX) / stop
   mwi                            show the message-waiting state";
@@ -68,6 +69,8 @@ pub enum PolicyChange {
     SessionTimer(Option<(u32, u32)>),
     /// The refresher to ask for (or choose), `None` for either.
     Refresher(Option<Refresher>),
+    /// Reliable provisional responses (100rel).
+    ReliableProvisional(ReliableProvisional),
 }
 
 impl PolicyChange {
@@ -95,6 +98,7 @@ impl PolicyChange {
             }
             PolicyChange::SessionTimer(None) => policy.session_timer.enabled = false,
             PolicyChange::Refresher(r) => policy.session_timer.refresher = *r,
+            PolicyChange::ReliableProvisional(r) => policy.reliable_provisional = *r,
         }
     }
 }
@@ -200,6 +204,13 @@ pub fn parse_feature(cmd: &str, rest: &[&str]) -> Option<Result<FeatureLine, Str
         }),
         "cw" => set(on_off(rest.first()).map(PolicyChange::CallWaiting)),
         "timer" => set(session_timer(rest)),
+        "100rel" => set(match rest.first().copied() {
+            Some("off") => Ok(ReliableProvisional::Off),
+            Some("supported") => Ok(ReliableProvisional::Supported),
+            Some("required") => Ok(ReliableProvisional::Required),
+            _ => Err("100rel off, supported or required".into()),
+        }
+        .map(PolicyChange::ReliableProvisional)),
         "conf" => Some(
             match (
                 rest.first().and_then(|w| w.parse().ok()),
@@ -227,7 +238,7 @@ pub fn describe(p: &Policy) -> String {
     let opt = |t: &Option<ForwardTarget>| t.as_deref().unwrap_or("off").to_string();
     format!(
         "dnd {}\nfwd always {}\nfwd busy {}\nfwd noanswer {} after {} s\n\
-         autoanswer {}\nintercom {}\nanon {}\ncw {}\ntimer {}",
+         autoanswer {}\nintercom {}\nanon {}\ncw {}\ntimer {}\n100rel {}",
         p.dnd.map_or("off".into(), |c| format!("on {c}")),
         opt(&p.forward_always),
         opt(&p.forward_busy),
@@ -240,6 +251,11 @@ pub fn describe(p: &Policy) -> String {
             .map_or("off".into(), |c| format!("reject {c}")),
         if p.call_waiting { "on" } else { "off" },
         describe_timer(p),
+        match p.reliable_provisional {
+            ReliableProvisional::Off => "off",
+            ReliableProvisional::Supported => "supported",
+            ReliableProvisional::Required => "required",
+        },
     )
 }
 
@@ -324,6 +340,19 @@ mod tests {
             Some(Ok(FeatureLine::Set(c))) => c,
             other => panic!("{line}: {other:?}"),
         }
+    }
+
+    #[test]
+    fn reliable_provisional_lines() {
+        let mut p = Policy::default();
+        assert!(describe(&p).contains("\n100rel off"));
+        change("100rel required").apply(&mut p);
+        assert_eq!(p.reliable_provisional, ReliableProvisional::Required);
+        change("100rel supported").apply(&mut p);
+        assert!(describe(&p).contains("\n100rel supported"));
+        change("100rel off").apply(&mut p);
+        assert_eq!(p.reliable_provisional, ReliableProvisional::Off);
+        assert!(matches!(parse("100rel maybe"), Some(Err(_))));
     }
 
     #[test]
