@@ -21,6 +21,8 @@ use crate::transaction::{
 use crate::ua::{self, random_token, SockAddrFmt};
 
 impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
+    // Own frame: its message-sized locals stay off its callers' stack.
+    #[inline(never)]
     pub(super) fn handle_call_command(&mut self, c: Command<'_>) {
         let result = match c {
             Command::Dial { to } => self.dial(to),
@@ -615,6 +617,8 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
     }
 
     /// A response delivered by the INVITE client transaction `id`.
+    // Own frame: its message-sized locals stay off its callers' stack.
+    #[inline(never)]
     pub(super) fn on_invite_response(
         &mut self,
         id: TransactionId,
@@ -657,6 +661,8 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         Some(m.len())
     }
 
+    // Own frame: its message-sized locals stay off its callers' stack.
+    #[inline(never)]
     fn on_provisional(&mut self, slot: usize, id: TransactionId, code: u16, resp: &Message<'_>) {
         // RFC 3262 §4: a reliable one out of sequence or repeated is dropped.
         let Some(prack) = self.judge_provisional(slot, resp) else {
@@ -711,6 +717,8 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         }
     }
 
+    // Own frame: its message-sized locals stay off its callers' stack.
+    #[inline(never)]
     fn on_invite_ok(&mut self, slot: usize, id: TransactionId, resp: &Message<'_>) {
         let handle = self.handle(slot);
         let cseq = resp.cseq().and_then(|c| c.ok()).map_or(0, |c| c.seq);
@@ -774,6 +782,8 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         self.event(Event::Answered(handle));
     }
 
+    // Own frame: its message-sized locals stay off its callers' stack.
+    #[inline(never)]
     fn on_reinvite_response(&mut self, slot: usize, code: u16, resp: &Message<'_>) {
         let handle = self.handle(slot);
         if code < 200 {
@@ -879,6 +889,8 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
 
     /// Pauses or resumes sending by the negotiated direction, and moves the
     /// stream when the peer's address changed (re-offer after transfer).
+    // Own frame: its message-sized locals stay off its callers' stack.
+    #[inline(never)]
     pub(super) fn apply_media(&mut self, slot: usize) {
         let handle = self.handle(slot);
         let Some(Some(call)) = self.calls.get_mut(slot) else {
@@ -911,6 +923,8 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
     }
 
     /// An INVITE outside any dialog: a new incoming call.
+    // Own frame: its message-sized locals stay off its callers' stack.
+    #[inline(never)]
     pub(super) fn on_new_invite(
         &mut self,
         from: SocketAddr,
@@ -1014,6 +1028,8 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
     }
 
     /// Answers the INVITE server transaction `id` with a final status.
+    // Own frame: its message-sized locals stay off its callers' stack.
+    #[inline(never)]
     pub(super) fn reply_in_invite_tx(
         &mut self,
         id: TransactionId,
@@ -1035,6 +1051,8 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
 
     /// A CANCEL (RFC 3261 §9.2): 200 for the CANCEL, 487 for the INVITE if
     /// it is still unanswered, 481 when no INVITE matches.
+    // Own frame: its message-sized locals stay off its callers' stack.
+    #[inline(never)]
     pub(super) fn on_cancel(
         &mut self,
         from: SocketAddr,
@@ -1057,6 +1075,8 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
     }
 
     /// An ACK outside any transaction: the ACK for one of our 2xx.
+    // Own frame: its message-sized locals stay off its callers' stack.
+    #[inline(never)]
     pub(super) fn on_ack(&mut self, req: &Message<'_>) {
         let Some(slot) = self.call_by_dialog(req) else {
             return;
@@ -1101,6 +1121,8 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
     }
 
     /// A request inside (or claiming to be inside) a dialog.
+    // Own frame: its message-sized locals stay off its callers' stack.
+    #[inline(never)]
     pub(super) fn on_in_dialog_request(
         &mut self,
         from: SocketAddr,
@@ -1151,6 +1173,8 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         }
     }
 
+    // Own frame: its message-sized locals stay off its callers' stack.
+    #[inline(never)]
     fn on_reinvite(
         &mut self,
         slot: usize,

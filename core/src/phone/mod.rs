@@ -361,6 +361,8 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         let _ = self.outbox.push(from, to, data);
     }
 
+    // Own frame: its message-sized locals stay off its callers' stack.
+    #[inline(never)]
     fn handle_command(&mut self, c: Command<'_>) {
         match c {
             Command::Register => {
@@ -505,6 +507,8 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
 
     /// [`respond_in_transaction`](Self::respond_in_transaction) with the
     /// response's `extra` headers given.
+    // Own frame: its message-sized locals stay off its callers' stack.
+    #[inline(never)]
     fn respond_in_transaction_with(
         &mut self,
         raw: &[u8],
@@ -549,6 +553,8 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         Ok(())
     }
 
+    // Own frame: its message-sized locals stay off its callers' stack.
+    #[inline(never)]
     fn respond_stateless(
         &mut self,
         req: &Message<'_>,
@@ -564,6 +570,8 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         Ok(())
     }
 
+    // Own frame: its message-sized locals stay off its callers' stack.
+    #[inline(never)]
     fn handle_response(&mut self, resp: &Message<'_>) -> Result<(), InputError> {
         let Some((id, ev)) = self.txns.on_response(self.now, resp) else {
             self.stats.stray_responses = self.stats.stray_responses.saturating_add(1);
@@ -622,6 +630,8 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         }
     }
 
+    // Own frame: its message-sized locals stay off its callers' stack.
+    #[inline(never)]
     fn run_timers(&mut self) {
         while let Some((id, ev)) = self.txns.handle_timer(self.now) {
             match ev {

@@ -56,6 +56,8 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
 
     /// Subscribes to the mailbox `mailbox` (a user of the phone's domain;
     /// `None` for the phone's own address of record, RFC 3842 §4).
+    // Own frame: its message-sized locals stay off its callers' stack.
+    #[inline(never)]
     pub(super) fn mwi_start(&mut self, mailbox: Option<&str>) {
         let user = mailbox.unwrap_or(self.config.identity.user.as_str());
         let fresh = Subscriber::new(
@@ -219,6 +221,8 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
     }
 
     /// Answers a NOTIFY of the subscription and reports its summary.
+    // Own frame: its message-sized locals stay off its callers' stack.
+    #[inline(never)]
     pub(super) fn mwi_on_notify(
         &mut self,
         from: SocketAddr,
