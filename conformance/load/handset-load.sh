@@ -2,14 +2,18 @@
 # Load test: SIPp's built-in `uac` at rising call rates against
 # `handset answer --auto-answer`, on loopback. Each rate runs for STEP
 # seconds against a freshly started handset; the script reports, per rate,
-# SIPp's successful/failed calls and the handset's peak RSS, and at the end
-# the highest rate with zero failed calls.
+# SIPp's successful/failed calls, the handset's peak RSS (VmHWM, which
+# includes building the phone) and its RSS at the end of the step (VmRSS,
+# the tables as full as the step makes them), its CPU time and the load
+# average at the end of the step; at the end, the highest rate with zero
+# failed calls.
 #
 #   conformance/load/handset-load.sh                  # defaults below
 #   RATES="100 500 1000 2000" STEP=5 TRANSPORT=udp conformance/load/handset-load.sh
+#   nice -n -10 conformance/load/handset-load.sh      # on a machine busy with builds
 #
 # Environment:
-#   RATES      call rates to try, calls/s, ascending (default 50 100 200 400 800 1200 1600 2000)
+#   RATES      call rates to try, calls/s, ascending (default 50 100 200 400 800 1200 1600 2000 2400)
 #   STEP       seconds of calls per rate (default 5)
 #   TRANSPORT  udp or tcp (SIPp -t t1: one TCP connection) (default udp)
 #   CAPACITY   handset --capacity: desk, server or load (default load)
@@ -19,12 +23,15 @@
 #
 # A UDP call keeps its INVITE and BYE server transactions for 64*T1 = 32 s
 # after it ends (RFC 6026 Timer L, RFC 3261 Timer J), so a run of STEP
-# seconds at rate R needs about 2*R*STEP transaction slots; the handset
-# answers 503/486 when its fixed table is full, which SIPp counts as failed.
+# seconds at rate R needs about 2*R*STEP transaction slots (2*R*32 once STEP
+# exceeds 32 s); the handset answers 503 when three quarters of its fixed
+# table is taken and 486 when every call slot is, which SIPp counts as failed.
+# SIPp gets a 4 MiB socket buffer (-buff_size; its default of 64 KiB drops
+# responses in bursts), as the handset's SIP socket has.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-RATES=${RATES:-"50 100 200 400 800 1200 1600 2000"}
+RATES=${RATES:-"50 100 200 400 800 1200 1600 2000 2400"}
 STEP=${STEP:-5}
 TRANSPORT=${TRANSPORT:-udp}
 CAPACITY=${CAPACITY:-load}
@@ -50,7 +57,9 @@ esac
 rm -rf "$OUT" && mkdir -p "$OUT"
 best=0
 best_rss=0
-printf '%-8s %-10s %-8s %-8s %-10s %-8s\n' rate calls ok failed peak_rss cpu_s | tee "$OUT/summary.txt"
+best_end=0
+printf '%-8s %-10s %-8s %-8s %-10s %-10s %-8s %s\n' rate calls ok failed peak_rss end_rss cpu_s load \
+  | tee "$OUT/summary.txt"
 for rate in $RATES; do
   dir="$OUT/rate-$rate"
   mkdir -p "$dir"
@@ -61,25 +70,29 @@ for rate in $RATES; do
   calls=$((rate * STEP))
   set +e
   (cd "$dir" && sipp -sn uac "127.0.0.1:$SIP_PORT" -i 127.0.0.1 -p "$UAC_PORT" -t "$SIPP_T" \
-     -m "$calls" -r "$rate" -l $((rate * 4 + 100)) -recv_timeout 10000 -max_socket 1000 \
+     -m "$calls" -r "$rate" -l $((rate * 4 + 100)) -recv_timeout 10000 -max_socket 1000 -buff_size 4194304 \
      -nostdin -trace_err >sipp.out 2>&1)
   rc=$?
   set -e
   rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
+  end_kb=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
+  load=$(cut -d' ' -f1 /proc/loadavg)
   cpu_ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)
   kill -TERM "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
   ok=$(awk -F'|' '/Successful call/ {v=$3} END {gsub(/ /, "", v); print v+0}' "$dir/sipp.out")
   failed=$(awk -F'|' '/Failed call/ {v=$3} END {gsub(/ /, "", v); print v+0}' "$dir/sipp.out")
   cpu=$(awk -v t="$cpu_ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", t / hz}')
-  printf '%-8s %-10s %-8s %-8s %-10s %-8s\n' "$rate" "$calls" "$ok" "$failed" "$((rss_kb / 1024))MiB" "$cpu" \
-    | tee -a "$OUT/summary.txt"
+  printf '%-8s %-10s %-8s %-8s %-10s %-10s %-8s %s\n' "$rate" "$calls" "$ok" "$failed" \
+    "$((rss_kb / 1024))MiB" "$((end_kb / 1024))MiB" "$cpu" "$load" | tee -a "$OUT/summary.txt"
   if [[ $rc -eq 0 && "$failed" == 0 && "$ok" == "$calls" ]]; then
     best=$rate
+    best_rss=$rss_kb
+    best_end=$end_kb
   elif [[ "$STOP_AT_FAILURE" == 1 ]]; then
     break
   fi
-  (( rss_kb > best_rss )) && best_rss=$rss_kb
 done
-echo "highest rate with 0 failed calls: $best calls/s ($TRANSPORT, capacity $CAPACITY, ${STEP}s per rate); peak RSS $((best_rss / 1024)) MiB" \
+echo "highest rate with 0 failed calls: $best calls/s ($TRANSPORT, capacity $CAPACITY, ${STEP}s per rate);" \
+  "peak RSS $((best_rss / 1024)) MiB, $((best_end / 1024)) MiB at the end of the step" \
   | tee -a "$OUT/summary.txt"
