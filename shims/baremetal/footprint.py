@@ -110,6 +110,28 @@ def analyse(objdump, elf):
     return funcs, by_addr
 
 
+def readable(name):
+    """A legacy-mangled Rust symbol (`_ZN..17h<hash>E`) as a path, without
+    the hash; other names as they are."""
+    if not name.startswith("_ZN"):
+        return name
+    parts, i = [], 3
+    while i < len(name) and name[i].isdigit():
+        j = i
+        while name[j].isdigit():
+            j += 1
+        n = int(name[i:j])
+        parts.append(name[j:j + n])
+        i = j + n
+    if parts and re.fullmatch(r"h[0-9a-f]{16}", parts[-1]):
+        parts.pop()
+    path = "::".join(p[1:] if p.startswith("_$") else p for p in parts)
+    for code, text in (("$LT$", "<"), ("$GT$", ">"), ("$C$", ","), ("$u20$", " "),
+                       ("$RF$", "&"), ("$BP$", "*"), ("..", "::")):
+        path = path.replace(code, text)
+    return path
+
+
 def address_taken(secs, by_addr):
     taken = set()
     # Not the vector table: exception handlers are entered by hardware.
@@ -164,7 +186,7 @@ def deepest(funcs, taken):
         while name in funcs and name not in seen:
             seen.add(name)
             f = funcs[name]
-            chain.append(f"{name} ({f['frame']})")
+            chain.append(f"{readable(name)} ({f['frame']})")
             options = list(f["calls"]) + (sorted(taken) if f["indirect"] else [])
             nxt = max(options, key=lambda c: memo.get(c, 0), default=None)
             if nxt is None or memo.get(nxt, 0) == 0 or memo.get(name, 0) - f["frame"] <= 0:
@@ -250,9 +272,12 @@ def main():
         "stack_boot": phases.get("boot", 0) + exception_frame,
         "stack_run": phases.get("step", stack) + exception_frame,
         "run_chain": chain,
-        "recursive": recursive,
+        "recursive": [readable(n) for n in recursive],
         "dynamic_sp": dynamic,
     }
+    # The largest frames: where a stack cut pays most.
+    result["frames"] = [f"{readable(f['name'])} ({f['frame']})"
+                        for f in sorted(funcs.values(), key=lambda f: -f["frame"])[:12]]
     result["parts"] = part_sizes(objdump, elf, secs)
     result["flash_by_module"] = flash_by_module(objdump, elf)
     result["flash"] = result["text"] + result["rodata"] + result["data"]

@@ -61,6 +61,11 @@ print("Deepest run-loop chain (frame bytes):")
 print()
 for f in d["run_chain"]:
     print(f"- `{f}`")
+print()
+print("Largest stack frames (bytes):")
+print()
+for f in d["frames"]:
+    print(f"- `{f}`")
 if d["recursive"]:
     print()
     print("Recursion (each cycle counted once in the bound):")

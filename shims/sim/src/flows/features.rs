@@ -105,10 +105,7 @@ fn run_flow_in(
 ) -> FlowRun {
     match body(&mut world) {
         Ok(live) => world.finish(&live),
-        Err(e) => FlowRun {
-            trace: world.sim.trace().since(world.setup_len),
-            outcome: Err(e),
-        },
+        Err(e) => world.degraded_end(e),
     }
 }
 
