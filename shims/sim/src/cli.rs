@@ -29,10 +29,11 @@ use crate::trace::Trace;
 pub const USAGE: &str = "\
 usage: handset-sim list
        handset-sim flow NAME [--seed N] [--loss PCT] [--dup PCT] [--reorder PCT]
+                             [--profile NAME]
                              [--format ladder|mermaid|json|pcap|svg] [--out FILE]
                              [--clean] [--media omit|summarise|each]
        handset-sim sweep NAME --seeds N [--seed FIRST] [--loss PCT] [--dup PCT]
-                             [--reorder PCT]
+                             [--reorder PCT] [--profile NAME]
 
        handset-sim sweep-all [--seeds N] [--seed FIRST] [--flow NAME]... [--profile NAME]...
 
@@ -45,6 +46,8 @@ usage: handset-sim list
           partition) for N seeds (default 100) and prints a table of
           passed/failed seeds; exits 1 if any seed failed
   --clean hides lost datagrams, retransmissions and duplicates
+  --profile NAME runs under a sweep-all fault profile instead of the
+          percentages (replays a sweep-all seed exactly)
 ";
 
 /// What a flow is run with.
@@ -63,6 +66,15 @@ pub struct FlowRun {
     pub trace: Trace,
     /// `Ok` if the run ended as the flow expects, else why not.
     pub outcome: Result<(), String>,
+}
+
+impl FlowRun {
+    /// Why the run, though it ended as the flow accepts, reached only a
+    /// degraded end state (a transaction starved by the network, proven
+    /// from the trace); `None` when it reached the intended end or failed.
+    pub fn degraded(&self) -> Option<&str> {
+        self.outcome.as_ref().ok().and(self.trace.degraded())
+    }
 }
 
 /// A flow's body: runs one simulation with the given parameters.
@@ -128,7 +140,8 @@ impl FlowRegistry {
     }
 }
 
-/// Fault percentages as given on the command line.
+/// Link faults as given on the command line: percentages, or one of the
+/// sweep's named profiles.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct FaultArgs {
     /// `--loss PCT`.
@@ -137,22 +150,35 @@ pub struct FaultArgs {
     pub dup: f64,
     /// `--reorder PCT`.
     pub reorder: f64,
+    /// `--profile NAME`: a profile of [`crate::sweep::PROFILES`], which
+    /// replaces the percentages (so a sweep-all seed replays exactly).
+    pub named: Option<&'static str>,
 }
 
 impl FaultArgs {
-    /// The link profile these percentages describe.
-    pub fn profile(&self) -> FaultProfile {
-        FaultProfile::lossy(self.loss, self.dup, self.reorder)
+    /// The link profile of the run with `seed` (a named profile may move
+    /// with the seed, as the partition does).
+    pub fn profile(&self, seed: u64) -> FaultProfile {
+        match self
+            .named
+            .and_then(|n| crate::sweep::PROFILES.iter().find(|p| p.name == n))
+        {
+            Some(p) => (p.profile)(seed),
+            None => FaultProfile::lossy(self.loss, self.dup, self.reorder),
+        }
     }
 }
 
 impl fmt::Display for FaultArgs {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "loss {}%, dup {}%, reorder {}%",
-            self.loss, self.dup, self.reorder
-        )
+        match self.named {
+            Some(name) => write!(f, "profile {name}"),
+            None => write!(
+                f,
+                "loss {}%, dup {}%, reorder {}%",
+                self.loss, self.dup, self.reorder
+            ),
+        }
     }
 }
 
@@ -275,9 +301,7 @@ fn parse_sweep_all(args: impl Iterator<Item = String>) -> Result<Command, UsageE
             "--seeds" => seeds = number(&flag, &value)?.max(1),
             "--flow" => flows.push(value),
             "--profile" => {
-                if !crate::sweep::PROFILES.iter().any(|p| p.name == value) {
-                    return Err(usage_error(format!("no fault profile named {value:?}")));
-                }
+                profile_name(&value)?;
                 profiles.push(value);
             }
             _ => return Err(usage_error(format!("sweep-all does not take {flag}"))),
@@ -338,6 +362,7 @@ impl Options {
                 ("--loss", _) => o.faults.loss = percent(&flag, &value)?,
                 ("--dup", _) => o.faults.dup = percent(&flag, &value)?,
                 ("--reorder", _) => o.faults.reorder = percent(&flag, &value)?,
+                ("--profile", _) => o.faults.named = Some(profile_name(&value)?),
                 ("--format", false) => {
                     o.format = Some(value.parse().map_err(UsageError)?);
                 }
@@ -369,6 +394,15 @@ impl Options {
         }
         Ok(o)
     }
+}
+
+/// The sweep profile called `name`.
+fn profile_name(name: &str) -> Result<&'static str, UsageError> {
+    crate::sweep::PROFILES
+        .iter()
+        .find(|p| p.name == name)
+        .map(|p| p.name)
+        .ok_or_else(|| usage_error(format!("no fault profile named {name:?}")))
 }
 
 fn number(flag: &str, value: &str) -> Result<u64, UsageError> {
@@ -463,7 +497,7 @@ fn run(
             let flow = find(name)?;
             let params = FlowParams {
                 seed: *seed,
-                profile: faults.profile(),
+                profile: faults.profile(*seed),
             };
             let result = (flow.run)(&params);
             let bytes = format.render(&result.trace, rows);
@@ -472,6 +506,12 @@ fn run(
                     std::fs::write(path, &bytes).map_err(io(&path.display().to_string()))?
                 }
                 None => stdout.write_all(&bytes).map_err(io("stdout"))?,
+            }
+            if let Some(why) = result.degraded() {
+                let _ = writeln!(
+                    stderr,
+                    "flow {name} (seed {seed}, {faults}) reached a degraded end: {why}"
+                );
             }
             match result.outcome {
                 Ok(()) => Ok(0),
@@ -502,7 +542,7 @@ fn run(
                 &mut |name, cells| {
                     let counts: Vec<String> = cells
                         .iter()
-                        .map(|c| format!("{}/{}", c.passed, c.failed))
+                        .map(|c| format!("{}/{}/{}", c.passed, c.degraded, c.failed))
                         .collect();
                     let _ = writeln!(stderr, "{name}: {}", counts.join(" "));
                 },
@@ -519,23 +559,26 @@ fn run(
             faults,
         } => {
             let flow = find(name)?;
-            let profile = faults.profile();
             let mut passed = 0u64;
+            let mut degraded = 0u64;
             let mut first_failure: Option<(u64, String)> = None;
             let last_seed = first_seed.saturating_add(seeds - 1);
             for seed in *first_seed..=last_seed {
-                match (flow.run)(&FlowParams { seed, profile }).outcome {
+                let profile = faults.profile(seed);
+                let run = (flow.run)(&FlowParams { seed, profile });
+                match run.outcome {
+                    Ok(()) if run.trace.degraded().is_some() => degraded += 1,
                     Ok(()) => passed += 1,
                     Err(why) => {
                         first_failure.get_or_insert((seed, why));
                     }
                 }
             }
-            let failed = seeds - passed;
+            let failed = seeds - passed - degraded;
             writeln!(
                 stdout,
                 "sweep {name}: seeds {first_seed}..={last_seed}, {faults}\n\
-                 ended as expected: {passed}\nfailed: {failed}"
+                 ended as expected: {passed}\ndegraded: {degraded}\nfailed: {failed}"
             )
             .map_err(io("stdout"))?;
             match first_failure {
@@ -599,16 +642,39 @@ mod tests {
             FaultArgs {
                 loss: 20.0,
                 dup: 5.0,
-                reorder: 2.5
+                reorder: 2.5,
+                named: None,
             }
         );
         assert_eq!(format, Format::Svg);
         assert_eq!(out, Some(PathBuf::from("x.svg")));
         assert!(!rows.show_lost && !rows.show_retransmissions && !rows.show_duplicates);
         assert_eq!(rows.media, MediaRows::Summarise);
-        let p = faults.profile();
+        let p = faults.profile(1);
         assert_eq!(p.loss, Chance::percent(20.0));
         assert_eq!(p.reorder, Chance::per_million(25_000));
+    }
+
+    #[test]
+    fn a_sweep_profile_replays_a_sweep_all_seed() {
+        let Command::Flow { faults, seed, .. } =
+            parse(args("flow cancel --seed 996 --profile partition")).unwrap()
+        else {
+            panic!("not a flow");
+        };
+        assert_eq!(faults.named, Some("partition"));
+        assert_eq!(faults.to_string(), "profile partition");
+        let partition = crate::sweep::PROFILES[4];
+        assert_eq!(partition.name, "partition");
+        assert_eq!(faults.profile(seed), (partition.profile)(996));
+        assert_ne!(faults.profile(seed), faults.profile(997));
+        let Command::Sweep { faults, .. } =
+            parse(args("sweep cancel --seeds 3 --profile=spikes")).unwrap()
+        else {
+            panic!("not a sweep");
+        };
+        assert_eq!(faults.profile(1), (crate::sweep::PROFILES[3].profile)(1));
+        assert!(parse(args("flow cancel --profile stormy")).is_err());
     }
 
     #[test]
@@ -716,11 +782,14 @@ mod tests {
         assert_eq!(
             out,
             "sweep flaky: seeds 2..=5, loss 0%, dup 0%, reorder 0%\n\
-             ended as expected: 2\nfailed: 2\nfirst failing seed: 3 (seed 3 is odd)\n"
+             ended as expected: 2\ndegraded: 0\nfailed: 2\nfirst failing seed: 3 (seed 3 is odd)\n"
         );
         let (code, out, _) = run_line("sweep quiet --seeds 3");
         assert_eq!(code, 0);
-        assert!(out.ends_with("ended as expected: 3\nfailed: 0\n"), "{out}");
+        assert!(
+            out.ends_with("ended as expected: 3\ndegraded: 0\nfailed: 0\n"),
+            "{out}"
+        );
     }
 
     #[test]
@@ -739,13 +808,18 @@ mod tests {
         let (code, out, err) =
             run_line("sweep-all --seeds 4 --seed 2 --profile clean --profile loss20");
         assert_eq!(code, 1);
-        assert!(out.contains("\nflaky          2/2          2/2\n"), "{out}");
-        assert!(out.contains("\nquiet          4/0          4/0\n"), "{out}");
+        let row = |name: &str, cell: &str| format!("\n{name}  {cell:>13}  {cell:>13}\n");
+        assert!(out.contains(&row("flaky", "2/0/2")), "{out}");
+        assert!(out.contains(&row("quiet", "4/0/0")), "{out}");
         assert!(
-            out.contains("flaky under clean: first failing seed 3"),
+            out.contains("flaky under clean: seed 3 failed: seed 3 is odd\n"),
             "{out}"
         );
-        assert_eq!(err, "quiet: 4/0 4/0\nflaky: 2/2 2/2\n");
+        assert!(
+            out.contains("flaky under loss20: seed 5 failed: seed 5 is odd\n"),
+            "{out}"
+        );
+        assert_eq!(err, "quiet: 4/0/0 4/0/0\nflaky: 2/0/2 2/0/2\n");
         let (code, out, _) = run_line("sweep-all --seeds 2 --flow quiet");
         assert_eq!(code, 0);
         assert!(out.contains("failed seeds: 0"), "{out}");

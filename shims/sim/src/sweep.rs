@@ -1,6 +1,6 @@
 //! The fault sweep over every flow: each flow run for many seeds under
 //! each of a fixed set of link fault profiles, summed up as a table of
-//! passed/failed seeds (`handset-sim sweep-all`).
+//! passed/degraded/failed seeds (`handset-sim sweep-all`).
 
 use std::fmt::Write as _;
 
@@ -66,12 +66,17 @@ fn partition(seed: u64) -> FaultProfile {
 /// ended.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Cell {
-    /// Seeds that ended as the flow expects.
+    /// Seeds that reached the flow's intended end.
     pub passed: u64,
+    /// Seeds that reached a degraded end the trace proves the RFC
+    /// prescribes (see `flows::degraded`).
+    pub degraded: u64,
+    /// Every degraded seed and why, in seed order.
+    pub degradations: Vec<(u64, String)>,
     /// Seeds that did not.
     pub failed: u64,
-    /// The first failing seed and why.
-    pub first_failure: Option<(u64, String)>,
+    /// Every failing seed and why, in seed order.
+    pub failures: Vec<(u64, String)>,
 }
 
 /// The whole sweep: rows are flows, columns [`PROFILES`].
@@ -97,8 +102,17 @@ impl Table {
             .sum()
     }
 
-    /// The table as text: one line per flow, `passed/failed` per profile,
-    /// then the first failure of every failing cell and the legend.
+    /// Total degraded seeds.
+    pub fn degraded(&self) -> u64 {
+        self.rows
+            .iter()
+            .flat_map(|(_, cells)| cells)
+            .map(|c| c.degraded)
+            .sum()
+    }
+
+    /// The table as text: one line per flow, `passed/degraded/failed` per
+    /// profile, then every failing seed and the legend.
     pub fn render(&self) -> String {
         let mut out = String::new();
         let first_width = self
@@ -108,10 +122,10 @@ impl Table {
             .max()
             .unwrap_or(4)
             .max(4);
-        let widths: Vec<usize> = self.profiles.iter().map(|p| p.name.len().max(11)).collect();
+        let widths: Vec<usize> = self.profiles.iter().map(|p| p.name.len().max(13)).collect();
         let _ = writeln!(
             out,
-            "sweep-all: seeds {}..={} per cell, passed/failed",
+            "sweep-all: seeds {}..={} per cell, passed/degraded/failed",
             self.first_seed,
             self.first_seed + self.seeds.saturating_sub(1)
         );
@@ -123,18 +137,21 @@ impl Table {
         for (name, cells) in &self.rows {
             let _ = write!(out, "{name:<first_width$}");
             for (c, w) in cells.iter().zip(&widths) {
-                let _ = write!(out, "  {:>w$}", format!("{}/{}", c.passed, c.failed));
+                let _ = write!(
+                    out,
+                    "  {:>w$}",
+                    format!("{}/{}/{}", c.passed, c.degraded, c.failed)
+                );
             }
             out.push('\n');
         }
         for (name, cells) in &self.rows {
             for (c, p) in cells.iter().zip(&self.profiles) {
-                if let Some((seed, why)) = &c.first_failure {
-                    let _ = writeln!(
-                        out,
-                        "{name} under {}: first failing seed {seed}: {why}",
-                        p.name
-                    );
+                for (seed, why) in &c.degradations {
+                    let _ = writeln!(out, "{name} under {}: seed {seed} degraded: {why}", p.name);
+                }
+                for (seed, why) in &c.failures {
+                    let _ = writeln!(out, "{name} under {}: seed {seed} failed: {why}", p.name);
                 }
             }
         }
@@ -142,6 +159,7 @@ impl Table {
         for p in &self.profiles {
             let _ = writeln!(out, "  {:<20} {}", p.name, p.summary);
         }
+        let _ = writeln!(out, "degraded seeds: {}", self.degraded());
         let _ = writeln!(out, "failed seeds: {}", self.failures());
         out
     }
@@ -178,11 +196,16 @@ pub fn sweep_all(
                     seed,
                     profile: (p.profile)(seed),
                 };
-                match (flow.run)(&params).outcome {
-                    Ok(()) => cell.passed += 1,
-                    Err(why) => {
+                let run = (flow.run)(&params);
+                match (run.outcome, run.trace.degraded()) {
+                    (Ok(()), Some(why)) => {
+                        cell.degraded += 1;
+                        cell.degradations.push((seed, why.to_string()));
+                    }
+                    (Ok(()), None) => cell.passed += 1,
+                    (Err(why), _) => {
                         cell.failed += 1;
-                        cell.first_failure.get_or_insert((seed, why));
+                        cell.failures.push((seed, why));
                     }
                 }
             }
@@ -232,11 +255,21 @@ mod tests {
     }
 
     #[test]
-    fn table_counts_every_cell_and_names_first_failures() {
+    fn table_counts_every_cell_and_names_every_failure() {
         let mut flows = FlowRegistry::new();
         flows.register("steady", "always fine", |_| FlowRun {
             trace: Trace::new(),
             outcome: Ok(()),
+        });
+        flows.register("worn", "ends degraded on odd seeds", |p| {
+            let mut trace = Trace::new();
+            if p.seed % 2 == 1 {
+                trace.set_degraded(format!("seed {} starved", p.seed));
+            }
+            FlowRun {
+                trace,
+                outcome: Ok(()),
+            }
         });
         flows.register("fragile", "fails whenever a link can go down", |p| {
             FlowRun {
@@ -252,12 +285,31 @@ mod tests {
         let t = sweep_all(&flows, 5, 3, &|_| true, &|_| true, &mut |name, _| {
             seen.push(name.to_string())
         });
-        assert_eq!(seen, ["steady", "fragile"]);
+        assert_eq!(seen, ["steady", "worn", "fragile"]);
         assert_eq!(t.failures(), 3);
+        assert_eq!(t.degraded(), 2 * 5);
         let text = t.render();
-        assert!(text.contains("fragile under partition: first failing seed 5: seed 5 partitioned"));
+        for seed in 5..=7 {
+            let line =
+                format!("fragile under partition: seed {seed} failed: seed {seed} partitioned");
+            assert!(text.contains(&line), "{text}");
+        }
+        assert!(text.contains("worn under spikes: seed 7 degraded: seed 7 starved"));
+        assert!(!text.contains("seed 6 degraded"));
         let fragile = text.lines().find(|l| l.starts_with("fragile ")).unwrap();
-        assert!(fragile.ends_with("3/0          0/3"), "{fragile:?}");
+        assert!(
+            fragile.ends_with(&format!("{:>13}  {:>13}", "3/0/0", "0/0/3")),
+            "{fragile:?}"
+        );
+        let worn = text.lines().find(|l| l.starts_with("worn ")).unwrap();
+        assert!(
+            worn.ends_with(&format!("{:>13}  {:>13}", "1/2/0", "1/2/0")),
+            "{worn:?}"
+        );
+        assert!(
+            text.contains("degraded seeds: 10\nfailed seeds: 3\n"),
+            "{text}"
+        );
         let only = sweep_all(
             &flows,
             1,
@@ -272,7 +324,7 @@ mod tests {
             vec![Cell {
                 passed: 2,
                 failed: 0,
-                first_failure: None
+                ..Cell::default()
             }]
         );
     }

@@ -206,6 +206,9 @@ pub struct Trace {
     /// Lines a flow adds about what it measured (e.g. the loss and jitter
     /// the phones' RTCP reports gave), shown after the ladder.
     notes: Vec<String>,
+    /// Set when the run missed its flow's intended end but reached a
+    /// degraded end the RFC prescribes, proven from this trace: why.
+    degraded: Option<String>,
 }
 
 impl Trace {
@@ -312,6 +315,7 @@ impl Trace {
         let mut t = Trace {
             nodes: self.nodes.clone(),
             notes: self.notes.clone(),
+            degraded: self.degraded.clone(),
             ..Trace::default()
         };
         for (i, e) in self.entries.iter().skip(first).enumerate() {
@@ -325,6 +329,20 @@ impl Trace {
     /// Adds a line about the run, shown after the ladder.
     pub fn note(&mut self, line: impl Into<String>) {
         self.notes.push(line.into());
+    }
+
+    /// Marks the run as ending in a degraded end state (see
+    /// `flows::degraded`), with the missed expectation and the proof; the
+    /// reason is also added as a note.
+    pub fn set_degraded(&mut self, why: impl Into<String>) {
+        let why = why.into();
+        self.notes.push(format!("degraded end: {why}"));
+        self.degraded = Some(why);
+    }
+
+    /// Why the run ended in a degraded end state, if it did.
+    pub fn degraded(&self) -> Option<&str> {
+        self.degraded.as_deref()
     }
 
     /// The lines added with [`Trace::note`], in order.
