@@ -29,14 +29,13 @@ fn prack(w: &mut World) -> Result<Vec<(NodeId, usize)>, String> {
     };
     w.command(a, Command::SetPolicy(&policy));
     w.command(b, Command::SetPolicy(&policy));
-    w.command(a, Command::Dial { to: BOB });
-    w.expect(b, "IncomingCall", |e| matches!(e, Event::IncomingCall(_)))?;
-    // The reliable 180 carries B's answer: early media at A, which PRACKs.
-    w.expect(a, "EarlyMedia", |e| matches!(e, Event::EarlyMedia(_)))?;
-    await_final(w, a, "PRACK")?;
+    ring_reliably(w, a, b)?;
     let call = w.call_of(a)?;
+    let (a0, t0) = (w.phone(a).events.len(), w.sim.trace().len());
     w.command(a, Command::Update(call));
-    await_final(w, a, "UPDATE")?;
+    if !await_final(w, a, a0, t0, "UPDATE")? {
+        return Err("the call ended during the UPDATE".into());
+    }
     w.sim.run_for(Duration::from_secs(1));
     let incoming = w.call_of(b)?;
     w.command(b, Command::Answer(incoming));
@@ -59,21 +58,65 @@ fn prack(w: &mut World) -> Result<Vec<(NodeId, usize)>, String> {
     Ok(vec![])
 }
 
-/// Runs until user `id` received a 200 to a request of `method`.
-fn await_final(w: &mut World, id: NodeId, method: &str) -> Result<(), String> {
+/// User A calls User B until B's reliable 180 reached A and A's PRACK
+/// was answered. A 180 whose every copy is lost for 64·T1 ends the call
+/// with a 5xx from B (RFC 3262 §3); A then calls again, at most three
+/// times in all.
+fn ring_reliably(w: &mut World, a: NodeId, b: NodeId) -> Result<(), String> {
+    for _attempt in 0..3 {
+        let (a0, b0) = (w.phone(a).events.len(), w.phone(b).events.len());
+        let t0 = w.sim.trace().len();
+        w.command(a, Command::Dial { to: BOB });
+        w.expect_since(b, b0, "IncomingCall", |e| {
+            matches!(e, Event::IncomingCall(_))
+        })?;
+        // The reliable 180 carries B's answer: early media at A.
+        w.expect_since(a, a0, "EarlyMedia or Ended", |e| {
+            matches!(e, Event::EarlyMedia(_) | Event::Ended { .. })
+        })?;
+        if await_final(w, a, a0, t0, "PRACK")? {
+            return Ok(());
+        }
+        // Let the failed attempt finish on both sides before calling again.
+        w.expect_since(b, b0, "Ended", |e| matches!(e, Event::Ended { .. }))?;
+    }
+    Err("no reliable 180 got through in three calls".into())
+}
+
+/// Runs until user `id` received a 200 to a request of `method` (trace
+/// entries from `t0` on): `Ok(true)`, or `Ok(false)` when its call ended
+/// first (events from `e0` on).
+fn await_final(
+    w: &mut World,
+    id: NodeId,
+    e0: usize,
+    t0: usize,
+    method: &str,
+) -> Result<bool, String> {
     let deadline = w.sim.now() + FLOW_DEADLINE;
-    let found = w.sim.run_until_true(deadline, |sim| {
+    let answered = |sim: &crate::Simulation| {
         let now = sim.now();
-        sim.trace().entries().iter().any(|e| {
+        sim.trace().entries().iter().skip(t0).any(|e| {
             e.to == Some(id)
                 && e.lost.is_none()
                 && e.delivered_at.is_some_and(|t| t <= now)
                 && matches!(e.label(), Label::Response(200, _))
                 && answers(&e.data, method)
         })
-    });
-    if found {
-        Ok(())
+    };
+    let ended = |sim: &crate::Simulation| {
+        sim.node::<crate::phone_node::PhoneNode>(id)
+            .events
+            .iter()
+            .skip(e0)
+            .any(|(_, e)| matches!(e, Event::Ended { .. }))
+    };
+    w.sim
+        .run_until_true(deadline, |sim| answered(sim) || ended(sim));
+    if answered(&w.sim) {
+        Ok(true)
+    } else if ended(&w.sim) {
+        Ok(false)
     } else {
         Err(format!(
             "{} never got the 200 to its {method}",
