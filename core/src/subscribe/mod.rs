@@ -125,6 +125,9 @@ pub struct Subscriber {
     // ended; its answer is ignored.
     stale_in_flight: bool,
     removing: bool,
+    // The SUBSCRIBE in flight is the removal (`Expires: 0`), not a
+    // refresh that was already on its way when the removal was asked for.
+    removal_in_flight: bool,
     new_identity: bool,
     backoff: Duration,
     auth: ClientAuth,
@@ -163,6 +166,7 @@ impl Subscriber {
             in_flight: false,
             stale_in_flight: false,
             removing: false,
+            removal_in_flight: false,
             new_identity: false,
             backoff: Duration::ZERO,
             auth: ClientAuth::new(),
@@ -286,6 +290,7 @@ impl Subscriber {
         let n = w.finish(None, b"").ok()?;
         self.in_flight = true;
         self.stale_in_flight = false;
+        self.removal_in_flight = self.removing;
         self.due = None;
         Some(n)
     }
@@ -306,6 +311,9 @@ impl Subscriber {
         }
         self.in_flight = false;
         if core::mem::take(&mut self.stale_in_flight) {
+            return SubscribeOutcome::Ignored;
+        }
+        if self.refresh_overtaken_by_removal(now) {
             return SubscribeOutcome::Ignored;
         }
         if matches!(code, 401 | 407) {
@@ -389,11 +397,26 @@ impl Subscriber {
         if core::mem::take(&mut self.stale_in_flight) {
             return SubscribeOutcome::Ignored;
         }
+        if self.refresh_overtaken_by_removal(now) {
+            return SubscribeOutcome::Ignored;
+        }
         if self.removing {
             self.end(SubscriptionStatus::Idle);
             return SubscribeOutcome::Removed;
         }
         self.fail(now, 408)
+    }
+
+    /// The removal was asked for while a refresh was in flight: the
+    /// refresh's outcome does not end the subscription; the removal
+    /// (`Expires: 0`, RFC 6665 §4.1.2.3) goes now.
+    fn refresh_overtaken_by_removal(&mut self, now: Instant) -> bool {
+        let was_removal = core::mem::take(&mut self.removal_in_flight);
+        if !self.removing || was_removal {
+            return false;
+        }
+        self.due = Some(now);
+        true
     }
 
     /// Whether `notify` belongs to this subscription: its Call-ID and our

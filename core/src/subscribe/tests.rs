@@ -508,3 +508,26 @@ fn challenged_subscribe_is_answered_once_per_challenge() {
     assert!(cred.contains("uri=\"sip:vm@192.0.2.7:5060\""));
     assert!(cred.contains("nonce=\"ghi\""));
 }
+
+#[test]
+fn removal_asked_during_a_refresh_still_sends_expires_zero() {
+    let mut rng = Rng::new(4);
+    let (mut s, _) = active(&mut rng);
+    let refresh = poll(&mut s, &mut rng, t(300)).unwrap();
+    assert!(String::from_utf8_lossy(&refresh).contains("Expires: 600\r\n"));
+    s.stop(t(300));
+    // The refresh's answer arrives after the removal was asked for.
+    let ok = answer(&refresh, 200, "Expires: 600\r\n");
+    assert_eq!(
+        respond(&mut s, t(300), &refresh, &ok),
+        SubscribeOutcome::Ignored
+    );
+    assert_eq!(s.status(), SubscriptionStatus::Unsubscribing);
+    let removal = poll(&mut s, &mut rng, t(300)).unwrap();
+    assert!(String::from_utf8_lossy(&removal).contains("Expires: 0\r\n"));
+    let ok = answer(&removal, 200, "Expires: 0\r\n");
+    assert_eq!(
+        respond(&mut s, t(300), &removal, &ok),
+        SubscribeOutcome::Removed
+    );
+}

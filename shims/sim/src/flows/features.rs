@@ -174,7 +174,7 @@ fn ended(call: CallHandle) -> impl Fn(&Event) -> bool {
 /// an attempt can die (every copy of the 200 or ACK lost ends it with BYE
 /// after 64·T1); the caller then redials, as its user would, up to three
 /// times. Returns the caller's and the callee's handle.
-fn establish(
+pub(super) fn establish(
     w: &mut World,
     caller: NodeId,
     callee: NodeId,
@@ -216,7 +216,7 @@ fn establish(
 }
 
 /// `id` hangs up `call`; `peer` sees its end of it (`peer_call`) end.
-fn hang_up(
+pub(super) fn hang_up(
     w: &mut World,
     id: NodeId,
     call: CallHandle,

@@ -6,9 +6,12 @@
 
 mod basic;
 pub mod degraded;
+mod failover;
 mod features;
+mod info_dtmf;
 mod media;
 mod mwi;
+mod mwi_auth;
 mod session_timer;
 mod prack;
 mod transfer;
@@ -49,6 +52,9 @@ pub fn registry() -> FlowRegistry {
     mwi::register_flows(&mut r);
     session_timer::register_flows(&mut r);
     prack::register_flows(&mut r);
+    info_dtmf::register_flows(&mut r);
+    failover::register_flows(&mut r);
+    mwi_auth::register_flows(&mut r);
     r
 }
 

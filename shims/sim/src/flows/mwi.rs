@@ -21,10 +21,11 @@ use handset_core::ua::{random_token, response_destination, write_response_head, 
 use super::{run_flow, World, ABC, DOMAIN};
 use crate::cli::{FlowParams, FlowRegistry, FlowRun};
 use crate::node::{NodeSetup, SimNode, Transmit};
+use crate::proxy::{AuthCheck, Authenticator};
 use crate::NodeId;
 
 /// The mailbox server's user at the registrar.
-const MAILBOX: &str = "vm";
+pub(super) const MAILBOX: &str = "vm";
 /// The longest subscription the server grants, in seconds: short, so the
 /// phone's refresh (halfway) shows in the flow.
 const GRANT: u32 = 120;
@@ -81,6 +82,10 @@ pub struct VoicemailNode {
     pub subscribes: u32,
     /// NOTIFYs answered 2xx so far.
     pub notifies_delivered: u32,
+    /// Digest authentication of subscribers, when the server asks for it.
+    auth: Option<Authenticator>,
+    /// SUBSCRIBEs answered with a challenge so far.
+    pub challenges: u32,
 }
 
 impl VoicemailNode {
@@ -101,7 +106,16 @@ impl VoicemailNode {
             mailbox,
             subscribes: 0,
             notifies_delivered: 0,
+            auth: None,
+            challenges: 0,
         }
+    }
+
+    /// The server authenticates every SUBSCRIBE with `auth` (RFC 3261
+    /// §22.2: 401 with a challenge, then the request that answers it).
+    pub fn with_authenticator(mut self, auth: Authenticator) -> VoicemailNode {
+        self.auth = Some(auth);
+        self
     }
 
     /// Whether a subscription is live.
@@ -237,7 +251,7 @@ impl VoicemailNode {
         };
         let event_ok = matches!(req.event(), Some(Ok(e)) if e.event_type == MWI_PACKAGE);
         let tag: Text<16> = random_token(&mut self.rng, 10);
-        let code = if !event_ok {
+        let mut code = if !event_ok {
             489
         } else if in_dialog
             && !self
@@ -249,6 +263,26 @@ impl VoicemailNode {
         } else {
             200
         };
+        let mut challenge = None;
+        if let (200, Some(auth)) = (code, self.auth.as_mut()) {
+            // The proxy retargeted a new SUBSCRIBE to this server's
+            // contact; the subscriber digested the URI it addressed, the
+            // To URI. A refresh comes to this server's own URI.
+            let addressed = if in_dialog {
+                req.request_line().map(|l| l.uri)
+            } else {
+                req.to().and_then(Result::ok).map(|t| t.uri.raw)
+            };
+            match auth.check_for(self.now, req, addressed) {
+                AuthCheck::Authorized(_) => {}
+                AuthCheck::Challenge { stale } => {
+                    challenge = Some(auth.challenge(self.now, stale));
+                    self.challenges += 1;
+                    code = 401;
+                }
+                AuthCheck::BadRequest => code = 400,
+            }
+        }
         if code == 200 {
             if let Some(s) = self.sub.as_mut() {
                 if in_dialog && s.dialog.check_remote_cseq(req).is_err() {
@@ -282,6 +316,9 @@ impl VoicemailNode {
         if code == 200 {
             w.header_fmt("Contact", format_args!("<sip:{MAILBOX}@{}>", self.addr));
             w.header_fmt("Expires", format_args!("{expires}"));
+        }
+        if let Some(c) = &challenge {
+            w.header("WWW-Authenticate", c);
         }
         let Ok(n) = w.finish(None, b"") else { return };
         let to = response_destination(req, from);
@@ -418,7 +455,7 @@ impl SimNode for VoicemailNode {
     }
 }
 
-fn vm(w: &World, id: NodeId) -> &VoicemailNode {
+pub(super) fn vm(w: &World, id: NodeId) -> &VoicemailNode {
     w.sim.node::<VoicemailNode>(id)
 }
 

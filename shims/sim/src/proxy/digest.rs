@@ -115,6 +115,20 @@ impl Authenticator {
     /// Checks the `Authorization` of `req` (RFC 3261 §22.4, RFC 7616
     /// §3.4): realm, nonce, digest-uri, digest, nonce count.
     pub fn check(&mut self, now: Instant, req: &Message<'_>) -> AuthCheck {
+        let request_uri = req.request_line().map(|l| l.uri);
+        self.check_for(now, req, request_uri)
+    }
+
+    /// [`check`](Self::check) with the URI the digest must name given: a
+    /// user agent behind a proxy that retargeted the request checks the
+    /// URI the client addressed (the To URI of a request outside a
+    /// dialog), since the client digested the Request-URI it sent.
+    pub fn check_for(
+        &mut self,
+        now: Instant,
+        req: &Message<'_>,
+        addressed: Option<&str>,
+    ) -> AuthCheck {
         let lifetime = self.nonce_lifetime;
         self.counts
             .retain(|_, (issued, _)| *issued + lifetime.saturating_mul(2) > now);
@@ -136,7 +150,7 @@ impl Authenticator {
             return AuthCheck::Challenge { stale: false };
         }
         // RFC 2617 §3.2.2.5: the digest-uri names the Request-URI.
-        if req.request_line().map(|l| l.uri) != Some(uri) {
+        if addressed != Some(uri) {
             return AuthCheck::BadRequest;
         }
         let Some(issued) = self.issued_at(nonce) else {
