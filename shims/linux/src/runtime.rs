@@ -825,14 +825,14 @@ fn bind_sip_udp(addr: SocketAddr) -> io::Result<UdpSocket> {
 
 /// A phone on the heap, built on a thread of its own. The core builds a
 /// phone by value, and its fixed tables pass through stack temporaries on
-/// the way into the box (about three copies of the phone in all); on the
-/// builder's stack those copies are unmapped when it exits, instead of
-/// staying resident on the stack of the thread that runs the loop.
+/// the way into the box (two in a release build, more in a debug build);
+/// on the builder's stack those copies are unmapped when it exits, instead
+/// of staying resident on the stack of the thread that runs the loop.
 fn boxed_phone<const CALLS: usize, const TXNS: usize>(
     config: Config,
     seed: u64,
 ) -> Result<Box<Phone<CALLS, TXNS>>, StartError> {
-    let stack = 4 * std::mem::size_of::<Phone<CALLS, TXNS>>() + (8 << 20);
+    let stack = 8 * std::mem::size_of::<Phone<CALLS, TXNS>>() + (16 << 20);
     std::thread::scope(|s| {
         let builder = std::thread::Builder::new()
             .name("phone-init".into())
