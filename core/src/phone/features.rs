@@ -304,6 +304,9 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         w.header("Supported", timer.supported());
         w.header("User-Agent", ua::PRODUCT);
         timer.write_request_headers(&mut w);
+        for (name, value) in self.policy.reliable_provisional.invite_headers() {
+            w.header(name, value);
+        }
         let ct = (!body.is_empty()).then_some("application/sdp");
         let len = w.finish(ct, body).ok()?;
         let bytes = buf.get(..len).unwrap_or(&[]);

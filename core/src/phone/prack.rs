@@ -21,7 +21,9 @@ use core::fmt::Write as _;
 use core::net::SocketAddr;
 
 use super::{CallHandle, CommandError, EndReason, Event, InputError, Phone};
-use crate::call::reliable::{write_reliable_provisional, ProvisionalTimer, Receipt, OPTION_TAG};
+use crate::call::reliable::{
+    write_reliable_provisional, ProvisionalTimer, Receipt, ReliableReceiver, OPTION_TAG,
+};
 use crate::call::update::{judge_update, OwnUpdate, UpdateVerdict};
 use crate::call::{CallDirection, CallState};
 use crate::message::{reason_phrase, Message, MessageWriter, Method};
@@ -258,8 +260,13 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         let Some(Some(call)) = self.calls.get_mut(slot) else {
             return Some(None);
         };
-        // The sequence is that of the call's early dialog; a provisional
-        // response of another fork goes on unacknowledged.
+        // The sequence is that of the call's early dialog: it starts anew
+        // with the first dialog (again after a redirect or a 422 retry),
+        // and a provisional response of another fork goes on
+        // unacknowledged.
+        if call.dialog.is_none() {
+            call.reliable.uac = ReliableReceiver::default();
+        }
         let other_fork = call
             .dialog
             .and_then(|d| self.dialogs.get(d))
@@ -419,6 +426,17 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         from: SocketAddr,
         code: u16,
     ) -> Result<(), InputError> {
+        // RFC 4028 §9: a refresh below our Min-SE gets 422; a 2xx carries
+        // the session timer and restarts it.
+        let timer = match (200..300).contains(&code) {
+            true => match self.session_timer_on_update(slot, req) {
+                Ok(t) => t,
+                Err(min_se) => {
+                    return self.respond_with_body(raw, req, from, 422, &[("Min-SE", &min_se)], b"")
+                }
+            },
+            false => None,
+        };
         let mut sdp = [0u8; 512];
         let mut sdp_len = 0;
         if let Some(Some(call)) = self.calls.get_mut(slot) {
@@ -431,7 +449,19 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
                 }
             }
         }
-        self.respond_with_body(raw, req, from, code, &[], sdp.get(..sdp_len).unwrap_or(&[]))
+        let extra = timer.as_ref().map(|t| t.extra()).unwrap_or_default();
+        self.respond_with_body(
+            raw,
+            req,
+            from,
+            code,
+            &extra,
+            sdp.get(..sdp_len).unwrap_or(&[]),
+        )?;
+        if timer.is_some() {
+            self.session_timer_answered(slot);
+        }
+        Ok(())
     }
 
     /// Sends an UPDATE in the dialog of the call in `slot` (RFC 3311 §5.1):
@@ -543,6 +573,9 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
     /// Our UPDATE of the call in `slot` ended with `code` (`resp` when a
     /// response came).
     fn update_finished(&mut self, slot: usize, code: u16, resp: Option<&Message<'_>>) {
+        if resp.is_some_and(|r| self.session_timer_update_done(slot, code, r)) {
+            return;
+        }
         let Some(Some(call)) = self.calls.get_mut(slot) else {
             return;
         };

@@ -479,6 +479,49 @@ fn the_caller_pracks_in_sequence_and_drops_repeats_and_gaps() {
 }
 
 #[test]
+fn after_a_redirect_the_new_target_has_its_own_rseq_sequence() {
+    let mut net = Net::new([ReliableProvisional::Supported, ReliableProvisional::Off]);
+    net.command(0, Command::Dial { to: BOB });
+    let invite = String::from(net.sent(0, "INVITE")[0]);
+    net.wire.clear();
+    let response = |invite: &str, status: &str, tag: &str, extra: &str| {
+        std::format!(
+            "SIP/2.0 {status}\r\nVia: {}\r\nFrom: {}\r\nTo: {};tag={tag}\r\n\
+             Call-ID: {}\r\nCSeq: {}\r\n{extra}Content-Length: 0\r\n\r\n",
+            header(invite, "Via").unwrap(),
+            header(invite, "From").unwrap(),
+            header(invite, "To").unwrap(),
+            header(invite, "Call-ID").unwrap(),
+            header(invite, "CSeq").unwrap(),
+        )
+    };
+    let reliable = |rseq: u32| {
+        std::format!("Contact: <sip:bob@10.0.0.2:5060>\r\nRequire: 100rel\r\nRSeq: {rseq}\r\n")
+    };
+    net.inject(0, &response(&invite, "180 Ringing", "b1", &reliable(500)));
+    net.inject(
+        0,
+        &response(
+            &invite,
+            "302 Moved Temporarily",
+            "b1",
+            "Contact: <sip:carol@10.0.0.3:5060>\r\n",
+        ),
+    );
+    let again = String::from(*net.sent(0, "INVITE").last().unwrap());
+    assert!(again.starts_with("INVITE sip:carol@10.0.0.3:5060 "));
+    assert!(again.contains("\r\nSupported: 100rel\r\n"));
+    net.wire.clear();
+    net.inject(0, &response(&again, "180 Ringing", "c1", &reliable(10)));
+    let racks: Vec<&str> = net
+        .sent(0, "PRACK")
+        .iter()
+        .map(|p| header(p, "RAck").unwrap())
+        .collect();
+    assert_eq!(racks, ["500 1 INVITE", "10 2 INVITE"]);
+}
+
+#[test]
 fn an_update_in_the_early_dialog_changes_the_session_before_the_answer() {
     let mut net = Net::new([ReliableProvisional::Supported; 2]);
     dial(&mut net);
