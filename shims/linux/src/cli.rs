@@ -76,6 +76,13 @@ pub struct Common {
     /// Registrar `host:port`; registers before anything else.
     #[arg(long, value_name = "ADDR")]
     pub registrar: Option<String>,
+    /// Backup registrars `host:port[,host:port]`, tried in order when the
+    /// registrar does not answer or answers 503.
+    #[arg(long, value_name = "ADDR[,ADDR]")]
+    pub backup_registrar: Option<String>,
+    /// Registered at a backup, try the registrar again after SECS (0: never).
+    #[arg(long, value_name = "SECS")]
+    pub failback: Option<String>,
     /// SIP transport.
     #[arg(long, value_parser = ["udp", "tcp"])]
     pub transport: Option<String>,
@@ -106,7 +113,7 @@ impl Common {
         if let Some(p) = &self.config {
             s.load_file(p)?;
         }
-        let flags: [(&str, &Option<String>); 8] = [
+        let flags: [(&str, &Option<String>); 10] = [
             ("user", &self.user),
             ("domain", &self.domain),
             ("display_name", &self.display_name),
@@ -115,6 +122,8 @@ impl Common {
             ("bind", &self.bind),
             ("proxy", &self.proxy),
             ("registrar", &self.registrar),
+            ("backup_registrar", &self.backup_registrar),
+            ("failback", &self.failback),
         ];
         for (k, v) in flags {
             if let Some(v) = v {

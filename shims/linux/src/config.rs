@@ -8,6 +8,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs, UdpSocket};
 use std::path::Path;
 
 use handset_core::phone::{Config, TransferConfig, TransferPolicy};
+use handset_core::register::MAX_BACKUP_REGISTRARS;
 use handset_core::sdp::{Codec, CodecList};
 use handset_core::transaction::Reliability;
 use handset_core::ua::text;
@@ -51,6 +52,12 @@ pub struct Settings {
     pub proxy: Option<SocketAddr>,
     /// The registrar; `None` disables registration.
     pub registrar: Option<SocketAddr>,
+    /// Registrars tried in order when the registrar does not answer or
+    /// is unavailable (at most two).
+    pub backup_registrars: Vec<SocketAddr>,
+    /// While registered at a backup, try the registrar again after this
+    /// many seconds; `None` stays at the backup.
+    pub failback: Option<u32>,
     /// UDP or TCP.
     pub transport: Transport,
     /// The first RTP port (call slot `n` uses `rtp_port + 2n`).
@@ -75,6 +82,8 @@ impl Default for Settings {
             bind: SocketAddr::from((Ipv4Addr::UNSPECIFIED, 5060)),
             proxy: None,
             registrar: None,
+            backup_registrars: Vec::new(),
+            failback: None,
             transport: Transport::Udp,
             rtp_port: 16384,
             expires: 3600,
@@ -170,6 +179,18 @@ impl Settings {
             "bind" => self.bind = parse_addr(v)?,
             "proxy" | "outbound_proxy" => self.proxy = Some(parse_addr(v)?),
             "registrar" => self.registrar = Some(parse_addr(v)?),
+            "backup_registrar" | "backup_registrars" => {
+                for a in v.split(',').map(str::trim).filter(|a| !a.is_empty()) {
+                    self.backup_registrars.push(parse_addr(a)?);
+                }
+                if self.backup_registrars.len() > MAX_BACKUP_REGISTRARS {
+                    return err(format!("at most {MAX_BACKUP_REGISTRARS} backup registrars"));
+                }
+            }
+            "failback" => {
+                let secs: u32 = number(&key, v)?;
+                self.failback = (secs > 0).then_some(secs);
+            }
             "transport" => self.transport = parse_transport(v)?,
             "rtp_port" => self.rtp_port = number(&key, v)?,
             "expires" => self.expires = number(&key, v)?,
@@ -261,6 +282,14 @@ impl Settings {
         };
         config.outbound_proxy = self.proxy;
         config.registrar = self.registrar;
+        for &a in &self.backup_registrars {
+            if config.register.backup_registrars.push(a).is_err() {
+                return err(format!("at most {MAX_BACKUP_REGISTRARS} backup registrars"));
+            }
+        }
+        config.register.failback_after = self
+            .failback
+            .map(|s| handset_core::time::Duration::from_secs(s.into()));
         config.register.expires = self.expires;
         let auth_user = self.auth_user.as_deref().unwrap_or(&self.user);
         config.register.auth_user =
@@ -326,6 +355,34 @@ mod tests {
         assert_eq!(c.register.password.as_str(), "a#b");
         assert_eq!(c.register.auth_user.as_str(), "bob");
         assert_eq!(c.transfer.policy, TransferPolicy::Ask);
+    }
+
+    #[test]
+    fn backup_registrars_and_failback_reach_the_core() {
+        let mut s = Settings::default();
+        s.load_str(
+            "registrar = 127.0.0.1:5062\nbackup_registrar = 127.0.0.1:5064, 127.0.0.1:5066\n\
+             failback = 600\n",
+            "f",
+        )
+        .unwrap();
+        let c = s.core_config("127.0.0.1:5555".parse().unwrap()).unwrap();
+        let backups: Vec<SocketAddr> = c.register.backup_registrars.iter().copied().collect();
+        assert_eq!(
+            backups,
+            [
+                "127.0.0.1:5064".parse::<SocketAddr>().unwrap(),
+                "127.0.0.1:5066".parse().unwrap()
+            ]
+        );
+        assert_eq!(
+            c.register.failback_after,
+            Some(handset_core::time::Duration::from_secs(600))
+        );
+        let e = s.set("backup_registrar", "127.0.0.1:5068").unwrap_err();
+        assert!(e.0.contains("at most 2"), "{e}");
+        s.set("failback", "0").unwrap();
+        assert_eq!(s.failback, None);
     }
 
     #[test]

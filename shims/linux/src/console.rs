@@ -60,11 +60,11 @@ const HELP: &str = "commands:
   hangup [SLOT]       end a call (cancel, reject or BYE)
   hold [SLOT]         put a call on hold
   resume [SLOT]       take it off hold
-  dtmf SLOT DIGITS    send DTMF digits (RFC 4733)
+  dtmf SLOT DIGITS    send DTMF digits (RFC 4733 or SIP INFO: see dtmfmode)
   transfer SLOT URI   blind transfer (REFER)
   attended HELD CONSULT  attended transfer: connect HELD's party to CONSULT's
   accept-transfer [SLOT] | refuse-transfer [SLOT]  answer a transfer request
-  status              registration and calls
+  status              registration, registrar in use and calls
   register | unregister
   quit";
 
@@ -249,9 +249,15 @@ fn run_line<const C: usize, const T: usize>(rt: &mut Runtime<C, T>, line: Line) 
             None => no_call(),
         },
         Line::Dtmf(s, digits) => match pick(rt, Some(s), |_| true) {
+            // The phone sends each digit as its DTMF mode says (RTP
+            // events, INFO or both); INFO digits leave one at a time.
             Some(h) => {
-                for d in digits.chars() {
-                    rt.send_dtmf(h, d, handset_core::time::Duration::from_millis(160));
+                for digit in digits.chars() {
+                    rt.command(Command::SendDtmf {
+                        call: h,
+                        digit,
+                        duration: handset_core::time::Duration::from_millis(160),
+                    });
                 }
             }
             None => no_call(),
@@ -274,6 +280,9 @@ fn run_line<const C: usize, const T: usize>(rt: &mut Runtime<C, T>, line: Line) 
         },
         Line::Status => {
             println!("registration {:?}", rt.phone().registration());
+            if let Some(r) = rt.phone().active_registrar() {
+                println!("registrar {r}");
+            }
             let calls: Vec<CallHandle> = rt.phone().live_calls().collect();
             if calls.is_empty() {
                 println!("no calls");
@@ -341,16 +350,124 @@ pub fn print_event(e: &Event) {
         ),
         Event::Resumed(h) => println!("resumed {}", h.slot),
         Event::Ended { call, reason } => println!("ended {} {reason:?}", call.slot),
-        Event::Registered { expires, .. } => println!("registered {expires}"),
+        Event::Registered { expires, server } => {
+            println!("registered {expires}{}", backup_suffix(server))
+        }
         Event::Unregistered => println!("unregistered"),
-        Event::RegistrationFailed { code, .. } => println!("registration-failed {code}"),
+        Event::RegistrationFailed { code, server } => {
+            println!("registration-failed {code}{}", backup_suffix(server))
+        }
+        Event::DtmfReceived { call, digit } => println!("dtmf {} {digit}", call.slot),
         ref other => crate::cli::print_event(other, false),
+    }
+}
+
+/// ` backup N` when the event is about the `n`-th backup registrar.
+fn backup_suffix(server: u8) -> String {
+    if server == 0 {
+        String::new()
+    } else {
+        format!(" backup {server}")
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::features::{FeatureLine, PolicyChange};
+    use handset_core::phone::DtmfMode;
+
+    #[test]
+    fn every_feature_key_parses() {
+        let set = |line: &str| match parse_line(line) {
+            Ok(Line::Feature(FeatureLine::Set(c))) => c,
+            other => panic!("{line}: {other:?}"),
+        };
+        assert_eq!(set("dnd on 480"), PolicyChange::Dnd(Some(480)));
+        assert_eq!(set("dnd off"), PolicyChange::Dnd(None));
+        assert!(matches!(
+            set("fwd noanswer sip:c@example.com 9"),
+            PolicyChange::ForwardNoAnswer(Some((_, d))) if d == handset_core::time::Duration::from_secs(9)
+        ));
+        assert!(matches!(
+            set("fwd always sip:c@example.com"),
+            PolicyChange::ForwardAlways(Some(_))
+        ));
+        assert_eq!(set("fwd off busy"), PolicyChange::ForwardBusy(None));
+        assert_eq!(set("cw off"), PolicyChange::CallWaiting(false));
+        assert!(matches!(
+            set("autoanswer 2"),
+            PolicyChange::AutoAnswer(Some(_))
+        ));
+        assert_eq!(set("anon reject"), PolicyChange::RejectAnonymous(Some(433)));
+        assert_eq!(
+            set("dtmfmode info"),
+            PolicyChange::DtmfMode(DtmfMode::SipInfo)
+        );
+        assert!(matches!(
+            set("timer on 600"),
+            PolicyChange::SessionTimer(Some((600, 90)))
+        ));
+        assert!(matches!(
+            set("100rel required"),
+            PolicyChange::ReliableProvisional(_)
+        ));
+        assert_eq!(
+            parse_line("conf 0 1"),
+            Ok(Line::Feature(FeatureLine::Conference(0, 1)))
+        );
+        assert_eq!(parse_line("split"), Ok(Line::Feature(FeatureLine::Split)));
+        assert_eq!(
+            parse_line("mwi on vm"),
+            Ok(Line::Feature(FeatureLine::MwiOn(Some("vm".into()))))
+        );
+        assert_eq!(
+            parse_line("mwi off"),
+            Ok(Line::Feature(FeatureLine::MwiOff))
+        );
+        assert!(parse_line("dtmfmode").is_err());
+        assert!(parse_line("dnd on 404").is_err());
+        assert!(parse_line("fwd always bob").is_err());
+        // The help names every command.
+        let help = format!("{HELP}\n{}", crate::features::HELP);
+        for word in [
+            "dial",
+            "answer",
+            "hangup",
+            "hold",
+            "resume",
+            "dtmf",
+            "transfer",
+            "attended",
+            "accept-transfer",
+            "status",
+            "register",
+            "dnd",
+            "fwd",
+            "autoanswer",
+            "intercom",
+            "anon",
+            "cw",
+            "conf",
+            "split",
+            "timer",
+            "100rel",
+            "dtmfmode",
+            "mwi",
+            "policy",
+        ] {
+            assert!(
+                help.contains(&format!("  {word}")) || help.contains(&format!("| {word}")),
+                "{word}"
+            );
+        }
+    }
+
+    #[test]
+    fn registrar_events_name_the_backup() {
+        assert_eq!(backup_suffix(0), "");
+        assert_eq!(backup_suffix(2), " backup 2");
+    }
 
     #[test]
     fn lines_parse_into_commands() {

@@ -3,7 +3,7 @@
 //! calls into a local conference.
 
 use handset_core::message::Refresher;
-use handset_core::phone::{ForwardTarget, MwiStatus, Policy, ReliableProvisional};
+use handset_core::phone::{DtmfMode, ForwardTarget, MwiStatus, Policy, ReliableProvisional};
 use handset_core::subscribe::SubscriptionStatus;
 use handset_core::time::Duration;
 use handset_core::ua::text;
@@ -22,6 +22,7 @@ pub const HELP: &str = "  dnd on [486|480] | dnd off     do-not-disturb
                                  Min-SE MIN (90), for the next calls
   timer refresher uac|uas|auto   who should refresh the session
   100rel off|supported|required  reliable provisional responses, PRACK (RFC 3262)
+  dtmfmode rfc4733|info|both     how dtmf sends digits: RTP events, SIP INFO, or both
   policy                         show the feature settings
   mwi on [MAILBOX] | mwi off     message waiting: subscribe (own AOR or MAILBOX) / stop
   mwi                            show the message-waiting state";
@@ -71,6 +72,8 @@ pub enum PolicyChange {
     Refresher(Option<Refresher>),
     /// Reliable provisional responses (100rel).
     ReliableProvisional(ReliableProvisional),
+    /// How DTMF digits are sent.
+    DtmfMode(DtmfMode),
 }
 
 impl PolicyChange {
@@ -99,6 +102,7 @@ impl PolicyChange {
             PolicyChange::SessionTimer(None) => policy.session_timer.enabled = false,
             PolicyChange::Refresher(r) => policy.session_timer.refresher = *r,
             PolicyChange::ReliableProvisional(r) => policy.reliable_provisional = *r,
+            PolicyChange::DtmfMode(m) => policy.dtmf_mode = *m,
         }
     }
 }
@@ -211,6 +215,13 @@ pub fn parse_feature(cmd: &str, rest: &[&str]) -> Option<Result<FeatureLine, Str
             _ => Err("100rel off, supported or required".into()),
         }
         .map(PolicyChange::ReliableProvisional)),
+        "dtmfmode" => set(match rest.first().copied() {
+            Some("rfc4733" | "rtp") => Ok(DtmfMode::Rfc4733),
+            Some("info" | "sipinfo") => Ok(DtmfMode::SipInfo),
+            Some("both") => Ok(DtmfMode::Both),
+            _ => Err("dtmfmode rfc4733, info or both".into()),
+        }
+        .map(PolicyChange::DtmfMode)),
         "conf" => Some(
             match (
                 rest.first().and_then(|w| w.parse().ok()),
@@ -238,7 +249,7 @@ pub fn describe(p: &Policy) -> String {
     let opt = |t: &Option<ForwardTarget>| t.as_deref().unwrap_or("off").to_string();
     format!(
         "dnd {}\nfwd always {}\nfwd busy {}\nfwd noanswer {} after {} s\n\
-         autoanswer {}\nintercom {}\nanon {}\ncw {}\ntimer {}\n100rel {}",
+         autoanswer {}\nintercom {}\nanon {}\ncw {}\ntimer {}\n100rel {}\ndtmfmode {}",
         p.dnd.map_or("off".into(), |c| format!("on {c}")),
         opt(&p.forward_always),
         opt(&p.forward_busy),
@@ -255,6 +266,11 @@ pub fn describe(p: &Policy) -> String {
             ReliableProvisional::Off => "off",
             ReliableProvisional::Supported => "supported",
             ReliableProvisional::Required => "required",
+        },
+        match p.dtmf_mode {
+            DtmfMode::Rfc4733 => "rfc4733",
+            DtmfMode::SipInfo => "info",
+            DtmfMode::Both => "both",
         },
     )
 }
@@ -340,6 +356,21 @@ mod tests {
             Some(Ok(FeatureLine::Set(c))) => c,
             other => panic!("{line}: {other:?}"),
         }
+    }
+
+    #[test]
+    fn dtmf_mode_lines() {
+        let mut p = Policy::default();
+        assert!(describe(&p).ends_with("\ndtmfmode rfc4733"));
+        change("dtmfmode info").apply(&mut p);
+        assert_eq!(p.dtmf_mode, DtmfMode::SipInfo);
+        assert!(describe(&p).ends_with("\ndtmfmode info"));
+        change("dtmfmode both").apply(&mut p);
+        assert_eq!(p.dtmf_mode, DtmfMode::Both);
+        change("dtmfmode rfc4733").apply(&mut p);
+        assert_eq!(p.dtmf_mode, DtmfMode::Rfc4733);
+        assert!(matches!(parse("dtmfmode"), Some(Err(_))));
+        assert!(matches!(parse("dtmfmode loud"), Some(Err(_))));
     }
 
     #[test]
