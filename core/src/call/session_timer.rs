@@ -12,8 +12,11 @@
 //! change from request to request; the running timer keeps who refreshes
 //! from this phone's point of view.
 
-use crate::message::{Message, MessageWriter, Refresher};
+use core::fmt::Write as _;
+
+use crate::message::{Message, MessageWriter, Method, Refresher};
 use crate::time::{Duration, Instant};
+use crate::ua::Text;
 
 /// The smallest session interval RFC 4028 §4 allows, and the Min-SE of a
 /// request that carries none (§5).
@@ -31,6 +34,20 @@ pub const TIMER_TAG: &str = "timer";
 /// (RFC 4028 §7.1: every request but ACK lists it).
 pub const SUPPORTED_WITH_TIMER: &str = "replaces, norefersub, timer";
 
+/// How this phone refreshes a session it is the refresher of.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RefreshMethod {
+    /// A re-INVITE offering the session unchanged.
+    #[default]
+    ReInvite,
+    /// An UPDATE without a body (RFC 4028 §10 recommends it) when the
+    /// peer lists UPDATE in Allow, else a re-INVITE.
+    UpdateWhenAllowed,
+}
+
+/// A Session-Expires value as written (`1800;refresher=uac`).
+pub type SessionExpiresValue = Text<32>;
+
 /// The session-timer settings of a phone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SessionTimerSettings {
@@ -47,6 +64,8 @@ pub struct SessionTimerSettings {
     /// INVITE leaves it open. `None` leaves it to the answerer; this phone,
     /// answering, then lets the caller refresh.
     pub refresher: Option<Refresher>,
+    /// How this phone refreshes when it is the refresher.
+    pub refresh_method: RefreshMethod,
 }
 
 impl Default for SessionTimerSettings {
@@ -56,6 +75,7 @@ impl Default for SessionTimerSettings {
             session_expires: 1800,
             min_se: MIN_SE_FLOOR,
             refresher: None,
+            refresh_method: RefreshMethod::ReInvite,
         }
     }
 }
@@ -171,6 +191,8 @@ pub struct SessionTimer {
     refreshing: Option<u32>,
     /// 422 responses followed for the current request.
     retries: u8,
+    /// The peer lists UPDATE in Allow (of its INVITE or its 2xx).
+    peer_allows_update: bool,
 }
 
 impl Default for SessionTimer {
@@ -190,6 +212,7 @@ impl SessionTimer {
             answer: None,
             refreshing: None,
             retries: 0,
+            peer_allows_update: false,
         }
     }
 
@@ -228,8 +251,20 @@ impl SessionTimer {
     /// request; the initial INVITE asks for the preferred one, or leaves it
     /// to the answerer.
     pub fn write_request_headers(&self, w: &mut MessageWriter<'_>) {
-        if !self.enabled() {
+        let Some(value) = self.request_value() else {
             return;
+        };
+        w.header("Session-Expires", &value);
+        if self.min_se != MIN_SE_FLOOR {
+            w.header_fmt("Min-SE", format_args!("{}", self.min_se));
+        }
+    }
+
+    /// The Session-Expires value of our next request, `None` when the call
+    /// runs no timer. See [`Self::write_request_headers`].
+    pub fn request_value(&self) -> Option<SessionExpiresValue> {
+        if !self.enabled() {
+            return None;
         }
         let (interval, refresher) = match self.running {
             Some(r) => (
@@ -242,16 +277,15 @@ impl SessionTimer {
             ),
             None => (self.requested, self.settings.refresher),
         };
-        match refresher {
-            Some(who) => w.header_fmt(
-                "Session-Expires",
-                format_args!("{interval};refresher={}", refresher_token(who)),
-            ),
-            None => w.header_fmt("Session-Expires", format_args!("{interval}")),
-        }
-        if self.min_se != MIN_SE_FLOOR {
-            w.header_fmt("Min-SE", format_args!("{}", self.min_se));
-        }
+        Some(se_value(interval, refresher))
+    }
+
+    /// The Min-SE our requests carry when it is not the default.
+    pub fn min_se_value(&self) -> Option<Text<12>> {
+        let mut v = Text::new();
+        (self.enabled() && self.min_se != MIN_SE_FLOOR)
+            .then(|| write!(v, "{}", self.min_se).ok().map(|_| v))
+            .flatten()
     }
 
     /// Writes Supported and the timer headers into a re-INVITE of a call
@@ -268,16 +302,25 @@ impl SessionTimer {
     /// supports the extension, `Require: timer` into the 2xx answering a
     /// peer's INVITE (RFC 4028 §9).
     pub fn write_answer_headers(&self, w: &mut MessageWriter<'_>) {
-        let Some(a) = self.answer.filter(|_| self.enabled()) else {
-            return;
-        };
-        w.header_fmt(
-            "Session-Expires",
-            format_args!("{};refresher={}", a.interval, refresher_token(a.refresher)),
-        );
-        if a.require {
-            w.header("Require", TIMER_TAG);
+        if let Some((value, require)) = self.answer_value() {
+            w.header("Session-Expires", &value);
+            if require {
+                w.header("Require", TIMER_TAG);
+            }
         }
+    }
+
+    /// The Session-Expires value of the next 2xx to a peer's request and
+    /// whether it carries `Require: timer`; `None` when it carries neither.
+    pub fn answer_value(&self) -> Option<(SessionExpiresValue, bool)> {
+        let a = self.answer.filter(|_| self.enabled())?;
+        Some((se_value(a.interval, Some(a.refresher)), a.require))
+    }
+
+    /// Whether our next refresh goes as an UPDATE: the settings ask for it
+    /// and the peer allows the method.
+    pub fn refresh_by_update(&self) -> bool {
+        self.settings.refresh_method == RefreshMethod::UpdateWhenAllowed && self.peer_allows_update
     }
 
     /// Decides on a peer's INVITE (initial or re-INVITE) as its UAS
@@ -287,6 +330,7 @@ impl SessionTimer {
         if !self.enabled() {
             return Ok(());
         }
+        self.note_allow(req);
         let uac_supports = req
             .supported()
             .and_then(Result::ok)
@@ -357,6 +401,7 @@ impl SessionTimer {
         }
         self.refreshing = None;
         self.retries = 0;
+        self.note_allow(resp);
         let (interval, local) = match resp.session_expires().and_then(Result::ok) {
             // A peer below the Min-SE we sent breaks §9; it cannot make
             // this phone refresh faster than its own minimum.
@@ -449,6 +494,12 @@ impl SessionTimer {
         match code {
             // §10: the session is gone.
             408 | 481 => RefreshFailure::EndSession,
+            // An UPDATE the peer turned down after all: re-INVITE next time.
+            405 | 501 if self.refresh_by_update() => {
+                self.peer_allows_update = false;
+                self.refresh_later(now);
+                RefreshFailure::RetryAt(now)
+            }
             // §7.4 in a dialog: ask again for at least the 422's Min-SE.
             422 if self.on_422(resp) => {
                 self.refresh_later(now);
@@ -461,6 +512,25 @@ impl SessionTimer {
             }
         }
     }
+}
+
+impl SessionTimer {
+    /// Keeps whether the peer's message lists UPDATE in Allow.
+    fn note_allow(&mut self, m: &Message<'_>) {
+        if let Some(Ok(allow)) = m.allow() {
+            self.peer_allows_update = allow.contains_method(Method::Update);
+        }
+    }
+}
+
+/// `interval[;refresher=uac|uas]`.
+fn se_value(interval: u32, refresher: Option<Refresher>) -> SessionExpiresValue {
+    let mut v = Text::new();
+    let _ = match refresher {
+        Some(who) => write!(v, "{interval};refresher={}", refresher_token(who)),
+        None => write!(v, "{interval}"),
+    };
+    v
 }
 
 fn refresher_token(r: Refresher) -> &'static str {

@@ -77,16 +77,18 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             return None;
         }
         let mut unknown: Text<MAX_UNSUPPORTED> = Text::new();
+        let mut refused = false;
         let supported = self.new_session_timer().supported();
         if let Some(Ok(tags)) = req.require() {
             for tag in tags.filter(|t| !supports_option(supported, t)) {
+                refused = true;
                 let sep = if unknown.is_empty() { "" } else { ", " };
                 // A list too long to repeat in full is cut short; the
                 // refusal stands either way.
                 let _ = write!(unknown, "{sep}{tag}");
             }
         }
-        let (code, extra): (u16, (&str, &str)) = if !unknown.is_empty() {
+        let (code, extra): (u16, (&str, &str)) = if refused {
             (420, ("Unsupported", unknown.as_str()))
         } else if method == Method::Invite
             && !in_dialog

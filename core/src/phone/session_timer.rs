@@ -5,7 +5,9 @@
 //! ([`crate::call::session_timer`]); the settings are the policy's.
 
 use super::{EndReason, Phone};
-use crate::call::session_timer::{RefreshFailure, RunningTimer, SessionTimer, TimerDue};
+use crate::call::session_timer::{
+    RefreshFailure, RunningTimer, SessionExpiresValue, SessionTimer, TimerDue,
+};
 use crate::message::Message;
 use crate::time::Duration;
 use crate::transaction::{TransactionId, MAX_MESSAGE};
@@ -86,6 +88,20 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         cseq: u32,
         resp: &Message<'_>,
     ) -> bool {
+        let handled = self.refresh_refused(slot, cseq, resp);
+        if handled {
+            if let Some(Some(call)) = self.calls.get_mut(slot) {
+                call.media.offer_failed();
+                call.own_reinvite = None;
+            }
+        }
+        handled
+    }
+
+    /// A final non-2xx to our request numbered `cseq` (re-INVITE or
+    /// UPDATE): when it answers a refresh of ours that leaves the dialog
+    /// up, the refresh is scheduled again and `true` returned.
+    fn refresh_refused(&mut self, slot: usize, cseq: u32, resp: &Message<'_>) -> bool {
         let now = self.now;
         let code = resp.status().unwrap_or(0);
         let delay = match code {
@@ -111,17 +127,11 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         let Some(Some(call)) = self.calls.get_mut(slot) else {
             return false;
         };
-        match call
-            .session_timer
-            .on_refresh_failure(now, cseq, resp, delay)
-        {
-            RefreshFailure::NotOurs | RefreshFailure::EndSession => false,
-            RefreshFailure::RetryAt(_) => {
-                call.media.offer_failed();
-                call.own_reinvite = None;
-                true
-            }
-        }
+        matches!(
+            call.session_timer
+                .on_refresh_failure(now, cseq, resp, delay),
+            RefreshFailure::RetryAt(_)
+        )
     }
 
     /// A 422 to the initial INVITE (transaction `id`) of the outgoing call
@@ -197,6 +207,10 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             call.session_timer.refresh_later(now + BUSY_RETRY);
             return;
         }
+        if call.session_timer.refresh_by_update() {
+            self.send_update_refresh(slot);
+            return;
+        }
         let hold = call.media.is_local_hold();
         let sent = self.send_reinvite(slot, hold);
         let Some(Some(call)) = self.calls.get_mut(slot) else {
@@ -213,6 +227,135 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             }
         }
     }
+}
+
+impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
+    /// Sends the refresh of the call in `slot` as an UPDATE without a body
+    /// (RFC 4028 §10 recommends it where the peer allows it).
+    fn send_update_refresh(&mut self, slot: usize) {
+        let now = self.now;
+        let Some(Some(call)) = self.calls.get(slot) else {
+            return;
+        };
+        let timer = call.session_timer;
+        let (Some(se), min_se) = (timer.request_value(), timer.min_se_value()) else {
+            return;
+        };
+        let mut extra: heapless::Vec<(&str, &str), 3> = heapless::Vec::new();
+        let _ = extra.push(("Supported", timer.supported()));
+        let _ = extra.push(("Session-Expires", &se));
+        if let Some(m) = &min_se {
+            let _ = extra.push(("Min-SE", m));
+        }
+        let sent = self.send_update(slot, false, &extra);
+        let cseq = call_dialog_cseq(self, slot);
+        let Some(Some(call)) = self.calls.get_mut(slot) else {
+            return;
+        };
+        match (sent, cseq) {
+            (Some(_), Some(cseq)) => call.session_timer.refresh_sent(cseq),
+            _ => call.session_timer.refresh_later(now + BUSY_RETRY),
+        }
+    }
+
+    /// A final response to our UPDATE numbered by `resp`'s CSeq, of the
+    /// call in `slot`. A 2xx refreshes the session like a re-INVITE's
+    /// (RFC 4028 §7.2) and goes on to the UPDATE handling (`false`); a
+    /// refusal of our refresh that leaves the dialog up is handled here,
+    /// the refresh tried again (`true`).
+    pub(super) fn session_timer_update_done(
+        &mut self,
+        slot: usize,
+        code: u16,
+        resp: &Message<'_>,
+    ) -> bool {
+        let cseq = resp.cseq().and_then(Result::ok).map_or(0, |c| c.seq);
+        if (200..300).contains(&code) {
+            let now = self.now;
+            if let Some(Some(call)) = self.calls.get_mut(slot) {
+                call.session_timer.on_uac_2xx(now, resp);
+            }
+            return false;
+        }
+        let ours =
+            matches!(self.calls.get(slot), Some(Some(c)) if c.session_timer.is_refresh(cseq));
+        if !ours {
+            return false;
+        }
+        // Not a re-INVITE: no offer to withdraw, only the UPDATE to forget.
+        let handled = self.refresh_refused(slot, cseq, resp);
+        if handled {
+            if let Some(Some(call)) = self.calls.get_mut(slot) {
+                call.update.own = None;
+            }
+        }
+        handled
+    }
+
+    /// The session-timer headers of the 2xx to a peer's UPDATE of the call
+    /// in `slot` (RFC 4028 §9 applies to UPDATE as to re-INVITE): `Err`
+    /// carries our Min-SE for a 422.
+    pub(super) fn session_timer_on_update(
+        &mut self,
+        slot: usize,
+        req: &Message<'_>,
+    ) -> Result<Option<AnswerHeaders>, Text<12>> {
+        let Some(Some(call)) = self.calls.get_mut(slot) else {
+            return Ok(None);
+        };
+        if let Err(min_se) = call.session_timer.on_request(req) {
+            let mut v = Text::new();
+            let _ = core::fmt::write(&mut v, format_args!("{min_se}"));
+            return Err(v);
+        }
+        Ok(call
+            .session_timer
+            .answer_value()
+            .map(|(session_expires, require)| AnswerHeaders {
+                supported: call.session_timer.supported(),
+                session_expires,
+                require,
+            }))
+    }
+
+    /// The 2xx to a peer's UPDATE of the call in `slot` went out: its
+    /// session timer restarts.
+    pub(super) fn session_timer_answered(&mut self, slot: usize) {
+        let now = self.now;
+        if let Some(Some(call)) = self.calls.get_mut(slot) {
+            call.session_timer.answered(now);
+        }
+    }
+}
+
+/// The session-timer headers of a 2xx to a peer's UPDATE.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct AnswerHeaders {
+    supported: &'static str,
+    session_expires: SessionExpiresValue,
+    require: bool,
+}
+
+impl AnswerHeaders {
+    /// As extra headers of a response.
+    pub(super) fn extra(&self) -> heapless::Vec<(&str, &str), 3> {
+        let mut v = heapless::Vec::new();
+        let _ = v.push(("Supported", self.supported));
+        let _ = v.push(("Session-Expires", self.session_expires.as_str()));
+        if self.require {
+            let _ = v.push(("Require", crate::call::session_timer::TIMER_TAG));
+        }
+        v
+    }
+}
+
+/// The CSeq number of the last request of the call's dialog.
+fn call_dialog_cseq<const CALLS: usize, const TXNS: usize>(
+    phone: &Phone<CALLS, TXNS>,
+    slot: usize,
+) -> Option<u32> {
+    let dh = phone.calls.get(slot)?.as_ref()?.dialog?;
+    phone.dialogs.get(dh)?.local_cseq()
 }
 
 #[cfg(test)]

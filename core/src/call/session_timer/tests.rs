@@ -328,3 +328,37 @@ fn a_refresh_from_the_peer_restarts_the_clock() {
     assert_eq!(t.poll_timeout(), Some(at(148)));
     assert_eq!(t.due(at(100)), None);
 }
+
+#[test]
+fn update_refresh_only_where_allowed_and_re_invite_after_a_refusal() {
+    let settings = SessionTimerSettings {
+        refresh_method: RefreshMethod::UpdateWhenAllowed,
+        ..on()
+    };
+    let mut t = SessionTimer::new(settings);
+    let raw = response(200, "Session-Expires: 90;refresher=uac\r\n");
+    t.on_uac_2xx(at(0), &Message::parse_datagram(&raw).unwrap());
+    // No Allow listing UPDATE: re-INVITE.
+    assert!(!t.refresh_by_update());
+    let raw = response(
+        200,
+        "Allow: INVITE, ACK, BYE, UPDATE\r\nSession-Expires: 90;refresher=uac\r\n",
+    );
+    t.on_uac_2xx(at(0), &Message::parse_datagram(&raw).unwrap());
+    assert!(t.refresh_by_update());
+    assert_eq!(t.due(at(45)), Some(TimerDue::Refresh));
+    t.refresh_sent(2);
+    let raw = response(501, "");
+    let refused = Message::parse_datagram(&raw).unwrap();
+    assert_eq!(
+        t.on_refresh_failure(at(46), 2, &refused, Duration::from_secs(4)),
+        RefreshFailure::RetryAt(at(46))
+    );
+    assert!(!t.refresh_by_update());
+    assert_eq!(t.due(at(46)), Some(TimerDue::Refresh));
+    // The default never uses UPDATE.
+    let mut t = SessionTimer::new(on());
+    let raw = response(200, "Allow: UPDATE\r\nSession-Expires: 90;refresher=uac\r\n");
+    t.on_uac_2xx(at(0), &Message::parse_datagram(&raw).unwrap());
+    assert!(!t.refresh_by_update());
+}

@@ -673,6 +673,16 @@ fn an_unknown_required_extension_gets_420_and_100rel_does_not() {
     // A retransmission meets the same 420 from its transaction.
     net.inject(1, &add_header(&invite, "Require: 100rel, foo, bar"));
     assert_eq!(net.log.last().unwrap().2, last);
+    // A tag too long to repeat is refused all the same.
+    let long = "x".repeat(200);
+    let other = with_header(&invite, "Call-ID", "long1");
+    let other = with_header(
+        &other,
+        "Via",
+        "SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKlong",
+    );
+    net.inject(1, &add_header(&other, &std::format!("Require: {long}")));
+    assert!(is_status(&net.log.last().unwrap().2, 420, "INVITE"));
     // An OPTIONS requiring it too.
     let options = invite
         .replacen("INVITE sip:", "OPTIONS sip:", 1)

@@ -9,6 +9,7 @@ use std::vec::Vec;
 
 use core::net::SocketAddr;
 
+use crate::call::session_timer::RefreshMethod;
 use crate::message::Refresher;
 use crate::phone::{
     CallHandle, Command, Config, EndReason, Event, Input, Output, Phone, SessionTimerSettings,
@@ -53,6 +54,7 @@ fn timer(session_expires: u32, min_se: u32, refresher: Option<Refresher>) -> Ses
         session_expires,
         min_se,
         refresher,
+        ..SessionTimerSettings::default()
     }
 }
 
@@ -402,4 +404,58 @@ fn a_hold_reinvite_refreshes_too_and_still_reports_hold() {
     net.run(secs(2));
     assert_eq!(net.reinvites(A).len(), 2);
     assert!(!net.events[A].iter().any(|e| matches!(e, Event::Resumed(_))));
+}
+
+#[test]
+fn refresh_by_update_where_the_peer_allows_it() {
+    let a = SessionTimerSettings {
+        refresh_method: RefreshMethod::UpdateWhenAllowed,
+        ..timer(120, 90, None)
+    };
+    let mut net = Net::new(Some(a), Some(timer(1800, 90, None)));
+    let (a_call, b_call) = net.call();
+    net.run(secs(200));
+    // RFC 4028 §10: bare UPDATEs at 60, 120 and 180 s, no re-INVITE.
+    let updates = net.sent(A, "UPDATE ");
+    assert_eq!(updates.len(), 3);
+    assert!(net.reinvites(A).is_empty());
+    for u in &updates {
+        assert_eq!(header(&u.text, "Session-Expires"), Some("120;refresher=uac"));
+        assert_eq!(header(&u.text, "Content-Length"), Some("0"));
+    }
+    let oks: Vec<_> = net
+        .sent(B, "SIP/2.0 200")
+        .into_iter()
+        .filter(|d| header(&d.text, "CSeq").is_some_and(|c| c.ends_with("UPDATE")))
+        .collect();
+    assert_eq!(oks.len(), 3);
+    for ok in &oks {
+        assert_eq!(header(&ok.text, "Session-Expires"), Some("120;refresher=uac"));
+        assert_eq!(header(&ok.text, "Require"), Some("timer"));
+    }
+    // Each 2xx restarted B's clock: no BYE, the call is up.
+    assert!(net.sent(B, "BYE ").is_empty());
+    assert!(net.phones[A].call_state(a_call).is_some());
+    assert!(net.phones[B].call_state(b_call).is_some());
+    assert!(net.phones[B].session_timer(b_call).is_some());
+}
+
+#[test]
+fn an_update_refresh_that_times_out_ends_the_call() {
+    let a = SessionTimerSettings {
+        refresh_method: RefreshMethod::UpdateWhenAllowed,
+        ..timer(120, 90, None)
+    };
+    let mut net = Net::new(Some(a), Some(timer(1800, 90, None)));
+    let (a_call, _) = net.call();
+    // B's answers to UPDATE never come back: the UPDATE times out, which
+    // ends the dialog (RFC 4028 §10 treats it as a failed refresh).
+    let no_update_answer = |d: &Datagram| {
+        d.from == addr(B) && header(&d.text, "CSeq").is_some_and(|c| c.ends_with("UPDATE"))
+    };
+    net.run_dropping(secs(60 + 33), &no_update_answer);
+    assert!(net.events[A].contains(&Event::Ended {
+        call: a_call,
+        reason: EndReason::Timeout
+    }));
 }

@@ -49,6 +49,7 @@ fn enable_timers(w: &mut World, a: NodeId, b: NodeId) {
             session_expires,
             min_se,
             refresher: None,
+            ..SessionTimerSettings::default()
         },
         ..Policy::default()
     };
