@@ -618,10 +618,13 @@ impl Driver {
                 self.handles[n - 1 - usize::from(i) % n]
             }
             HandlePick::Known(i) => CallHandle {
-                slot: i,
+                slot: u16::from(i),
                 generation: 0,
             },
-            HandlePick::Any(slot, generation) => CallHandle { slot, generation },
+            HandlePick::Any(slot, generation) => CallHandle {
+                slot: u16::from(slot),
+                generation,
+            },
         }
     }
 

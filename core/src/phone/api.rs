@@ -6,8 +6,8 @@ pub use crate::call::EndReason;
 /// after its call ended never reaches the call that reuses the slot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CallHandle {
-    /// The call slot.
-    pub slot: u8,
+    /// The call slot (a phone may have more than 256).
+    pub slot: u16,
     /// How many calls the slot had held before this one.
     pub generation: u16,
 }

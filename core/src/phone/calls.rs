@@ -65,7 +65,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
 
     pub(super) fn handle(&self, slot: usize) -> CallHandle {
         CallHandle {
-            slot: slot as u8,
+            slot: u16::try_from(slot).unwrap_or(u16::MAX),
             generation: self.generations.get(slot).copied().unwrap_or(0),
         }
     }

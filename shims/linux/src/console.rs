@@ -174,7 +174,7 @@ fn pick<const C: usize, const T: usize>(
 ) -> Option<CallHandle> {
     let mut calls = rt.phone().live_calls();
     match slot {
-        Some(s) => calls.find(|h| h.slot == s),
+        Some(s) => calls.find(|h| h.slot == u16::from(s)),
         None => {
             let all: Vec<CallHandle> = calls.collect();
             all.iter()
