@@ -428,6 +428,17 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         from: SocketAddr,
         code: u16,
     ) -> Result<(), InputError> {
+        // RFC 4028 §9: a refresh below our Min-SE gets 422; a 2xx carries
+        // the session timer and restarts it.
+        let timer = match (200..300).contains(&code) {
+            true => match self.session_timer_on_update(slot, req) {
+                Ok(t) => t,
+                Err(min_se) => {
+                    return self.respond_with_body(raw, req, from, 422, &[("Min-SE", &min_se)], b"")
+                }
+            },
+            false => None,
+        };
         let mut sdp = [0u8; 512];
         let mut sdp_len = 0;
         if let Some(Some(call)) = self.calls.get_mut(slot) {
@@ -440,7 +451,19 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
                 }
             }
         }
-        self.respond_with_body(raw, req, from, code, &[], sdp.get(..sdp_len).unwrap_or(&[]))
+        let extra = timer.as_ref().map(|t| t.extra()).unwrap_or_default();
+        self.respond_with_body(
+            raw,
+            req,
+            from,
+            code,
+            &extra,
+            sdp.get(..sdp_len).unwrap_or(&[]),
+        )?;
+        if timer.is_some() {
+            self.session_timer_answered(slot);
+        }
+        Ok(())
     }
 
     /// Sends an UPDATE in the dialog of the call in `slot` (RFC 3311 §5.1):
@@ -552,6 +575,9 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
     /// Our UPDATE of the call in `slot` ended with `code` (`resp` when a
     /// response came).
     fn update_finished(&mut self, slot: usize, code: u16, resp: Option<&Message<'_>>) {
+        if resp.is_some_and(|r| self.session_timer_update_done(slot, code, r)) {
+            return;
+        }
         let Some(Some(call)) = self.calls.get_mut(slot) else {
             return;
         };
