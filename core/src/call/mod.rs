@@ -98,6 +98,9 @@ pub struct OwnReinvite {
     pub hold: bool,
     /// Its CSeq number.
     pub cseq: u32,
+    /// When to stop waiting for its final response: Timer C and 64·T1
+    /// after it was sent, when no final response can come any more.
+    pub give_up: Instant,
 }
 
 /// One call slot's state.
@@ -194,6 +197,7 @@ impl Call {
         for c in [
             self.pending_ok.as_ref().map(|p| p.next.min(p.give_up)),
             self.glare_retry.map(|g| g.0),
+            self.own_reinvite.map(|o| o.give_up),
             self.stream.as_ref().and_then(|s| s.poll_timeout()),
             self.session_timer.poll_timeout(),
             self.reliable.uas.poll_timeout(),

@@ -20,6 +20,10 @@ use crate::transaction::{
 };
 use crate::ua::{self, random_token, SockAddrFmt};
 
+/// RFC 3261 §16.6 step 11: Timer C, a proxy's limit for an INVITE branch
+/// that had a provisional but no final response.
+const REINVITE_TIMER_C: Duration = Duration::from_secs(180);
+
 impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
     // Own frame: its message-sized locals stay off its callers' stack.
     #[inline(never)]
@@ -596,7 +600,17 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         let id = self.txns.insert(tx).ok()?;
         let call = self.calls.get_mut(slot)?.as_mut()?;
         call.invite_tx = Some(id);
-        call.own_reinvite = Some(OwnReinvite { hold, cseq: seq });
+        // RFC 3261 gives a UAC no timer for an INVITE past its provisional
+        // (§17.1.1.2 runs Timer B only while Calling). A proxy gives up on
+        // such a branch after Timer C (§16.6 step 11: over 3 min), and a
+        // 2xx sent before then is retransmitted for 64·T1 (§13.3.1.4): no
+        // final response can come after both, so stop waiting then.
+        let give_up = self.now + REINVITE_TIMER_C + self.config.timers.t1_x64();
+        call.own_reinvite = Some(OwnReinvite {
+            hold,
+            cseq: seq,
+            give_up,
+        });
         self.transmit(dest, bytes);
         Some(())
     }
@@ -1328,6 +1342,13 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
                     self.final_to_incoming(slot, 480);
                     self.end_call(slot, EndReason::NoAnswer);
                 }
+                continue;
+            }
+            if call.is_confirmed() && call.own_reinvite.is_some_and(|o| o.give_up <= self.now) {
+                // Every final response to our re-INVITE was lost: end the
+                // dialog as for a timed-out re-INVITE (§12.2.1.2).
+                self.send_bye(slot);
+                self.end_call(slot, EndReason::Timeout);
                 continue;
             }
             let mut resend: Option<(SocketAddr, MessageBuf)> = None;

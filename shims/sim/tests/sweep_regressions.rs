@@ -33,6 +33,30 @@ fn first_request(trace: &Trace, node: &str, method: &str) -> Option<Instant> {
 }
 
 #[test]
+fn a_reinvite_whose_every_final_response_is_lost_ends_the_call_by_itself() {
+    // hold-resume, seed 432, 30 % loss: User A's resume re-INVITE gets the
+    // proxy's 100 Trying, then every copy of User B's 2xx is lost. A used
+    // to wait for a final response for good (no hold, no resume, its
+    // INVITE transaction held) until its user hung up; now it gives up
+    // after Timer C and 64·T1 and ends the call with BYE (§12.2.1.2).
+    let run = replay("hold-resume", 432, "loss30+dup+reorder");
+    assert_eq!(run.outcome, Ok(()));
+    let why = run.degraded().expect("a degraded end");
+    assert!(why.contains("User A never saw Resumed"), "{why}");
+    assert!(
+        why.contains("no final response reached the sender of 3 INVITE"),
+        "{why}"
+    );
+    let bye = first_request(&run.trace, "User A", "BYE").expect("User A sends BYE");
+    // The re-INVITE went out at 14.6 s; 180 s + 32 s later A hangs up by
+    // itself, long before the flow's deadline (600 s) would.
+    assert!(
+        bye > Instant::from_millis(226_000) && bye < Instant::from_millis(228_000),
+        "{bye:?}"
+    );
+}
+
+#[test]
 fn a_cancel_the_proxy_may_not_forward_leaves_the_callee_to_ring_out() {
     // cancel, seed 996, partition: every 180 of User B is lost, so the
     // proxy never hears B ring and may not CANCEL its branch (RFC 3261
