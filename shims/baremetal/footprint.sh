@@ -28,6 +28,9 @@ json=false
 elf="$CARGO_TARGET_DIR/thumbv7em-none-eabihf/release/handset-firmware-example"
 
 build() { # opt-level, features
+    # Gone first, so a build cargo finds fresh still puts this
+    # configuration's image here, never the previous one's.
+    rm -f "$elf"
     (cd "$fw" && CARGO_PROFILE_RELEASE_OPT_LEVEL="$1" \
         cargo build --release -q --no-default-features --features "$2")
 }
