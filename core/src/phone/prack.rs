@@ -26,6 +26,7 @@ use crate::call::reliable::{
 };
 use crate::call::update::{judge_update, OwnUpdate, UpdateVerdict};
 use crate::call::{CallDirection, CallState};
+use crate::dialog::Dialog;
 use crate::message::{reason_phrase, Message, MessageWriter, Method};
 use crate::sdp::SessionDescription;
 use crate::time::Duration;
@@ -263,9 +264,10 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             return Some(None);
         };
         // The sequence is that of the call's early dialog: it starts anew
-        // with the first dialog (again after a redirect or a 422 retry),
-        // and a provisional response of another fork goes on
-        // unacknowledged.
+        // with the first dialog (again after a redirect or a 422 retry).
+        // Another fork's early dialog is not kept: each of its reliable
+        // provisional responses is acknowledged as it comes (§4 asks for a
+        // PRACK in every early dialog).
         if call.dialog.is_none() {
             call.reliable.uac = ReliableReceiver::default();
         }
@@ -274,7 +276,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             .and_then(|d| self.dialogs.get(d))
             .is_some_and(|d| !d.matches_response(resp));
         if other_fork {
-            return Some(None);
+            return Some(Some(rseq));
         }
         match call.reliable.uac.receive(rseq) {
             Receipt::Acknowledge => Some(Some(rseq)),
@@ -293,7 +295,39 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         if write!(rack, "{rseq} {} {}", cseq.seq, cseq.method.as_str()).is_err() {
             return;
         }
-        let _ = self.send_in_dialog(slot, Method::Prack, &[("RAck", &rack)], None, b"");
+        let extra: [(&str, &str); 1] = [("RAck", &rack)];
+        let own = match self.calls.get(slot) {
+            Some(Some(c)) => c.dialog.filter(|&d| {
+                self.dialogs
+                    .get(d)
+                    .is_some_and(|d| d.matches_response(resp))
+            }),
+            _ => None,
+        };
+        if let Some(dh) = own {
+            let _ = self.send_in_dialog_of(dh, Method::Prack, &extra, None, b"");
+            return;
+        }
+        // Another fork: its early dialog, built from the INVITE and this
+        // response, lives just long enough to send the PRACK.
+        let mut req_copy = [0u8; MAX_MESSAGE];
+        let tx = match self.calls.get(slot) {
+            Some(Some(c)) => c.invite_tx,
+            _ => None,
+        };
+        let Some(n) = tx.and_then(|id| self.request_of(id, &mut req_copy)) else {
+            return;
+        };
+        let Ok(req) = Message::parse_datagram(req_copy.get(..n).unwrap_or(&[])) else {
+            return;
+        };
+        let Ok(d) = Dialog::new_uac(&req, resp, false) else {
+            return;
+        };
+        if let Ok(dh) = self.dialogs.insert(d) {
+            let _ = self.send_in_dialog_of(dh, Method::Prack, &extra, None, b"");
+            self.dialogs.remove(dh);
+        }
     }
 
     /// The reliable provisional responses' timers and the UPDATE glare

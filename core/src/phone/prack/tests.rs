@@ -479,6 +479,47 @@ fn the_caller_pracks_in_sequence_and_drops_repeats_and_gaps() {
 }
 
 #[test]
+fn a_second_fork_is_pracked_in_its_own_early_dialog() {
+    let mut net = Net::new([ReliableProvisional::Supported, ReliableProvisional::Off]);
+    net.command(0, Command::Dial { to: BOB });
+    let invite = String::from(net.sent(0, "INVITE")[0]);
+    net.wire.clear();
+    let provisional = |tag: &str, rseq: u32| {
+        std::format!(
+            "SIP/2.0 180 Ringing\r\nVia: {}\r\nFrom: {}\r\nTo: {};tag={tag}\r\n\
+             Call-ID: {}\r\nCSeq: 1 INVITE\r\nContact: <sip:{tag}@10.0.0.2:5060>\r\n\
+             Require: 100rel\r\nRSeq: {rseq}\r\nContent-Length: 0\r\n\r\n",
+            header(&invite, "Via").unwrap(),
+            header(&invite, "From").unwrap(),
+            header(&invite, "To").unwrap(),
+            header(&invite, "Call-ID").unwrap(),
+        )
+    };
+    net.inject(0, &provisional("one", 10));
+    net.inject(0, &provisional("two", 500));
+    net.inject(0, &provisional("one", 11));
+    let pracks: Vec<(&str, &str, &str)> = net
+        .sent(0, "PRACK")
+        .iter()
+        .map(|p| {
+            let target = p.split(' ').nth(1).unwrap();
+            let to_tag = header(p, "To").unwrap().rsplit("tag=").next().unwrap();
+            (target, to_tag, header(p, "RAck").unwrap())
+        })
+        .collect();
+    assert_eq!(
+        pracks,
+        [
+            ("sip:one@10.0.0.2:5060", "one", "10 1 INVITE"),
+            ("sip:two@10.0.0.2:5060", "two", "500 1 INVITE"),
+            ("sip:one@10.0.0.2:5060", "one", "11 1 INVITE"),
+        ]
+    );
+    // The other fork's dialog was only lent for its PRACK.
+    assert_eq!(net.phones[0].dialogs_in_use(), 1);
+}
+
+#[test]
 fn after_a_redirect_the_new_target_has_its_own_rseq_sequence() {
     let mut net = Net::new([ReliableProvisional::Supported, ReliableProvisional::Off]);
     net.command(0, Command::Dial { to: BOB });
