@@ -196,9 +196,20 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
     /// user hears why. Transactions run out on their own timers.
     pub(super) fn end_call(&mut self, slot: usize, reason: EndReason) {
         let handle = self.handle(slot);
-        let Some(mut call) = self.calls.get_mut(slot).and_then(Option::take) else {
+        // Only the parts still needed leave the slot; the call itself is
+        // dropped where it is rather than moved onto the stack.
+        let Some(entry) = self.calls.get_mut(slot) else {
             return;
         };
+        let Some(ended) = entry.as_mut() else {
+            return;
+        };
+        let call = EndedCall {
+            invite_tx: ended.invite_tx,
+            stream: ended.stream.take(),
+            dialog: ended.dialog,
+        };
+        *entry = None;
         // An INVITE of ours that had a provisional but no final response
         // has no timer left (RFC 3261 §17.1.1.2 runs Timer B only while
         // Calling): with its call gone, nobody waits for it any more. One
@@ -213,7 +224,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
                 t.terminate();
             }
         }
-        if let Some(mut s) = call.stream.take() {
+        if let Some(mut s) = call.stream {
             let _ = s.handle_input(self.now, MediaInput::Stop);
             while let Some(o) = s.poll_output() {
                 let _ = self.media_out.push_back((handle, o));
@@ -1485,4 +1496,11 @@ fn stream_params(local: SocketAddr, neg: &Negotiated, ssrc: u32) -> StreamParams
         dtmf_payload_type: neg.dtmf_pt,
         ssrc,
     }
+}
+
+/// What [`Phone::end_call`] still needs of a call once its slot is free.
+struct EndedCall {
+    invite_tx: Option<TransactionId>,
+    stream: Option<MediaStream>,
+    dialog: Option<crate::dialog::DialogHandle>,
 }
