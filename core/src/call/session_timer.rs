@@ -366,7 +366,18 @@ impl SessionTimer {
             // §9: only a caller that supports the extension can refresh.
             Refresher::Uas
         } else {
+            // Mid-call, a request that leaves it open keeps the side that
+            // refreshes now, so a hold from the other party does not move
+            // the duty back and forth.
+            let current = self.running.map(|r| {
+                if r.local_refresher {
+                    Refresher::Uas
+                } else {
+                    Refresher::Uac
+                }
+            });
             asked_refresher
+                .or(current)
                 .or(self.settings.refresher)
                 .unwrap_or(Refresher::Uac)
         };

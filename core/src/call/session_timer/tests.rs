@@ -358,7 +358,28 @@ fn update_refresh_only_where_allowed_and_re_invite_after_a_refusal() {
     assert_eq!(t.due(at(46)), Some(TimerDue::Refresh));
     // The default never uses UPDATE.
     let mut t = SessionTimer::new(on());
-    let raw = response(200, "Allow: UPDATE\r\nSession-Expires: 90;refresher=uac\r\n");
+    let raw = response(
+        200,
+        "Allow: UPDATE\r\nSession-Expires: 90;refresher=uac\r\n",
+    );
     t.on_uac_2xx(at(0), &Message::parse_datagram(&raw).unwrap());
     assert!(!t.refresh_by_update());
+}
+
+#[test]
+fn a_mid_call_request_that_leaves_the_refresher_open_keeps_the_current_one() {
+    let mut t = SessionTimer::new(on());
+    // We refresh (the 2xx to our INVITE said uac).
+    let raw = response(200, "Session-Expires: 1800;refresher=uac\r\n");
+    t.on_uac_2xx(at(0), &Message::parse_datagram(&raw).unwrap());
+    // The peer's hold re-INVITE names no refresher: we stay it (uas now).
+    let raw = invite("Supported: timer\r\nSession-Expires: 1800\r\n");
+    t.on_request(&Message::parse_datagram(&raw).unwrap())
+        .unwrap();
+    assert_eq!(
+        written(|w| t.write_answer_headers(w)),
+        "Session-Expires: 1800;refresher=uas\r\nRequire: timer\r\n"
+    );
+    t.answered(at(10));
+    assert!(t.running().unwrap().local_refresher);
 }
