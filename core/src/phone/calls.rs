@@ -189,7 +189,14 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         }
         if let Some(s) = self.calls.get_mut(slot) {
             *s = Some(call);
+            self.calls_high = self.calls_high.max(slot + 1);
         }
+    }
+
+    /// The call slots that may hold a live call: the walks over calls
+    /// (timers, media, outputs) skip the free slots above the highest.
+    pub(super) fn call_slots(&self) -> core::ops::Range<usize> {
+        0..self.calls_high.min(CALLS)
     }
 
     /// Ends the call in `slot`: its media stops, its dialog is freed, the
@@ -210,6 +217,9 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             dialog: ended.dialog,
         };
         *entry = None;
+        while self.calls_high > 0 && matches!(self.calls.get(self.calls_high - 1), Some(None)) {
+            self.calls_high -= 1;
+        }
         // An INVITE of ours that had a provisional but no final response
         // has no timer left (RFC 3261 §17.1.1.2 runs Timer B only while
         // Calling): with its call gone, nobody waits for it any more. One
@@ -1336,7 +1346,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
     /// The calls' own timers: ring timeout, 2xx retransmission, glare
     /// retry, and media ticks.
     pub(super) fn run_call_timers(&mut self) {
-        for slot in 0..CALLS {
+        for slot in self.call_slots() {
             let handle = self.handle(slot);
             let Some(Some(call)) = self.calls.get_mut(slot) else {
                 continue;
@@ -1410,7 +1420,8 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         }
         // Media last and for every call, so a call whose timer fired above
         // still has its stream ticked and no deadline is left in the past.
-        for call in self.calls.iter_mut().flatten() {
+        let high = self.calls_high;
+        for call in self.calls.iter_mut().take(high).flatten() {
             if let Some(s) = call.stream.as_mut() {
                 let _ = s.handle_input(self.now, MediaInput::Tick);
             }
@@ -1432,7 +1443,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
 
     /// Handles of every live call.
     pub fn live_calls(&self) -> impl Iterator<Item = CallHandle> + '_ {
-        (0..CALLS)
+        self.call_slots()
             .filter(|&i| matches!(self.calls.get(i), Some(Some(_))))
             .map(|i| self.handle(i))
     }

@@ -227,6 +227,9 @@ pub struct Phone<const CALLS: usize, const TXNS: usize = 8> {
     events: Deque<Event, EVENT_SLOTS>,
     media_out: Deque<(CallHandle, MediaOutput), EVENT_SLOTS>,
     calls: [Option<Call>; CALLS],
+    /// One past the highest live call slot: walks over the calls stop
+    /// here, so their cost follows the calls in progress, not `CALLS`.
+    calls_high: usize,
     generations: [u16; CALLS],
     dialogs: DialogTable<CALLS>,
     stats: Stats,
@@ -254,6 +257,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             events: Deque::new(),
             media_out: Deque::new(),
             calls: core::array::from_fn(|_| None),
+            calls_high: 0,
             generations: [0; CALLS],
             dialogs: DialogTable::new(),
             stats: Stats::default(),
@@ -316,7 +320,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         if let Some((call, output)) = self.media_out.pop_front() {
             return Some(Output::Media { call, output });
         }
-        for slot in 0..CALLS {
+        for slot in self.call_slots() {
             let handle = self.handle(slot);
             if let Some(Some(c)) = self.calls.get_mut(slot) {
                 if let Some(output) = c.stream.as_mut().and_then(|s| s.poll_output()) {
@@ -337,7 +341,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         if self.config.registrar.is_some() {
             next = earliest(next, self.registration.poll_timeout());
         }
-        for c in self.calls.iter().flatten() {
+        for c in self.calls.iter().take(self.calls_high).flatten() {
             next = earliest(next, c.poll_timeout());
         }
         for f in &self.features {

@@ -333,7 +333,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
     /// The reliable provisional responses' timers and the UPDATE glare
     /// retries of every call.
     pub(super) fn run_reliable_timers(&mut self) {
-        for slot in 0..CALLS {
+        for slot in self.call_slots() {
             let Some(Some(call)) = self.calls.get_mut(slot) else {
                 continue;
             };

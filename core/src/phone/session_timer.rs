@@ -173,7 +173,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
     /// refresher and half the interval has passed, BYE when the session
     /// expired (RFC 4028 §10).
     pub(super) fn run_session_timers(&mut self) {
-        for slot in 0..CALLS {
+        for slot in self.call_slots() {
             let now = self.now;
             let due = match self.calls.get_mut(slot) {
                 Some(Some(c)) => c.session_timer.due(now),

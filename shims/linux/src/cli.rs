@@ -407,13 +407,27 @@ pub fn register_first<const C: usize, const T: usize>(
     };
     rt.command(Command::Register);
     let stop = interrupted();
-    // Timer F (64·T1 = 32 s) bounds the wait for a silent registrar.
-    let deadline = Instant::now() + Duration::from_secs(40);
+    // Timer F (64·T1 = 32 s) bounds the wait for each silent registrar;
+    // after a 408 or 503 the phone tries the next backup at once.
+    let servers = 1 + settings.backup_registrars.len() as u64;
+    let deadline = Instant::now() + Duration::from_secs(40 * servers);
     while Instant::now() < deadline && !stop.load(Ordering::Relaxed) {
         match rt.next_event(Duration::from_millis(200))? {
-            Some(RuntimeEvent::Phone(Event::Registered { expires, .. })) => {
-                say!(quiet, "registered {expires}");
+            Some(RuntimeEvent::Phone(Event::Registered { expires, server })) => {
+                match server {
+                    0 => say!(quiet, "registered {expires}"),
+                    n => say!(quiet, "registered {expires} backup {n}"),
+                }
                 return Ok(());
+            }
+            Some(RuntimeEvent::Phone(Event::RegistrationFailed { code, server }))
+                if matches!(code, 408 | 503) && u64::from(server) + 1 < servers =>
+            {
+                say!(
+                    quiet,
+                    "registration-failed {code}, trying backup {}",
+                    server + 1
+                );
             }
             Some(RuntimeEvent::Phone(Event::RegistrationFailed { code, .. })) => {
                 let why = match code {
