@@ -2,6 +2,7 @@
 //! edits the core's [`Policy`] (sent with `Command::SetPolicy`) or joins
 //! calls into a local conference.
 
+use handset_core::call::session_timer::RefreshMethod;
 use handset_core::message::Refresher;
 use handset_core::phone::{DtmfMode, ForwardTarget, MwiStatus, Policy, ReliableProvisional};
 use handset_core::subscribe::SubscriptionStatus;
@@ -21,6 +22,7 @@ pub const HELP: &str = "  dnd on [486|480] | dnd off     do-not-disturb
   timer on [SECS [MIN]] | timer off   session timer (RFC 4028): interval SECS (1800),
                                  Min-SE MIN (90), for the next calls
   timer refresher uac|uas|auto   who should refresh the session
+  timer method invite|update     refresh by re-INVITE, or by UPDATE where allowed
   100rel off|supported|required  reliable provisional responses, PRACK (RFC 3262)
   dtmfmode rfc4733|info|both     how dtmf sends digits: RTP events, SIP INFO, or both
   policy                         show the feature settings
@@ -70,6 +72,8 @@ pub enum PolicyChange {
     SessionTimer(Option<(u32, u32)>),
     /// The refresher to ask for (or choose), `None` for either.
     Refresher(Option<Refresher>),
+    /// How this phone refreshes.
+    RefreshMethod(RefreshMethod),
     /// Reliable provisional responses (100rel).
     ReliableProvisional(ReliableProvisional),
     /// How DTMF digits are sent.
@@ -101,6 +105,7 @@ impl PolicyChange {
             }
             PolicyChange::SessionTimer(None) => policy.session_timer.enabled = false,
             PolicyChange::Refresher(r) => policy.session_timer.refresher = *r,
+            PolicyChange::RefreshMethod(m) => policy.session_timer.refresh_method = *m,
             PolicyChange::ReliableProvisional(r) => policy.reliable_provisional = *r,
             PolicyChange::DtmfMode(m) => policy.dtmf_mode = *m,
         }
@@ -162,7 +167,15 @@ fn session_timer(rest: &[&str]) -> Result<PolicyChange, String> {
             "auto" => Ok(PolicyChange::Refresher(None)),
             _ => Err("timer refresher uac, uas or auto".into()),
         },
-        _ => Err("timer on [SECS [MIN]], timer off or timer refresher uac|uas|auto".into()),
+        ["method", "invite"] => Ok(PolicyChange::RefreshMethod(RefreshMethod::ReInvite)),
+        ["method", "update"] => Ok(PolicyChange::RefreshMethod(
+            RefreshMethod::UpdateWhenAllowed,
+        )),
+        _ => Err(
+            "timer on [SECS [MIN]], timer off, timer refresher uac|uas|auto \
+             or timer method invite|update"
+                .into(),
+        ),
     }
 }
 
@@ -285,8 +298,12 @@ fn describe_timer(p: &Policy) -> String {
         Some(Refresher::Uas) => "uas",
         None => "auto",
     };
+    let method = match t.refresh_method {
+        RefreshMethod::ReInvite => "invite",
+        RefreshMethod::UpdateWhenAllowed => "update",
+    };
     format!(
-        "on {} s, min-se {} s, refresher {who}",
+        "on {} s, min-se {} s, refresher {who}, method {method}",
         t.session_expires, t.min_se
     )
 }
@@ -434,9 +451,14 @@ mod tests {
         change("timer on 600 120").apply(&mut p);
         change("timer refresher uas").apply(&mut p);
         assert_eq!(p.session_timer.refresher, Some(Refresher::Uas));
+        change("timer method update").apply(&mut p);
+        assert_eq!(
+            p.session_timer.refresh_method,
+            RefreshMethod::UpdateWhenAllowed
+        );
         let text = describe(&p);
         assert!(
-            text.contains("timer on 600 s, min-se 120 s, refresher uas"),
+            text.contains("timer on 600 s, min-se 120 s, refresher uas, method update"),
             "{text}"
         );
         change("timer off").apply(&mut p);
@@ -446,6 +468,7 @@ mod tests {
             "timer on 100 95x",
             "timer",
             "timer refresher me",
+            "timer method fax",
         ] {
             assert!(matches!(parse(line), Some(Err(_))), "{line}");
         }
