@@ -34,8 +34,8 @@ mod info;
 mod mwi;
 mod outbox;
 mod policy;
-mod registrar;
 mod prack;
+mod registrar;
 mod session_timer;
 mod transfer;
 
@@ -648,7 +648,9 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
                     self.on_tx_timer(id, ev);
                     if Some(id) == self.register_tx {
                         self.register_tx = None;
-                        let o = self.registration.on_timeout(self.now, &self.config.register);
+                        let o = self
+                            .registration
+                            .on_timeout(self.now, &self.config.register);
                         self.registration_event(o);
                     }
                 }
@@ -702,12 +704,16 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
                     self.transmit(registrar, bytes);
                 }
                 Err(_) => {
-                    let o = self.registration.on_timeout(self.now, &self.config.register);
+                    let o = self
+                        .registration
+                        .on_timeout(self.now, &self.config.register);
                     self.registration_event(o);
                 }
             },
             Err(_) => {
-                let o = self.registration.on_timeout(self.now, &self.config.register);
+                let o = self
+                    .registration
+                    .on_timeout(self.now, &self.config.register);
                 self.registration_event(o);
             }
         }
