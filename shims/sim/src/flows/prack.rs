@@ -29,19 +29,24 @@ fn prack(w: &mut World) -> Result<Vec<(NodeId, usize)>, String> {
     };
     w.command(a, Command::SetPolicy(&policy));
     w.command(b, Command::SetPolicy(&policy));
-    ring_reliably(w, a, b)?;
-    let call = w.call_of(a)?;
-    let (a0, t0) = (w.phone(a).events.len(), w.sim.trace().len());
-    w.command(a, Command::Update(call));
-    if !await_final(w, a, a0, t0, "UPDATE")? {
-        return Err("the call ended during the UPDATE".into());
+    let mut up = false;
+    for _attempt in 0..3 {
+        let (a0, b0) = (w.phone(a).events.len(), w.phone(b).events.len());
+        up = call_up(w, a, b)?;
+        if up {
+            break;
+        }
+        // The network starved the attempt (every copy of the reliable 180,
+        // or of the 2xx or its ACK, lost for 64·T1: RFC 3262 §3, RFC 3261
+        // §13.3.1.4): once both ends gave up, A calls again.
+        w.expect_since(a, a0, "Ended", |e| matches!(e, Event::Ended { .. }))?;
+        w.expect_since(b, b0, "Ended", |e| matches!(e, Event::Ended { .. }))?;
     }
-    w.sim.run_for(Duration::from_secs(1));
-    let incoming = w.call_of(b)?;
-    w.command(b, Command::Answer(incoming));
-    w.expect(a, "Answered", |e| matches!(e, Event::Answered(_)))?;
-    w.expect(b, "Answered", |e| matches!(e, Event::Answered(_)))?;
+    if !up {
+        return Err("the call could not be established in three attempts".into());
+    }
     w.sim.run_for(Duration::from_secs(5));
+    let call = w.call_of(a)?;
     w.command(a, Command::Hangup(call));
     w.expect(b, "the call end", |e| {
         matches!(
@@ -58,29 +63,47 @@ fn prack(w: &mut World) -> Result<Vec<(NodeId, usize)>, String> {
     Ok(vec![])
 }
 
-/// User A calls User B until B's reliable 180 reached A and A's PRACK
-/// was answered. A 180 whose every copy is lost for 64·T1 ends the call
-/// with a 5xx from B (RFC 3262 §3); A then calls again, at most three
-/// times in all.
-fn ring_reliably(w: &mut World, a: NodeId, b: NodeId) -> Result<(), String> {
-    for _attempt in 0..3 {
-        let (a0, b0) = (w.phone(a).events.len(), w.phone(b).events.len());
-        let t0 = w.sim.trace().len();
-        w.command(a, Command::Dial { to: BOB });
-        w.expect_since(b, b0, "IncomingCall", |e| {
-            matches!(e, Event::IncomingCall(_))
-        })?;
-        // The reliable 180 carries B's answer: early media at A.
-        w.expect_since(a, a0, "EarlyMedia or Ended", |e| {
-            matches!(e, Event::EarlyMedia(_) | Event::Ended { .. })
-        })?;
-        if await_final(w, a, a0, t0, "PRACK")? {
-            return Ok(());
-        }
-        // Let the failed attempt finish on both sides before calling again.
-        w.expect_since(b, b0, "Ended", |e| matches!(e, Event::Ended { .. }))?;
+/// One call from User A to User B: the reliable 180 and its PRACK, the
+/// UPDATE in the early dialog, B's answer. `Ok(false)` when the call
+/// ended on the way.
+fn call_up(w: &mut World, a: NodeId, b: NodeId) -> Result<bool, String> {
+    let (a0, b0) = (w.phone(a).events.len(), w.phone(b).events.len());
+    let t0 = w.sim.trace().len();
+    w.command(a, Command::Dial { to: BOB });
+    w.expect_since(b, b0, "IncomingCall", |e| {
+        matches!(e, Event::IncomingCall(_))
+    })?;
+    // The reliable 180 carries B's answer: early media at A.
+    w.expect_since(a, a0, "EarlyMedia or Ended", |e| {
+        matches!(e, Event::EarlyMedia(_) | Event::Ended { .. })
+    })?;
+    if !await_final(w, a, a0, t0, "PRACK")? {
+        return Ok(false);
     }
-    Err("no reliable 180 got through in three calls".into())
+    let call = w.call_of(a)?;
+    let t1 = w.sim.trace().len();
+    w.command(a, Command::Update(call));
+    if !await_final(w, a, a0, t1, "UPDATE")? {
+        return Ok(false);
+    }
+    w.sim.run_for(Duration::from_secs(1));
+    let incoming = w.call_of(b)?;
+    w.command(b, Command::Answer(incoming));
+    for id in [a, b] {
+        let from = if id == a { a0 } else { b0 };
+        w.expect_since(id, from, "Answered or Ended", |e| {
+            matches!(e, Event::Answered(_) | Event::Ended { .. })
+        })?;
+    }
+    // B's phone is answered only by the ACK; a call whose ACK never came
+    // ends on B's side 64·T1 after the 2xx.
+    w.sim.run_for(Duration::from_secs(1));
+    let up = |w: &World, id: NodeId, from: usize| {
+        let ev = &w.phone(id).events[from..];
+        ev.iter().any(|(_, e)| matches!(e, Event::Answered(_)))
+            && !ev.iter().any(|(_, e)| matches!(e, Event::Ended { .. }))
+    };
+    Ok(up(w, a, a0) && up(w, b, b0))
 }
 
 /// Runs until user `id` received a 200 to a request of `method` (trace
