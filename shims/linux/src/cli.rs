@@ -37,10 +37,10 @@ pub const SERVER_CALLS: usize = 64;
 /// Timer J), so this bounds the sustained call rate at about
 /// `SERVER_TXNS / 64` per second with default timers.
 pub const SERVER_TXNS: usize = 2048;
-/// Call slots of the load capacity: as many as a [`CallHandle`] can name
-/// (its slot is a `u8`). At 2,000 calls/s they cover 128 ms of calls in
-/// flight, the time from an INVITE to its BYE.
-pub const LOAD_CALLS: usize = 256;
+/// Call slots of the load capacity. A call holds one from its INVITE to
+/// its BYE; at 2,000 calls/s, 1,024 slots ride out half a second in which
+/// the caller or the phone is kept off the CPU.
+pub const LOAD_CALLS: usize = 1024;
 /// Transaction slots of the load capacity: a 5 s burst at 2,000 calls/s
 /// leaves 2 × 10,000 server transactions waiting out Timers L and J, and
 /// new callers may take three quarters of the table (24,576 slots).
