@@ -388,6 +388,46 @@ fn the_2xx_waits_for_the_prack_of_an_sdp_carrying_180() {
 }
 
 #[test]
+fn a_late_offer_goes_in_the_reliable_180_and_its_answer_in_the_prack() {
+    let mut net = Net::new([ReliableProvisional::Off, ReliableProvisional::Supported]);
+    net.command(0, Command::Dial { to: BOB });
+    let invite = String::from(net.sent(0, "INVITE")[0]);
+    net.wire.clear();
+    // A's INVITE without its offer, supporting 100rel.
+    let (head, offer) = invite.split_once("\r\n\r\n").unwrap();
+    let late: String = head
+        .split("\r\n")
+        .filter(|l| !l.starts_with("Content-Type") && !l.starts_with("Content-Length"))
+        .map(|l| std::format!("{l}\r\n"))
+        .collect();
+    let late = std::format!("{late}Supported: 100rel\r\nContent-Length: 0\r\n\r\n");
+    net.inject(1, &late);
+    let ringing = String::from(net.sent(1, "SIP/2.0 180")[0]);
+    assert_eq!(header(&ringing, "Require"), Some("100rel"));
+    assert!(body(&ringing).starts_with("v=0"), "our offer rides the 180");
+    // The PRACK carries the answer (A's SDP serves as one).
+    let prack = std::format!(
+        "PRACK sip:bob@10.0.0.2:5060 SIP/2.0\r\n\
+         Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKprack1\r\nMax-Forwards: 70\r\n\
+         From: {}\r\nTo: {}\r\nCall-ID: {}\r\nCSeq: 2 PRACK\r\nRAck: {} 1 INVITE\r\n\
+         Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{offer}",
+        header(&invite, "From").unwrap(),
+        header(&ringing, "To").unwrap(),
+        header(&invite, "Call-ID").unwrap(),
+        header(&ringing, "RSeq").unwrap(),
+        offer.len(),
+    );
+    net.inject(1, &prack);
+    assert!(is_status(&net.log.last().unwrap().2, 200, "PRACK"));
+    let b = net.incoming();
+    assert!(net.phones[1].negotiated(b).is_some(), "the PRACK answered");
+    net.command(1, Command::Answer(b));
+    let ok = net.sent(1, "SIP/2.0 200");
+    let ok = ok.iter().find(|m| is_status(m, 200, "INVITE")).unwrap();
+    assert!(body(ok).is_empty(), "offer and answer are done");
+}
+
+#[test]
 fn a_prack_naming_another_response_gets_481() {
     let mut net = Net::new([ReliableProvisional::Supported; 2]);
     net.command(0, Command::Dial { to: BOB });
