@@ -61,47 +61,10 @@ fn ended(call: CallHandle) -> impl Fn(&Event) -> bool {
     move |e| matches!(*e, Event::Ended { call: c, .. } if c == call)
 }
 
-/// A calls B and B answers. Under heavy loss an attempt can die (every
-/// copy of the 200 or of the ACK lost ends it after 64·T1); A then calls
-/// again, as its user would, up to three times. Returns A's and B's
-/// handles.
+/// A calls B and B answers (redialling when the network killed an
+/// attempt, as the feature flows do).
 fn establish(w: &mut World, a: NodeId, b: NodeId) -> Result<(CallHandle, CallHandle), String> {
-    for _attempt in 0..3 {
-        let (a0, b0) = (w.phone(a).events.len(), w.phone(b).events.len());
-        w.command(a, Command::Dial { to: BOB });
-        let out = w.phone(a).events[a0..]
-            .iter()
-            .find_map(|(_, e)| match *e {
-                Event::Calling(h) => Some(h),
-                _ => None,
-            })
-            .ok_or("the dial was refused")?;
-        w.expect_since(b, b0, "IncomingCall", |e| {
-            matches!(e, Event::IncomingCall(_))
-        })?;
-        let inc = w
-            .phone(b)
-            .events
-            .iter()
-            .skip(b0)
-            .find_map(|(_, e)| match *e {
-                Event::IncomingCall(h) => Some(h),
-                _ => None,
-            })
-            .ok_or("no incoming call")?;
-        w.sim.run_for(Duration::from_secs(2));
-        w.command(b, Command::Answer(inc));
-        let settled = |h: CallHandle| move |e: &Event| matches!(*e, Event::Answered(c) | Event::Ended { call: c, .. } if c == h);
-        w.expect_since(a, a0, "Answered or Ended", settled(out))?;
-        w.expect_since(b, b0, "Answered or Ended", settled(inc))?;
-        let up = |w: &World, id: NodeId, h: CallHandle| w.phone(id).phone.call_state(h).is_some();
-        if up(w, a, out) && up(w, b, inc) {
-            return Ok((out, inc));
-        }
-        w.expect_since(a, a0, "Ended", ended(out))?;
-        w.expect_since(b, b0, "Ended", ended(inc))?;
-    }
-    Err("the call could not be established in three attempts".into())
+    super::features::establish(w, a, b, BOB, true)
 }
 
 /// The CSeq numbers of the 2xx to a re-INVITE of the call `call_id` that
