@@ -704,8 +704,6 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             return;
         };
         let handle = self.handle(slot);
-        let mut req_copy = [0u8; MAX_MESSAGE];
-        let n = self.request_of(id, &mut req_copy).unwrap_or(0);
         let has_tag = resp
             .to()
             .and_then(|t| t.ok())
@@ -717,7 +715,10 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
                 call.state = CallState::Proceeding;
             }
             if call.dialog.is_none() && has_tag {
-                if let Ok(req) = Message::parse_datagram(req_copy.get(..n).unwrap_or(&[])) {
+                // The INVITE is read where its transaction keeps it: the
+                // table and the call slots are borrowed apart, no copy.
+                let invite = self.txns.get(id).map_or(&[][..], |t| t.message());
+                if let Ok(req) = Message::parse_datagram(invite) {
                     if let Ok(d) = Dialog::new_uac(&req, resp, false) {
                         call.dialog = self.dialogs.insert(d).ok();
                     }
@@ -763,9 +764,10 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             self.send_ack(slot, cseq, b"");
             return;
         }
-        let mut req_copy = [0u8; MAX_MESSAGE];
-        let n = self.request_of(id, &mut req_copy).unwrap_or(0);
-        let Ok(req) = Message::parse_datagram(req_copy.get(..n).unwrap_or(&[])) else {
+        // The INVITE is read where its transaction keeps it: the table and
+        // the call slots are borrowed apart, no copy.
+        let invite = self.txns.get(id).map_or(&[][..], |t| t.message());
+        let Ok(req) = Message::parse_datagram(invite) else {
             return;
         };
         let Some(Some(call)) = self.calls.get_mut(slot) else {
