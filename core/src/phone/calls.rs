@@ -1020,23 +1020,30 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             // Late offer: the offer goes in our 200, the answer in the ACK.
             media.create_offer(&self.config.media);
         }
-        let mut call = Call::new(CallDirection::Incoming, CallState::Ringing, media, rtp);
-        call.session_timer = timer;
-        call.local_tag = random_token(&mut self.rng, 12);
-        call.invite_tx = Some(id);
-        call.invite_cseq = req.cseq().and_then(|c| c.ok()).map_or(0, |c| c.seq);
-        if let Some(cid) = req.call_id().and_then(ua::text) {
-            call.call_id = cid;
-        }
-        let dialog = Dialog::new_uas(req, &call.local_tag, 180, false).ok();
+        let tag: ua::Text<{ crate::ua::MAX_TAG }> = random_token(&mut self.rng, 12);
+        let dialog = Dialog::new_uas(req, &tag, 180, false).ok();
         let Some(dialog) = dialog else {
             self.reply_in_invite_tx(id, req, 400, &[]);
             return Ok(());
         };
-        call.dialog = self.dialogs.insert(dialog).ok();
-        call.no_answer_at = Some(self.now + self.config.incoming_ring_timeout);
-        let tag = call.local_tag.clone();
-        self.install(slot, call);
+        let dialog = self.dialogs.insert(dialog).ok();
+        // The call is set up in its slot, not built whole on the stack and
+        // moved there.
+        self.install(
+            slot,
+            Call::new(CallDirection::Incoming, CallState::Ringing, media, rtp),
+        );
+        if let Some(Some(call)) = self.calls.get_mut(slot) {
+            call.session_timer = timer;
+            call.local_tag = tag.clone();
+            call.invite_tx = Some(id);
+            call.invite_cseq = req.cseq().and_then(|c| c.ok()).map_or(0, |c| c.seq);
+            if let Some(cid) = req.call_id().and_then(ua::text) {
+                call.call_id = cid;
+            }
+            call.dialog = dialog;
+            call.no_answer_at = Some(self.now + self.config.incoming_ring_timeout);
+        }
         if let Some(r) = replacing {
             if self.admit_replacing(slot, id, req, r) {
                 return Ok(());
