@@ -75,7 +75,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
     }
 
     fn free_slot(&self) -> Option<usize> {
-        self.calls.iter().position(Option::is_none)
+        self.live_slots.iter().position(|live| !live)
     }
 
     fn new_media_session(&mut self, slot: usize) -> (MediaSession, SocketAddr) {
@@ -190,13 +190,19 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         if let Some(s) = self.calls.get_mut(slot) {
             *s = Some(call);
             self.calls_high = self.calls_high.max(slot + 1);
+            if let Some(live) = self.live_slots.get_mut(slot) {
+                *live = true;
+            }
         }
     }
 
-    /// The call slots that may hold a live call: the walks over calls
-    /// (timers, media, outputs) skip the free slots above the highest.
-    pub(super) fn call_slots(&self) -> core::ops::Range<usize> {
-        0..self.calls_high.min(CALLS)
+    /// The call slots that hold a call when the walk starts, lowest first.
+    /// The walks over calls (timers, media, outputs) read the live flags
+    /// up to the highest live slot, so their cost follows the calls in
+    /// progress, not the capacity; the caller may change calls meanwhile.
+    pub(super) fn call_slots(&self) -> impl Iterator<Item = usize> {
+        let live = self.live_slots;
+        (0..self.calls_high.min(CALLS)).filter(move |&i| live.get(i).copied().unwrap_or(false))
     }
 
     /// Ends the call in `slot`: its media stops, its dialog is freed, the
@@ -217,7 +223,10 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             dialog: ended.dialog,
         };
         *entry = None;
-        while self.calls_high > 0 && matches!(self.calls.get(self.calls_high - 1), Some(None)) {
+        if let Some(live) = self.live_slots.get_mut(slot) {
+            *live = false;
+        }
+        while self.calls_high > 0 && self.live_slots.get(self.calls_high - 1) == Some(&false) {
             self.calls_high -= 1;
         }
         // An INVITE of ours that had a provisional but no final response
@@ -1429,8 +1438,10 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         }
         // Media last and for every call, so a call whose timer fired above
         // still has its stream ticked and no deadline is left in the past.
-        let high = self.calls_high;
-        for call in self.calls.iter_mut().take(high).flatten() {
+        for slot in self.call_slots() {
+            let Some(Some(call)) = self.calls.get_mut(slot) else {
+                continue;
+            };
             if let Some(s) = call.stream.as_mut() {
                 let _ = s.handle_input(self.now, MediaInput::Tick);
             }

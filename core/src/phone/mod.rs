@@ -230,6 +230,9 @@ pub struct Phone<const CALLS: usize, const TXNS: usize = 8> {
     /// One past the highest live call slot: walks over the calls stop
     /// here, so their cost follows the calls in progress, not `CALLS`.
     calls_high: usize,
+    /// Which call slots hold a call, packed apart from the calls: a walk
+    /// reads these flags instead of touching every call's memory.
+    live_slots: [bool; CALLS],
     generations: [u16; CALLS],
     dialogs: DialogTable<CALLS>,
     stats: Stats,
@@ -258,6 +261,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             media_out: Deque::new(),
             calls: core::array::from_fn(|_| None),
             calls_high: 0,
+            live_slots: [false; CALLS],
             generations: [0; CALLS],
             dialogs: DialogTable::new(),
             stats: Stats::default(),
@@ -341,7 +345,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         if self.config.registrar.is_some() {
             next = earliest(next, self.registration.poll_timeout());
         }
-        for c in self.calls.iter().take(self.calls_high).flatten() {
+        for c in self.call_slots().filter_map(|i| self.calls.get(i)?.as_ref()) {
             next = earliest(next, c.poll_timeout());
         }
         for f in &self.features {
