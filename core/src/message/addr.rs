@@ -3,8 +3,8 @@
 
 use super::error::{ParseError, ParseErrorKind};
 use super::params::{check_generic_params, unquote, Params};
-use super::scan::{is_lws, is_token_char, quoted_string_len, trim_lws};
-use super::uri::Uri;
+use super::scan::{is_lws, is_token_char, quoted_string_len, run_end, skip_lws, trim_lws};
+use super::uri::{scan_uri, Uri};
 
 /// An address with optional display name and header parameters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,6 +110,9 @@ impl<'a> NameAddr<'a> {
     /// parameters then belong to the header, not the URI (RFC 3261 §20.10).
     /// Error offsets are relative to `s`.
     pub fn parse(s: &'a str) -> Result<NameAddr<'a>, ParseError> {
+        if let Some(addr) = Self::parse_plain(s) {
+            return Ok(addr);
+        }
         let parts = split_addr(s)?;
         let uri = Uri::parse(parts.uri)
             .map_err(|e| ParseError::new(e.kind, parts.uri_offset + e.offset))?;
@@ -117,6 +120,52 @@ impl<'a> NameAddr<'a> {
             display_name: parts.display_name,
             uri,
             params: parts.params,
+        })
+    }
+
+    /// The common name-addr shape in one pass: no display name, a quoted
+    /// one or a run of tokens, then `<`, a URI whose characters are checked
+    /// by the same scan that finds the `>`, and strict parameters. `None`
+    /// for anything else (addr-specs, errors), which [`split_addr`] then
+    /// reads; what this accepts, that reads the same way.
+    fn parse_plain(s: &'a str) -> Option<NameAddr<'a>> {
+        let t = trim_lws(s);
+        let b = t.as_bytes();
+        let (display_name, lt) = match b.first()? {
+            b'<' => (None, 0),
+            b'"' => {
+                let q = quoted_string_len(b).ok()?;
+                (Some(t.get(..q)?), skip_lws(b, q))
+            }
+            // Trimmed: the value starts with a token byte, or this is no
+            // display name and `<` is not found below.
+            _ => {
+                let lt = run_end(b, 0, |c| is_token_char(c) || is_lws(c));
+                (Some(trim_lws(t.get(..lt)?)), lt)
+            }
+        };
+        if b.get(lt) != Some(&b'<') {
+            return None;
+        }
+        // No LWS may stand inside the brackets (RFC 3261 §25.1), and none
+        // is a URI character: the first byte that is not ends the URI.
+        let after = t.get(lt + 1..)?;
+        let (uri, gt) = match Uri::parse_plain(after) {
+            Some((uri, end)) => (uri, end),
+            None => {
+                let (gt, marks) = scan_uri(after.as_bytes()).ok()?;
+                (Uri::split(after.get(..gt)?, marks).ok()?, gt)
+            }
+        };
+        if after.as_bytes().get(gt) != Some(&b'>') {
+            return None;
+        }
+        let params = after.get(gt + 1..)?;
+        check_generic_params(params).ok()?;
+        Some(NameAddr {
+            display_name,
+            uri,
+            params,
         })
     }
 

@@ -1,7 +1,7 @@
 //! Header names (full and compact forms) and iteration over a header
 //! section, folding included.
 
-use super::scan::{eq_ic, find_byte, is_token_char, trim_lws};
+use super::scan::{eq_ic, find_byte, is_token_char, trim_lws, word_at};
 
 macro_rules! header_names {
     ($( $(#[$doc:meta])* $variant:ident => $full:literal $(, $compact:literal)? ;)*) => {
@@ -294,12 +294,6 @@ const NAME_WORDS: [NameWords; KNOWN.len()] = {
     }
     t
 };
-
-/// The eight bytes of `b` at `at`, little-endian, when there are eight.
-fn word_at(b: &[u8], at: usize) -> Option<u64> {
-    let bytes: [u8; 8] = b.get(at..at + 8)?.try_into().ok()?;
-    Some(u64::from_le_bytes(bytes))
-}
 
 /// Whether `line` starts with known full name `i` (any case), compared a
 /// word at a time. `None` when `line` is too short to load the words.

@@ -54,7 +54,9 @@ pub use write::{reason_phrase, MessageWriter};
 use accessors::Origin;
 use header::line_name;
 use index::{HeaderIndex, Lookup};
-use scan::{find_byte, is_lws, is_token, is_token_char, parse_u32, parse_u32_bytes, trim_lws};
+use scan::{
+    find_byte, is_lws, is_token, is_token_char, parse_u32, parse_u32_bytes, run_end, trim_lws,
+};
 
 /// A SIP method (RFC 3261 §7.1 and the extensions the phone speaks).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -186,6 +188,27 @@ impl<'a> CSeq<'a> {
     pub fn parse(s: &'a str) -> Result<CSeq<'a>, ParseError> {
         let bad = ParseError::new(ParseErrorKind::BadHeaderValue, 0);
         let s = trim_lws(s);
+        // The common shape first: digits, one space, a token to the end.
+        let b = s.as_bytes();
+        let digits = run_end(b, 0, |c| c.is_ascii_digit());
+        if (1..=9).contains(&digits) && b.get(digits) == Some(&b' ') {
+            let method = s.get(digits + 1..).unwrap_or("");
+            if is_token(method) {
+                let seq = b
+                    .get(..digits)
+                    .unwrap_or(&[])
+                    .iter()
+                    .fold(0u32, |v, &d| v * 10 + u32::from(d - b'0'));
+                // RFC 3261 §8.1.1.5: the sequence number MUST be less than 2^31.
+                if seq >= 1 << 31 {
+                    return Err(ParseError::new(ParseErrorKind::Overflow, 0));
+                }
+                return Ok(CSeq {
+                    seq,
+                    method: Method::from_token(method),
+                });
+            }
+        }
         let sp = s.find(|c: char| c.is_ascii_whitespace()).ok_or(bad)?;
         let num = s.get(..sp).ok_or(bad)?;
         let method = trim_lws(s.get(sp..).ok_or(bad)?);

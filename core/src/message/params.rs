@@ -3,7 +3,8 @@
 
 use super::error::{ParseError, ParseErrorKind};
 use super::scan::{
-    eq_ic, is_token_char, quoted_string_len, run_end, skip_lws, split_outside, trim_lws,
+    eq_ic, is_lws, is_token, is_token_char, quoted_string_len, run_end, skip_lws, split_outside,
+    trim_lws,
 };
 
 /// Iterates `;name[=value]` parameters. The input starts after the thing
@@ -26,7 +27,36 @@ impl<'a> Params<'a> {
     /// The value of the first parameter named `name` (case-insensitive):
     /// `Some(Some(v))` for `name=v`, `Some(None)` for a bare `name`.
     pub fn get(&self, name: &str) -> Option<Option<&'a str>> {
-        self.clone().find(|(n, _)| eq_ic(n, name)).map(|(_, v)| v)
+        if !is_token(name) {
+            return self.clone().find(|(n, _)| eq_ic(n, name)).map(|(_, v)| v);
+        }
+        // A token name is compared with the start of each element, and
+        // only an element that starts with it is split at its `=`: an
+        // element whose name is `name` starts with it, and one that starts
+        // with it and goes on with neither `=` nor white space has a
+        // longer name.
+        let mut rest = self.rest?;
+        loop {
+            let (item, next) = split_outside(rest, b';');
+            let item = trim_start_lws(item);
+            let after = item
+                .get(..name.len())
+                .filter(|head| eq_ic(head, name))
+                .and_then(|_| item.get(name.len()..));
+            match after.map(|a| (a, a.as_bytes().first())) {
+                Some((_, None)) => return Some(None),
+                Some((a, Some(b'='))) => return Some(Some(trim_lws(a.get(1..).unwrap_or("")))),
+                Some((_, Some(&c))) if is_lws(c) => {
+                    if let Some((n, v)) = split_param(item) {
+                        if eq_ic(n, name) {
+                            return Some(v);
+                        }
+                    }
+                }
+                _ => {}
+            }
+            rest = next?;
+        }
     }
 
     /// Whether a parameter named `name` is present.
@@ -42,16 +72,29 @@ impl<'a> Iterator for Params<'a> {
             let s = self.rest?;
             let (item, rest) = split_outside(s, b';');
             self.rest = rest;
-            let item = trim_lws(item);
-            if item.is_empty() {
-                continue;
+            if let Some(param) = split_param(item) {
+                return Some(param);
             }
-            return Some(match split_outside(item, b'=') {
-                (n, Some(v)) => (trim_lws(n), Some(trim_lws(v))),
-                (n, None) => (n, None),
-            });
         }
     }
+}
+
+/// One `name[=value]` element, white space trimmed; `None` when empty.
+fn split_param(item: &str) -> Option<(&str, Option<&str>)> {
+    let item = trim_lws(item);
+    if item.is_empty() {
+        return None;
+    }
+    Some(match split_outside(item, b'=') {
+        (n, Some(v)) => (trim_lws(n), Some(trim_lws(v))),
+        (n, None) => (n, None),
+    })
+}
+
+/// `s` without leading linear white space.
+fn trim_start_lws(s: &str) -> &str {
+    let start = s.bytes().position(|c| !is_lws(c)).unwrap_or(s.len());
+    s.get(start..).unwrap_or("")
 }
 
 /// Checks `*( SEMI generic-param )` strictly (RFC 3261 §25.1): each

@@ -93,36 +93,67 @@ pub(crate) fn find_outside(s: &str, sep: u8) -> Option<usize> {
     None
 }
 
-/// The offset of the first byte of `b` that is `x`, `y` or `z`, eight
-/// bytes per step (see [`find_byte`]).
-pub(crate) fn find_any_of3(b: &[u8], x: u8, y: u8, z: u8) -> Option<usize> {
+/// Byte-wise flags of the zero bytes of `w`: the lowest flagged byte is
+/// the lowest zero byte (borrows only run towards higher bytes, so bytes
+/// above a zero byte may be flagged falsely, never bytes below one).
+const fn zero_bytes(w: u64) -> u64 {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-    let zero_bytes = |w: u64| w.wrapping_sub(ONES) & !w & HIGHS;
-    let (px, py, pz) = (
-        ONES * u64::from(x),
-        ONES * u64::from(y),
-        ONES * u64::from(z),
-    );
+    w.wrapping_sub(ONES) & !w & HIGHS
+}
+
+/// The eight bytes of `b` at `at`, little-endian, when there are eight.
+pub(crate) fn word_at(b: &[u8], at: usize) -> Option<u64> {
+    let bytes: [u8; 8] = b.get(at..at.checked_add(8)?)?.try_into().ok()?;
+    Some(u64::from_le_bytes(bytes))
+}
+
+/// The offset of the first byte of `b` for which `flags` (computed on
+/// eight bytes at a time, see [`zero_bytes`]) flags a byte. Inputs of
+/// eight bytes or more are read a word at a time to the end: the last
+/// word overlaps bytes already read, which hold no match and so cannot
+/// flag falsely.
+#[inline(always)]
+fn find_word_wise(b: &[u8], flags: impl Fn(u64) -> u64, is: impl Fn(u8) -> bool) -> Option<usize> {
     let mut words = b.chunks_exact(8);
     let mut base = 0;
     for chunk in &mut words {
         let Ok(bytes) = <[u8; 8]>::try_from(chunk) else {
             break;
         };
-        let w = u64::from_le_bytes(bytes);
-        // Each flag word's lowest set byte is exact, so is their union's.
-        let found = zero_bytes(w ^ px) | zero_bytes(w ^ py) | zero_bytes(w ^ pz);
+        let found = flags(u64::from_le_bytes(bytes));
         if found != 0 {
             return Some(base + (found.trailing_zeros() / 8) as usize);
         }
         base += 8;
     }
-    words
-        .remainder()
-        .iter()
-        .position(|&c| c == x || c == y || c == z)
-        .map(|i| base + i)
+    let tail = words.remainder();
+    if tail.is_empty() {
+        return None;
+    }
+    if base == 0 {
+        return tail.iter().position(|&c| is(c));
+    }
+    let at = b.len() - 8;
+    let found = flags(word_at(b, at)?);
+    (found != 0).then(|| at + (found.trailing_zeros() / 8) as usize)
+}
+
+/// The offset of the first byte of `b` that is `x`, `y` or `z`, eight
+/// bytes per step (see [`find_byte`]).
+pub(crate) fn find_any_of3(b: &[u8], x: u8, y: u8, z: u8) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    let (px, py, pz) = (
+        ONES * u64::from(x),
+        ONES * u64::from(y),
+        ONES * u64::from(z),
+    );
+    // Each flag word's lowest set byte is exact, so is their union's.
+    find_word_wise(
+        b,
+        |w| zero_bytes(w ^ px) | zero_bytes(w ^ py) | zero_bytes(w ^ pz),
+        |c| c == x || c == y || c == z,
+    )
 }
 
 /// The offset of the first `needle` in `b`. Scans eight bytes per step
@@ -130,28 +161,8 @@ pub(crate) fn find_any_of3(b: &[u8], x: u8, y: u8, z: u8) -> Option<usize> {
 /// set-up to pay off, and too long for a byte loop to be quick.
 pub(crate) fn find_byte(b: &[u8], needle: u8) -> Option<usize> {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
     let pattern = ONES * u64::from(needle);
-    let mut words = b.chunks_exact(8);
-    let mut base = 0;
-    for chunk in &mut words {
-        let Ok(bytes) = <[u8; 8]>::try_from(chunk) else {
-            break;
-        };
-        // A byte of `x` is zero where the chunk holds `needle`; the lowest
-        // flagged byte is exact (borrows only run towards higher bytes).
-        let x = u64::from_le_bytes(bytes) ^ pattern;
-        let found = x.wrapping_sub(ONES) & !x & HIGHS;
-        if found != 0 {
-            return Some(base + (found.trailing_zeros() / 8) as usize);
-        }
-        base += 8;
-    }
-    words
-        .remainder()
-        .iter()
-        .position(|&c| c == needle)
-        .map(|i| base + i)
+    find_word_wise(b, |w| zero_bytes(w ^ pattern), |c| c == needle)
 }
 
 /// Iterates the comma-separated elements of a list header value, skipping
@@ -242,11 +253,12 @@ pub(crate) fn skip_lws(b: &[u8], mut i: usize) -> usize {
 }
 
 /// The end of the run of bytes satisfying `f` from `i`.
-pub(crate) fn run_end(b: &[u8], mut i: usize, f: impl Fn(u8) -> bool) -> usize {
-    while b.get(i).is_some_and(|&c| f(c)) {
-        i += 1;
+#[inline(always)]
+pub(crate) fn run_end(b: &[u8], i: usize, f: impl Fn(u8) -> bool) -> usize {
+    match b.get(i..) {
+        Some(rest) => i + rest.iter().position(|&c| !f(c)).unwrap_or(rest.len()),
+        None => i,
     }
-    i
 }
 
 /// A non-empty run of digits that fits `u32`, surrounded by nothing but LWS.

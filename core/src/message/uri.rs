@@ -3,6 +3,7 @@
 
 use super::error::{ParseError, ParseErrorKind};
 use super::params::Params;
+use super::scan::run_end;
 
 /// A URI scheme this codec understands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -42,21 +43,21 @@ impl Host<'_> {
             let inner = inner.strip_suffix(']')?;
             return inner.parse().ok().map(Host::V6);
         }
+        let (end, class) = host_run(s.as_bytes(), 0);
+        if end != s.len() {
+            return None;
+        }
+        Host::from_run(s, class)
+    }
+
+    /// The host `s`, all of whose bytes are hostname bytes of the classes
+    /// `class` ([`host_run`]).
+    pub(crate) fn from_run(s: &str, class: u8) -> Option<Host<'_>> {
         let b = s.as_bytes();
         if matches!(b.first(), None | Some(b'.' | b'-')) {
             return None;
         }
-        // One pass: every byte must be a hostname byte; note whether all
-        // are digits and dots, the only case that may be an IPv4address.
-        let mut all = HOST_NUMERIC | HOST_BYTE;
-        for &c in b {
-            let class = HOST_BYTES.get(usize::from(c)).copied().unwrap_or(0);
-            if class == 0 {
-                return None;
-            }
-            all &= class;
-        }
-        if all & HOST_NUMERIC != 0 {
+        if class & HOST_NUMERIC != 0 {
             if let Some(a) = parse_ipv4(b) {
                 return Some(Host::V4(a));
             }
@@ -64,6 +65,25 @@ impl Host<'_> {
         // hostname = *( domainlabel "." ) toplabel [ "." ]
         Some(Host::Name(s))
     }
+}
+
+/// The end of the run of hostname bytes (alphanumerics, `-`, `.`) in `b`
+/// from `start`, and the classes all of them share: whether all are
+/// digits and dots, the only case that may be an IPv4address.
+pub(crate) fn host_run(b: &[u8], start: usize) -> (usize, u8) {
+    let mut all = HOST_NUMERIC | HOST_BYTE;
+    let rest = b.get(start..).unwrap_or(&[]);
+    let len = rest
+        .iter()
+        .position(|&c| {
+            let class = HOST_BYTES.get(usize::from(c)).copied().unwrap_or(0);
+            if class != 0 {
+                all &= class;
+            }
+            class == 0
+        })
+        .unwrap_or(rest.len());
+    (start + len, all)
 }
 
 /// [`HOST_BYTES`] flags: a hostname byte; a digit or dot.
@@ -205,7 +225,7 @@ const URI_CHARS: [u8; 256] = {
 
 /// Where the URI scan saw its delimiters (offsets in the whole URI).
 #[derive(Clone, Copy, Default)]
-struct Marks {
+pub(crate) struct Marks {
     /// The first ':' (ends the scheme).
     colon: Option<usize>,
     /// The second ':' (ends the user in `user:password@`, if before '@').
@@ -228,50 +248,152 @@ fn rpos(s: &str, b: u8) -> Option<usize> {
     s.bytes().rposition(|c| c == b)
 }
 
+/// Scans URI characters from the start of `b` up to the first byte that
+/// cannot be part of a URI (or the end), checking each %-escape is
+/// complete: "%" HEXDIG HEXDIG (RFC 3261 §25.1 escaped). Returns where the
+/// URI characters end and the delimiters the split needs, so that the
+/// split scans no more.
+pub(crate) fn scan_uri(b: &[u8]) -> Result<(usize, Marks), ParseError> {
+    let mut marks = Marks::default();
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        match URI_CHARS.get(usize::from(c)).copied().unwrap_or(NOT_URI) {
+            URI_PLAIN => {
+                i += 1;
+                continue;
+            }
+            URI_MARK => {}
+            _ => break,
+        }
+        match c {
+            b'%' => {
+                let ok = b.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                    && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit);
+                if !ok {
+                    return Err(bad(i));
+                }
+                i += 3;
+                continue;
+            }
+            b':' if marks.colon.is_none() => marks.colon = Some(i),
+            b':' if marks.colon2.is_none() => marks.colon2 = Some(i),
+            b'?' if marks.question.is_none() => marks.question = Some(i),
+            b'@' => {
+                marks.last_at = Some(i);
+                if marks.question.is_none() {
+                    marks.last_at_before_question = Some(i);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    Ok((i, marks))
+}
+
+/// The bytes a plain user part and a plain parameter run over: URI
+/// characters but the delimiters `:`, `;`, `?`, `@` and the `%` of escapes.
+// Built at compile time: an index out of range would fail the build.
+#[allow(clippy::indexing_slicing)]
+const PLAIN_RUN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = URI_CHARS[i] == URI_PLAIN && i as u8 != b';';
+        i += 1;
+    }
+    t
+};
+
+fn is_plain_run(c: u8) -> bool {
+    PLAIN_RUN.get(usize::from(c)).copied().unwrap_or(false)
+}
+
 impl<'a> Uri<'a> {
+    /// The common SIP or SIPS URI at the start of `s`, in one pass:
+    /// `sip:` or `sips:`, an optional user part without escapes, `;` or a
+    /// password, a host name or IPv4 address, an optional port, and
+    /// parameters without escapes, `:` or `@`. Returns the URI and where
+    /// it ends: at the first byte that is none of these, which a caller
+    /// must check ends the URI (a `?`, `%`, `:` or `@` there means the URI
+    /// goes on and this reading does not apply). `None` for other shapes;
+    /// what this reads, [`Uri::parse`]'s general reading reads the same.
+    pub(crate) fn parse_plain(s: &'a str) -> Option<(Uri<'a>, usize)> {
+        let b = s.as_bytes();
+        let (scheme, base) = match b.get(..5)? {
+            [s, i, p, b':', _] if [*s, *i, *p].eq_ignore_ascii_case(b"sip") => (Scheme::Sip, 4),
+            [s, i, p, x, b':'] if [*s, *i, *p, *x].eq_ignore_ascii_case(b"sips") => {
+                (Scheme::Sips, 5)
+            }
+            _ => return None,
+        };
+        let user_end = run_end(b, base, is_plain_run);
+        let (user, host_start) = match b.get(user_end) {
+            Some(b'@') if user_end > base => (Some(s.get(base..user_end)?), user_end + 1),
+            Some(b'@') => return None,
+            _ => (None, base),
+        };
+        let (host_end, class) = host_run(b, host_start);
+        let host = Host::from_run(s.get(host_start..host_end)?, class)?;
+        let mut end = host_end;
+        let port = if b.get(end) == Some(&b':') {
+            let port_end = run_end(b, end + 1, |c| c.is_ascii_digit());
+            let digits = b.get(end + 1..port_end)?;
+            if digits.is_empty() || digits.len() > 5 {
+                return None;
+            }
+            end = port_end;
+            let port = digits
+                .iter()
+                .fold(0u32, |v, &d| v * 10 + u32::from(d - b'0'));
+            Some(u16::try_from(port).ok()?)
+        } else {
+            None
+        };
+        let params_start = end;
+        while b.get(end) == Some(&b';') {
+            // Every parameter needs a name (RFC 3261 §25.1 uri-parameter).
+            if b.get(end + 1) == Some(&b'=') {
+                return None;
+            }
+            end = run_end(b, end + 1, is_plain_run);
+        }
+        Some((
+            Uri {
+                scheme,
+                user,
+                password: None,
+                host: Some(host),
+                port,
+                params: s.get(params_start..end)?,
+                headers: "",
+                raw: s.get(..end)?,
+            },
+            end,
+        ))
+    }
+
     /// Parses a SIP, SIPS or tel URI.
     pub fn parse(s: &'a str) -> Result<Uri<'a>, ParseError> {
-        // One pass over the characters; %-escapes must be complete:
-        // "%" HEXDIG HEXDIG (RFC 3261 §25.1 escaped). The pass notes the
-        // delimiters the split below needs, so that it scans no more.
-        let bytes = s.as_bytes();
-        let mut marks = Marks::default();
-        let mut i = 0;
-        while let Some(&b) = bytes.get(i) {
-            match URI_CHARS.get(usize::from(b)).copied().unwrap_or(NOT_URI) {
-                URI_PLAIN => {
-                    i += 1;
-                    continue;
-                }
-                URI_MARK => {}
-                _ => return Err(bad(i)),
+        if let Some((uri, end)) = Self::parse_plain(s) {
+            if end == s.len() {
+                return Ok(uri);
             }
-            match b {
-                b'%' => {
-                    let ok = bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
-                        && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit);
-                    if !ok {
-                        return Err(bad(i));
-                    }
-                    i += 3;
-                    continue;
-                }
-                b':' if marks.colon.is_none() => marks.colon = Some(i),
-                b':' if marks.colon2.is_none() => marks.colon2 = Some(i),
-                b'?' if marks.question.is_none() => marks.question = Some(i),
-                b'@' => {
-                    marks.last_at = Some(i);
-                    if marks.question.is_none() {
-                        marks.last_at_before_question = Some(i);
-                    }
-                }
-                _ => {}
-            }
-            i += 1;
         }
+        // One pass over the characters, which must all be URI characters.
+        let (end, marks) = scan_uri(s.as_bytes())?;
+        if end != s.len() {
+            return Err(bad(end));
+        }
+        Self::split(s, marks)
+    }
+
+    /// Splits `s`, whose characters [`scan_uri`] accepted, at the
+    /// delimiters it found.
+    pub(crate) fn split(s: &'a str, marks: Marks) -> Result<Uri<'a>, ParseError> {
         let colon = marks.colon.ok_or(bad(0))?;
         let scheme_str = s.get(..colon).ok_or(bad(0))?;
-        let scheme = if scheme_str.eq_ignore_ascii_case("sip") {
+        let scheme = if scheme_str == "sip" || scheme_str.eq_ignore_ascii_case("sip") {
             Scheme::Sip
         } else if scheme_str.eq_ignore_ascii_case("sips") {
             Scheme::Sips

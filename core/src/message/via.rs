@@ -2,8 +2,8 @@
 
 use super::error::{ParseError, ParseErrorKind};
 use super::params::Params;
-use super::scan::{is_token, is_token_char, trim_lws};
-use super::uri::Host;
+use super::scan::{is_token, is_token_char, run_end, trim_lws};
+use super::uri::{host_run, Host};
 
 /// One Via value: `SIP/2.0/UDP host:port;branch=...`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,39 +40,48 @@ impl<'a> Via<'a> {
     /// what this accepts, that reads the same way.
     fn parse_plain(s: &'a str) -> Option<Via<'a>> {
         let b = s.as_bytes();
-        let after = b.strip_prefix(b"SIP/2.0/")?;
-        let t_len = after.iter().position(|&c| !is_token_char(c))?;
-        if t_len == 0 || after.get(t_len) != Some(&b' ') {
+        if b.get(..8)? != b"SIP/2.0/" {
             return None;
         }
-        let by_start = 8 + t_len + 1;
-        let transport = s.get(8..8 + t_len)?;
-        let tail = b.get(by_start..)?;
-        let by_len = tail
-            .iter()
-            .position(|&c| {
+        let t_end = run_end(b, 8, is_token_char);
+        if t_end == 8 || b.get(t_end) != Some(&b' ') {
+            return None;
+        }
+        let transport = s.get(8..t_end)?;
+        let by_start = t_end + 1;
+        let (host, port, by_end) = if b.get(by_start) == Some(&b'[') {
+            // An IPv6 reference: found by its own rules.
+            let by_len = b.get(by_start..)?.iter().position(|&c| {
                 !(c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b':' | b'[' | b']'))
-            })
-            .unwrap_or(tail.len());
-        if by_len == 0 || !matches!(tail.get(by_len), None | Some(b';')) {
+            });
+            let by_end = by_len.map_or(b.len(), |n| by_start + n);
+            let (host_str, port) = split_host_port_lws(s.get(by_start..by_end)?)?;
+            (Host::parse(host_str)?, port, by_end)
+        } else {
+            let (host_end, class) = host_run(b, by_start);
+            let host = Host::from_run(s.get(by_start..host_end)?, class)?;
+            match b.get(host_end) {
+                Some(b':') => {
+                    let port_end = run_end(b, host_end + 1, |c| c.is_ascii_digit());
+                    let digits = b.get(host_end + 1..port_end)?;
+                    if digits.is_empty() || digits.len() > 5 {
+                        return None;
+                    }
+                    let port = digits
+                        .iter()
+                        .fold(0u32, |v, &d| v * 10 + u32::from(d - b'0'));
+                    (host, Some(u16::try_from(port).ok()?), port_end)
+                }
+                _ => (host, None, host_end),
+            }
+        };
+        if !matches!(b.get(by_end), None | Some(b';')) {
             return None;
         }
-        let sent_by = s.get(by_start..by_start + by_len)?;
-        let params = s.get(by_start + by_len..)?;
-        for item in params.as_bytes().split(|&c| c == b';') {
-            if item
-                .iter()
-                .any(|&c| matches!(c, b'"' | b'<' | b' ' | b'\t' | b'\r' | b'\n'))
-            {
-                return None;
-            }
-            let name = item.split(|&c| c == b'=').next().unwrap_or(&[]);
-            if !item.is_empty() && (name.is_empty() || !name.iter().all(|&c| is_token_char(c))) {
-                return None;
-            }
+        let params = s.get(by_end..)?;
+        if !plain_params(params.as_bytes()) {
+            return None;
         }
-        let (host_str, port) = split_host_port_lws(sent_by)?;
-        let host = Host::parse(host_str)?;
         Some(Via {
             transport,
             host,
@@ -163,6 +172,29 @@ impl<'a> Via<'a> {
     pub fn has_rfc3261_branch(&self) -> bool {
         self.branch().is_some_and(|b| b.starts_with("z9hG4bK"))
     }
+}
+
+/// Whether `params` (empty or starting with `;`) are plain: no white
+/// space, quotes or brackets, and every non-empty element has a `token`
+/// name before any `=`.
+fn plain_params(params: &[u8]) -> bool {
+    // Bytes a value runs over: all but `;` and what makes a Via not plain.
+    let in_value = |c: u8| !matches!(c, b';' | b'"' | b'<' | b' ' | b'\t' | b'\r' | b'\n');
+    // At a `;` (or the end).
+    let mut at = 0;
+    while at < params.len() {
+        let name_start = at + 1;
+        let name_end = run_end(params, name_start, is_token_char);
+        at = match params.get(name_end) {
+            None | Some(b';') => name_end,
+            Some(b'=') if name_end > name_start => run_end(params, name_end + 1, in_value),
+            _ => return false,
+        };
+        if !matches!(params.get(at), None | Some(b';')) {
+            return false;
+        }
+    }
+    true
 }
 
 /// sent-by = host [ COLON port ], where COLON allows LWS on both sides
