@@ -101,9 +101,6 @@ fn register_failover(params: &FlowParams) -> FlowRun {
     };
     match body(&mut world) {
         Ok(live) => world.finish(&live),
-        Err(e) => FlowRun {
-            trace: world.sim.trace().since(world.setup_len),
-            outcome: Err(e),
-        },
+        Err(e) => world.degraded_end(e),
     }
 }

@@ -138,9 +138,6 @@ fn mwi_auth(params: &FlowParams) -> FlowRun {
     };
     match body(&mut world) {
         Ok(live) => world.finish(&live),
-        Err(e) => FlowRun {
-            trace: world.sim.trace().since(world.setup_len),
-            outcome: Err(e),
-        },
+        Err(e) => world.degraded_end(e),
     }
 }
