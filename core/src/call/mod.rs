@@ -56,6 +56,19 @@ pub enum CallDirection {
     Incoming,
 }
 
+/// How long to wait before offering again after the peer refused our
+/// re-INVITE or UPDATE with 491 (RFC 3261 §14.1, RFC 3311 §5.2).
+pub fn glare_retry_delay(direction: CallDirection, rng: &mut Rng) -> Duration {
+    // RFC 3261 §14.1: the Call-ID's owner (the side that sent the initial
+    // INVITE) waits 2.1 to 4 s, the other side 0 to 2 s, in 10 ms steps, so
+    // the two offers do not collide again.
+    let ms = match direction {
+        CallDirection::Outgoing => 2100 + 10 * u64::from(rng.below(191)),
+        CallDirection::Incoming => 10 * u64::from(rng.below(201)),
+    };
+    Duration::from_millis(ms)
+}
+
 /// Where a call stands (RFC 3261 §13 with the UI states of a desk phone).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CallState {

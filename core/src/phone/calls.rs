@@ -6,8 +6,8 @@ use core::net::SocketAddr;
 
 use super::{CallHandle, Command, CommandError, EndReason, Event, InputError, Phone};
 use crate::call::{
-    write_initial_invite, write_invite_response, write_invite_response_with, Call, CallDirection,
-    CallState, OwnReinvite, PendingOk,
+    glare_retry_delay, write_initial_invite, write_invite_response, write_invite_response_with,
+    Call, CallDirection, CallState, OwnReinvite, PendingOk,
 };
 use crate::dialog::{CSeqCheck, Dialog, DialogState, RequestClass};
 use crate::media::{MediaInput, MediaStream, StreamParams};
@@ -881,17 +881,11 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         call.media.offer_failed();
         call.own_reinvite = None;
         match code {
-            // RFC 3261 §14.1: glare; retry after a random delay, longer
-            // for the Call-ID's owner so the two sides do not collide again.
+            // RFC 3261 §14.1: glare; retry after a random delay.
             491 => {
-                let owner = call.direction == CallDirection::Outgoing;
-                let ms = if owner {
-                    2100 + 10 * u64::from(self.rng.below(191))
-                } else {
-                    10 * u64::from(self.rng.below(201))
-                };
+                let delay = glare_retry_delay(call.direction, &mut self.rng);
                 if let Some(Some(c)) = self.calls.get_mut(slot) {
-                    c.glare_retry = Some((self.now + Duration::from_millis(ms), own.hold));
+                    c.glare_retry = Some((self.now + delay, own.hold));
                 }
             }
             // §14.2 / §21.5.1: the peer is still finishing the previous

@@ -25,11 +25,10 @@ use crate::call::reliable::{
     write_reliable_provisional, ProvisionalTimer, Receipt, ReliableReceiver, OPTION_TAG,
 };
 use crate::call::update::{judge_update, OwnUpdate, UpdateVerdict};
-use crate::call::{CallDirection, CallState};
+use crate::call::{glare_retry_delay, CallDirection, CallState};
 use crate::dialog::Dialog;
 use crate::message::{reason_phrase, Message, MessageWriter, Method};
 use crate::sdp::SessionDescription;
-use crate::time::Duration;
 use crate::transaction::{
     InviteServerState, InviteServerTransaction, NonInviteServerTransaction, Transaction,
     TransactionId, MAX_MESSAGE,
@@ -642,14 +641,10 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         }
         match code {
             // RFC 3311 §5.2 / RFC 3261 §14.1: glare; try again after a
-            // random delay, longer for the Call-ID's owner.
+            // random delay.
             491 => {
-                let ms = if call.direction == CallDirection::Outgoing {
-                    2100 + 10 * u64::from(self.rng.below(191))
-                } else {
-                    10 * u64::from(self.rng.below(201))
-                };
-                call.update.retry = Some((self.now + Duration::from_millis(ms), own.offer));
+                let delay = glare_retry_delay(call.direction, &mut self.rng);
+                call.update.retry = Some((self.now + delay, own.offer));
             }
             // RFC 3261 §12.2.1.2: 481 and 408 end an established dialog.
             408 | 481 if call.is_confirmed() => {

@@ -8,6 +8,7 @@ use super::{EndReason, Phone};
 use crate::call::session_timer::{
     RefreshFailure, RunningTimer, SessionExpiresValue, SessionTimer, TimerDue,
 };
+use crate::call::{glare_retry_delay, CallDirection};
 use crate::message::Message;
 use crate::time::Duration;
 use crate::transaction::{TransactionId, MAX_MESSAGE};
@@ -105,17 +106,13 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         let now = self.now;
         let code = resp.status().unwrap_or(0);
         let delay = match code {
-            // RFC 3261 §14.1: glare, a random delay, longer for the
-            // Call-ID's owner.
+            // RFC 3261 §14.1: glare, a random delay.
             491 => {
-                let owner = matches!(self.calls.get(slot), Some(Some(c))
-                    if c.direction == crate::call::CallDirection::Outgoing);
-                let ms = if owner {
-                    2100 + 10 * u64::from(self.rng.below(191))
-                } else {
-                    10 * u64::from(self.rng.below(201))
+                let direction = match self.calls.get(slot) {
+                    Some(Some(c)) => c.direction,
+                    _ => CallDirection::Incoming,
                 };
-                Duration::from_millis(ms)
+                glare_retry_delay(direction, &mut self.rng)
             }
             _ => resp
                 .retry_after()

@@ -13,7 +13,7 @@ use core::net::SocketAddr;
 use super::*;
 use crate::call::reliable::ReliableProvisional;
 use crate::phone::{Command, Config, Input, Output, Policy};
-use crate::time::Instant;
+use crate::time::{Duration, Instant};
 
 type P = Phone<2, 16>;
 
