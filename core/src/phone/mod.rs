@@ -37,6 +37,8 @@ mod policy;
 mod prack;
 mod registrar;
 mod session_timer;
+#[cfg(test)]
+mod test_support;
 mod transfer;
 
 pub use crate::call::session_timer::SessionTimerSettings;

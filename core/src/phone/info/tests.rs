@@ -2,165 +2,55 @@
 
 extern crate std;
 
-use std::collections::VecDeque;
 use std::format;
 use std::string::String;
 use std::vec::Vec;
 
-use core::net::SocketAddr;
-
 use super::*;
+use crate::phone::test_support::{self, addr, Datagram};
 use crate::phone::{Command, Config, Input, Output, Policy};
-use crate::time::Instant;
 
-type P = Phone<2, 8>;
+type Net = test_support::Net<2, 8>;
 
 const BOB: &str = "sip:bob@10.0.0.2:5060";
 
-fn addr(i: usize) -> SocketAddr {
-    SocketAddr::from(([10, 0, 0, 1 + i as u8], 5060))
+/// Alice (0) and Bob (1) with the default policy.
+fn two_phones() -> Net {
+    let phone = |i: usize, user: &str| {
+        Phone::new(
+            Config::new(user, "example.com", addr(i)).unwrap(),
+            40 + i as u64,
+        )
+    };
+    Net::new(std::vec![phone(0, "alice"), phone(1, "bob")])
 }
 
-struct Net {
-    phones: [P; 2],
-    events: [Vec<Event>; 2],
-    wire: VecDeque<(SocketAddr, SocketAddr, Vec<u8>)>,
-    /// Every request delivered, as text.
-    delivered: Vec<String>,
-    now: Instant,
+fn set_mode(net: &mut Net, i: usize, mode: DtmfMode) {
+    let policy = Policy {
+        dtmf_mode: mode,
+        ..Policy::default()
+    };
+    net.command(i, Command::SetPolicy(&policy));
 }
 
-impl Net {
-    fn new() -> Net {
-        let phone = |i: usize, user: &str| {
-            P::new(
-                Config::new(user, "example.com", addr(i)).unwrap(),
-                40 + i as u64,
-            )
-        };
-        Net {
-            phones: [phone(0, "alice"), phone(1, "bob")],
-            events: [Vec::new(), Vec::new()],
-            wire: VecDeque::new(),
-            delivered: Vec::new(),
-            now: Instant::ZERO,
-        }
-    }
+/// The digits phone `i` reported received, in order.
+fn received(net: &Net, i: usize) -> String {
+    net.events[i]
+        .iter()
+        .filter_map(|e| match *e {
+            Event::DtmfReceived { digit, .. } => Some(digit),
+            _ => None,
+        })
+        .collect()
+}
 
-    fn drain(&mut self, i: usize) {
-        while let Some(o) = self.phones[i].poll_output() {
-            match o {
-                Output::Transmit { from, to, data } => {
-                    self.wire.push_back((from, to, data.to_vec()))
-                }
-                Output::Event(e) => self.events[i].push(e),
-                Output::Media { .. } => {}
-            }
-        }
-    }
-
-    fn command(&mut self, i: usize, c: Command<'_>) {
-        self.phones[i]
-            .handle_input(self.now, Input::Command(c))
-            .unwrap();
-        self.drain(i);
-    }
-
-    /// Delivers the wire, dropping what `drop` picks.
-    fn deliver(&mut self, drop: &mut dyn FnMut(&[u8]) -> bool) {
-        while let Some((from, to, data)) = self.wire.pop_front() {
-            if drop(&data) {
-                continue;
-            }
-            let Some(i) = (0..2).find(|&i| addr(i) == to) else {
-                continue;
-            };
-            if !data.starts_with(b"SIP/2.0") {
-                self.delivered
-                    .push(String::from_utf8_lossy(&data).into_owned());
-            }
-            let _ = self.phones[i].handle_input(
-                self.now,
-                Input::Datagram {
-                    from,
-                    to,
-                    data: &data,
-                },
-            );
-            self.drain(i);
-        }
-    }
-
-    fn run(&mut self, d: Duration, drop: &mut dyn FnMut(&[u8]) -> bool) {
-        let end = self.now + d;
-        loop {
-            self.deliver(drop);
-            match self.phones.iter().filter_map(|p| p.poll_timeout()).min() {
-                Some(t) if t <= end => {
-                    self.now = self.now.max(t);
-                    for i in 0..2 {
-                        if self.phones[i].poll_timeout().is_some_and(|t| t <= self.now) {
-                            self.phones[i].handle_input(self.now, Input::Tick).unwrap();
-                            self.drain(i);
-                        }
-                    }
-                }
-                _ => {
-                    self.now = end;
-                    self.deliver(drop);
-                    return;
-                }
-            }
-        }
-    }
-
-    /// A call from A to B, answered; the handles on both ends.
-    fn call(&mut self) -> (CallHandle, CallHandle) {
-        self.command(0, Command::Dial { to: BOB });
-        self.run(Duration::from_millis(100), &mut |_| false);
-        let b = self.events[1]
-            .iter()
-            .find_map(|e| match *e {
-                Event::IncomingCall(h) => Some(h),
-                _ => None,
-            })
-            .unwrap();
-        self.command(1, Command::Answer(b));
-        self.run(Duration::from_millis(100), &mut |_| false);
-        let a = self.events[0]
-            .iter()
-            .find_map(|e| match *e {
-                Event::Answered(h) => Some(h),
-                _ => None,
-            })
-            .unwrap();
-        (a, b)
-    }
-
-    fn set_mode(&mut self, i: usize, mode: DtmfMode) {
-        let policy = Policy {
-            dtmf_mode: mode,
-            ..Policy::default()
-        };
-        self.command(i, Command::SetPolicy(&policy));
-    }
-
-    fn received(&self, i: usize) -> String {
-        self.events[i]
-            .iter()
-            .filter_map(|e| match *e {
-                Event::DtmfReceived { digit, .. } => Some(digit),
-                _ => None,
-            })
-            .collect()
-    }
-
-    fn infos(&self) -> Vec<&String> {
-        self.delivered
-            .iter()
-            .filter(|m| m.starts_with("INFO "))
-            .collect()
-    }
+/// The INFO requests delivered, as text.
+fn infos(net: &Net) -> Vec<&String> {
+    net.log
+        .iter()
+        .map(|d| &d.text)
+        .filter(|m| m.starts_with("INFO "))
+        .collect()
 }
 
 fn dtmf(call: CallHandle, digit: char) -> Command<'static> {
@@ -173,9 +63,9 @@ fn dtmf(call: CallHandle, digit: char) -> Command<'static> {
 
 #[test]
 fn info_digits_arrive_in_order_one_at_a_time() {
-    let mut net = Net::new();
-    let (a, b) = net.call();
-    net.set_mode(0, DtmfMode::SipInfo);
+    let mut net = two_phones();
+    let (a, b) = net.call(0, 1, BOB);
+    set_mode(&mut net, 0, DtmfMode::SipInfo);
     for d in ['1', '#', '9'] {
         net.command(0, dtmf(a, d));
     }
@@ -183,17 +73,17 @@ fn info_digits_arrive_in_order_one_at_a_time() {
     let on_wire = net
         .wire
         .iter()
-        .filter(|w| w.2.starts_with(b"INFO "))
+        .filter(|w| w.data.starts_with(b"INFO "))
         .count();
     assert_eq!(on_wire, 1);
-    net.run(Duration::from_secs(1), &mut |_| false);
-    assert_eq!(net.received(1), "1#9");
+    net.run(Duration::from_secs(1));
+    assert_eq!(received(&net, 1), "1#9");
     let hash = Event::DtmfReceived {
         call: b,
         digit: '#',
     };
     assert!(net.events[1].contains(&hash));
-    let infos = net.infos();
+    let infos = infos(&net);
     assert_eq!(infos.len(), 3);
     assert!(infos[1].contains("Content-Type: application/dtmf-relay\r\n"));
     assert!(infos[1].ends_with("\r\n\r\nSignal=#\r\nDuration=160\r\n"));
@@ -210,52 +100,55 @@ fn info_digits_arrive_in_order_one_at_a_time() {
 
 #[test]
 fn a_lost_info_is_retransmitted_and_reported_once() {
-    let mut net = Net::new();
-    let (a, _) = net.call();
-    net.set_mode(0, DtmfMode::SipInfo);
+    let mut net = two_phones();
+    let (a, _) = net.call(0, 1, BOB);
+    set_mode(&mut net, 0, DtmfMode::SipInfo);
     net.command(0, dtmf(a, '5'));
     net.command(0, dtmf(a, '6'));
     // Lose the first INFO once and the first 200 to it once.
     let (mut info_lost, mut ok_lost) = (false, false);
-    net.run(Duration::from_secs(10), &mut |d| {
-        if d.starts_with(b"INFO ") && !info_lost {
+    net.run_dropping(Duration::from_secs(10), |d: &Datagram| {
+        if d.data.starts_with(b"INFO ") && !info_lost {
             info_lost = true;
             return true;
         }
-        if d.starts_with(b"SIP/2.0 200") && d.windows(6).any(|w| w == b" INFO\r") && !ok_lost {
+        if d.data.starts_with(b"SIP/2.0 200")
+            && d.data.windows(6).any(|w| w == b" INFO\r")
+            && !ok_lost
+        {
             ok_lost = true;
             return true;
         }
         false
     });
     assert!(info_lost && ok_lost);
-    assert_eq!(net.received(1), "56");
+    assert_eq!(received(&net, 1), "56");
 }
 
 #[test]
 fn rfc4733_mode_sends_no_info_and_both_sends_one() {
-    let mut net = Net::new();
-    let (a, _) = net.call();
+    let mut net = two_phones();
+    let (a, _) = net.call(0, 1, BOB);
     net.command(0, dtmf(a, '3'));
-    net.run(Duration::from_secs(1), &mut |_| false);
-    assert!(net.infos().is_empty());
-    assert!(net.received(1).is_empty());
+    net.run(Duration::from_secs(1));
+    assert!(infos(&net).is_empty());
+    assert!(received(&net, 1).is_empty());
     assert!(!net.events[0]
         .iter()
         .any(|e| matches!(e, Event::CommandFailed(_))));
 
-    net.set_mode(0, DtmfMode::Both);
+    set_mode(&mut net, 0, DtmfMode::Both);
     net.command(0, dtmf(a, '4'));
-    net.run(Duration::from_secs(1), &mut |_| false);
-    assert_eq!(net.infos().len(), 1);
-    assert_eq!(net.received(1), "4");
+    net.run(Duration::from_secs(1));
+    assert_eq!(infos(&net).len(), 1);
+    assert_eq!(received(&net, 1), "4");
 }
 
 #[test]
 fn bad_digits_and_calls_are_refused() {
-    let mut net = Net::new();
-    let (a, _) = net.call();
-    net.set_mode(0, DtmfMode::SipInfo);
+    let mut net = two_phones();
+    let (a, _) = net.call(0, 1, BOB);
+    set_mode(&mut net, 0, DtmfMode::SipInfo);
     net.command(0, dtmf(a, 'x'));
     net.command(
         0,
@@ -292,14 +185,14 @@ fn bad_digits_and_calls_are_refused() {
 /// and `body`, and returns B's answer. The headers are those of an INFO A
 /// really sent.
 fn foreign_info(net: &mut Net, seq: u32, extra: &str, body: &str) -> String {
-    if net.infos().is_empty() {
-        net.set_mode(0, DtmfMode::SipInfo);
+    if infos(net).is_empty() {
+        set_mode(net, 0, DtmfMode::SipInfo);
         let a = net.phones[0].live_calls().next().unwrap();
         net.command(0, dtmf(a, '0'));
-        net.run(Duration::from_secs(1), &mut |_| false);
+        net.run(Duration::from_secs(1));
         net.events[1].clear();
     }
-    let sent = net.infos()[0].clone();
+    let sent = infos(net)[0].clone();
     let head: String = sent
         .split("\r\n")
         .take_while(|l| !l.is_empty())
@@ -341,8 +234,8 @@ fn foreign_info(net: &mut Net, seq: u32, extra: &str, body: &str) -> String {
 
 #[test]
 fn received_info_is_answered_by_its_body() {
-    let mut net = Net::new();
-    let (_, b) = net.call();
+    let mut net = two_phones();
+    let (_, b) = net.call(0, 1, BOB);
     let ok = foreign_info(&mut net, 1, "Content-Type: application/dtmf\r\n", "7");
     assert!(ok.starts_with("SIP/2.0 200 OK\r\n"), "{ok}");
     assert_eq!(
@@ -359,7 +252,7 @@ fn received_info_is_answered_by_its_body() {
         "Signal= 10\r\nDuration= 250\r\n",
     );
     assert!(star.starts_with("SIP/2.0 200 OK\r\n"));
-    assert_eq!(net.received(1), "7*");
+    assert_eq!(received(&net, 1), "7*");
 
     let keepalive = foreign_info(&mut net, 3, "", "");
     assert!(keepalive.starts_with("SIP/2.0 200 OK\r\n"));
@@ -381,7 +274,7 @@ fn received_info_is_answered_by_its_body() {
         "Signal=Z\r\n",
     );
     assert!(broken.starts_with("SIP/2.0 400 "));
-    assert_eq!(net.received(1), "7*");
+    assert_eq!(received(&net, 1), "7*");
 }
 
 #[test]

@@ -4,183 +4,80 @@
 
 extern crate std;
 
-use std::collections::VecDeque;
 use std::string::String;
 use std::vec::Vec;
 
-use core::net::SocketAddr;
-
 use super::*;
 use crate::call::reliable::ReliableProvisional;
-use crate::phone::{Command, Config, Input, Output, Policy};
-use crate::time::{Duration, Instant};
+use crate::phone::test_support::{self, addr, header};
+use crate::phone::{Command, Config, Policy};
+use crate::time::Duration;
 
-type P = Phone<2, 16>;
+type Net = test_support::Net<2, 16>;
 
 const BOB: &str = "sip:bob@10.0.0.2:5060";
 
-fn addr(i: usize) -> SocketAddr {
-    SocketAddr::from(([10, 0, 0, 1 + i as u8], 5060))
-}
-
-/// What a filter does with a datagram on the wire.
-enum Fate {
-    Deliver,
-    Drop,
-}
-
-struct Net {
-    phones: [P; 2],
-    events: [Vec<Event>; 2],
-    wire: VecDeque<(SocketAddr, SocketAddr, Vec<u8>)>,
-    /// Every datagram put on the wire: when, by whom, its text.
-    log: Vec<(Instant, usize, String)>,
-    now: Instant,
-}
-
-impl Net {
-    fn new(policies: [ReliableProvisional; 2]) -> Net {
-        let phone = |i: usize, user: &str| {
-            P::new(
-                Config::new(user, "example.com", addr(i)).unwrap(),
-                70 + i as u64,
-            )
+/// Alice (0) and Bob (1) with the 100rel settings `policies`.
+fn two_phones(policies: [ReliableProvisional; 2]) -> Net {
+    let phone = |i: usize, user: &str| {
+        Phone::new(
+            Config::new(user, "example.com", addr(i)).unwrap(),
+            70 + i as u64,
+        )
+    };
+    let mut net = Net::new(std::vec![phone(0, "alice"), phone(1, "bob")]);
+    for (i, setting) in policies.into_iter().enumerate() {
+        let policy = Policy {
+            reliable_provisional: setting,
+            ..Policy::default()
         };
-        let mut net = Net {
-            phones: [phone(0, "alice"), phone(1, "bob")],
-            events: [Vec::new(), Vec::new()],
-            wire: VecDeque::new(),
-            log: Vec::new(),
-            now: Instant::ZERO,
-        };
-        for (i, setting) in policies.into_iter().enumerate() {
-            let policy = Policy {
-                reliable_provisional: setting,
-                ..Policy::default()
-            };
-            net.command(i, Command::SetPolicy(&policy));
-        }
-        net
+        net.command(i, Command::SetPolicy(&policy));
     }
-
-    fn drain(&mut self, i: usize) {
-        while let Some(o) = self.phones[i].poll_output() {
-            match o {
-                Output::Transmit { from, to, data } => {
-                    self.log
-                        .push((self.now, i, String::from_utf8_lossy(data).into_owned()));
-                    self.wire.push_back((from, to, data.to_vec()))
-                }
-                Output::Event(e) => self.events[i].push(e),
-                Output::Media { .. } => {}
-            }
-        }
-    }
-
-    fn command(&mut self, i: usize, c: Command<'_>) {
-        self.phones[i]
-            .handle_input(self.now, Input::Command(c))
-            .unwrap();
-        self.drain(i);
-    }
-
-    fn inject(&mut self, to: usize, data: &str) {
-        let _ = self.phones[to].handle_input(
-            self.now,
-            Input::Datagram {
-                from: addr(1 - to),
-                to: addr(to),
-                data: data.as_bytes(),
-            },
-        );
-        self.drain(to);
-    }
-
-    fn deliver(&mut self, filter: &mut dyn FnMut(&str) -> Fate) {
-        while let Some((_, to, data)) = self.wire.pop_front() {
-            let text = String::from_utf8_lossy(&data).into_owned();
-            if let Fate::Drop = filter(&text) {
-                continue;
-            }
-            let Some(i) = (0..2).find(|&i| addr(i) == to) else {
-                continue;
-            };
-            self.inject(i, &text);
-        }
-    }
-
-    fn run(&mut self, d: Duration, filter: &mut dyn FnMut(&str) -> Fate) {
-        let end = self.now + d;
-        loop {
-            self.deliver(filter);
-            match self.phones.iter().filter_map(|p| p.poll_timeout()).min() {
-                Some(t) if t <= end => {
-                    self.now = self.now.max(t);
-                    for i in 0..2 {
-                        if self.phones[i].poll_timeout().is_some_and(|t| t <= self.now) {
-                            self.phones[i].handle_input(self.now, Input::Tick).unwrap();
-                            self.drain(i);
-                        }
-                    }
-                }
-                _ => {
-                    self.now = end;
-                    self.deliver(filter);
-                    return;
-                }
-            }
-        }
-    }
-
-    fn settle(&mut self) {
-        self.run(Duration::from_millis(100), &mut |_| Fate::Deliver);
-    }
-
-    fn handle_of(&self, i: usize, pick: impl Fn(&Event) -> Option<CallHandle>) -> CallHandle {
-        self.events[i].iter().find_map(pick).unwrap()
-    }
-
-    fn incoming(&self) -> CallHandle {
-        self.handle_of(1, |e| match *e {
-            Event::IncomingCall(h) => Some(h),
-            _ => None,
-        })
-    }
-
-    fn outgoing(&self) -> CallHandle {
-        self.handle_of(0, |e| match *e {
-            Event::Calling(h) => Some(h),
-            _ => None,
-        })
-    }
-
-    /// Messages sent by phone `i` whose first line starts with `start`.
-    fn sent(&self, i: usize, start: &str) -> Vec<&str> {
-        self.log
-            .iter()
-            .filter(|(_, by, m)| *by == i && m.starts_with(start))
-            .map(|(_, _, m)| m.as_str())
-            .collect()
-    }
-
-    /// Indices in the log of the messages whose first line starts with
-    /// `start` and whose CSeq line ends with `method`.
-    fn position(&self, start: &str, method: &str) -> Option<usize> {
-        self.log.iter().position(|(_, _, m)| {
-            m.starts_with(start) && header(m, "CSeq").is_some_and(|c| c.ends_with(method))
-        })
-    }
-
-    fn saw(&self, i: usize, pred: impl Fn(&Event) -> bool) -> bool {
-        self.events[i].iter().any(pred)
-    }
+    net
 }
 
-/// The value of the first header line `name`.
-fn header<'a>(m: &'a str, name: &str) -> Option<&'a str> {
-    m.split("\r\n").skip(1).find_map(|l| {
-        let (n, v) = l.split_once(':')?;
-        n.trim().eq_ignore_ascii_case(name).then_some(v.trim())
+/// Hands phone `to` the message `data` from the other phone.
+fn inject(net: &mut Net, to: usize, data: &str) {
+    net.inject(addr(1 - to), to, data.as_bytes());
+}
+
+fn settle(net: &mut Net) {
+    net.run(Duration::from_millis(100));
+}
+
+fn handle_of(net: &Net, i: usize, pick: impl Fn(&Event) -> Option<CallHandle>) -> CallHandle {
+    net.events[i].iter().find_map(pick).unwrap()
+}
+
+fn incoming(net: &Net) -> CallHandle {
+    handle_of(net, 1, |e| match *e {
+        Event::IncomingCall(h) => Some(h),
+        _ => None,
+    })
+}
+
+fn outgoing(net: &Net) -> CallHandle {
+    handle_of(net, 0, |e| match *e {
+        Event::Calling(h) => Some(h),
+        _ => None,
+    })
+}
+
+/// Messages sent (delivered or not) by phone `i` whose first line starts
+/// with `start`.
+fn sent<'n>(net: &'n Net, i: usize, start: &str) -> Vec<&'n str> {
+    net.transmitted
+        .iter()
+        .filter(|d| d.from == addr(i) && d.text.starts_with(start))
+        .map(|d| d.text.as_str())
+        .collect()
+}
+
+/// Index among the messages sent of the first whose first line starts
+/// with `start` and whose CSeq line ends with `method`.
+fn position(net: &Net, start: &str, method: &str) -> Option<usize> {
+    net.transmitted.iter().position(|d| {
+        d.text.starts_with(start) && header(&d.text, "CSeq").is_some_and(|c| c.ends_with(method))
     })
 }
 
@@ -224,68 +121,68 @@ fn is_status(m: &str, code: u16, method: &str) -> bool {
 /// through.
 fn dial(net: &mut Net) {
     net.command(0, Command::Dial { to: BOB });
-    net.settle();
+    settle(net);
 }
 
 #[test]
 fn off_by_default_the_wire_has_no_100rel() {
-    let mut net = Net::new([ReliableProvisional::Off; 2]);
+    let mut net = two_phones([ReliableProvisional::Off; 2]);
     dial(&mut net);
-    let invite = net.sent(0, "INVITE")[0];
+    let invite = sent(&net, 0, "INVITE")[0];
     assert!(header(invite, "Require").is_none());
     assert!(!invite.contains("100rel"));
-    let ringing = net.sent(1, "SIP/2.0 180")[0];
+    let ringing = sent(&net, 1, "SIP/2.0 180")[0];
     assert!(header(ringing, "RSeq").is_none());
     assert!(header(ringing, "Require").is_none());
     assert!(body(ringing).is_empty());
-    assert!(net.sent(0, "PRACK").is_empty());
+    assert!(sent(&net, 0, "PRACK").is_empty());
     assert!(net.saw(0, |e| matches!(e, Event::Ringing(_))));
 }
 
 #[test]
 fn a_reliable_180_is_pracked_and_the_answer_needs_no_second_sdp() {
-    let mut net = Net::new([ReliableProvisional::Supported; 2]);
+    let mut net = two_phones([ReliableProvisional::Supported; 2]);
     dial(&mut net);
-    let invite = net.sent(0, "INVITE")[0];
+    let invite = sent(&net, 0, "INVITE")[0];
     assert!(invite.contains("\r\nSupported: 100rel\r\n"));
-    let ringing = net.sent(1, "SIP/2.0 180")[0];
+    let ringing = sent(&net, 1, "SIP/2.0 180")[0];
     assert_eq!(header(ringing, "Require"), Some("100rel"));
     let rseq: u32 = header(ringing, "RSeq").unwrap().parse().unwrap();
     assert!((1..=crate::call::reliable::MAX_RSEQ).contains(&rseq));
     assert!(body(ringing).starts_with("v=0"), "the answer rides the 180");
-    let prack = net.sent(0, "PRACK")[0];
+    let prack = sent(&net, 0, "PRACK")[0];
     assert_eq!(
         header(prack, "RAck"),
         Some(std::format!("{rseq} 1 INVITE").as_str())
     );
     assert_eq!(header(prack, "CSeq"), Some("2 PRACK"));
-    assert_eq!(net.sent(1, "SIP/2.0 200").len(), 1, "200 to the PRACK");
+    assert_eq!(sent(&net, 1, "SIP/2.0 200").len(), 1, "200 to the PRACK");
     assert!(net.saw(0, |e| matches!(e, Event::EarlyMedia(_))));
-    let a = net.outgoing();
+    let a = outgoing(&net);
     assert_eq!(
         net.phones[0].dialog_state(a),
         Some(crate::dialog::DialogState::Early)
     );
     // No retransmission of the 180 once PRACKed.
-    net.run(Duration::from_secs(40), &mut |_| Fate::Deliver);
-    assert_eq!(net.sent(1, "SIP/2.0 180").len(), 1);
-    let b = net.incoming();
+    net.run(Duration::from_secs(40));
+    assert_eq!(sent(&net, 1, "SIP/2.0 180").len(), 1);
+    let b = incoming(&net);
     net.command(1, Command::Answer(b));
-    net.settle();
+    settle(&mut net);
     let ok = net
-        .log
+        .transmitted
         .iter()
         .rev()
-        .find(|(_, by, m)| *by == 1 && is_status(m, 200, "INVITE"));
+        .find(|d| d.from == addr(1) && is_status(&d.text, 200, "INVITE"));
     assert!(
-        body(&ok.unwrap().2).is_empty(),
+        body(&ok.unwrap().text).is_empty(),
         "the answer is not repeated"
     );
     assert!(net.saw(0, |e| matches!(e, Event::Answered(_))));
     assert!(net.saw(1, |e| matches!(e, Event::Answered(_))));
     assert!(net.phones[0].negotiated(a).is_some());
     net.command(0, Command::Hangup(a));
-    net.run(Duration::from_secs(40), &mut |_| Fate::Deliver);
+    net.run(Duration::from_secs(40));
     assert_eq!(net.phones[0].transactions_in_use(), 0);
     assert_eq!(net.phones[1].transactions_in_use(), 0);
     assert_eq!(net.phones[1].dialogs_in_use(), 0);
@@ -293,45 +190,38 @@ fn a_reliable_180_is_pracked_and_the_answer_needs_no_second_sdp() {
 
 #[test]
 fn a_caller_requiring_100rel_gets_it_even_when_the_setting_is_off() {
-    let mut net = Net::new([ReliableProvisional::Required, ReliableProvisional::Off]);
+    let mut net = two_phones([ReliableProvisional::Required, ReliableProvisional::Off]);
     dial(&mut net);
-    assert!(net.sent(0, "INVITE")[0].contains("\r\nRequire: 100rel\r\n"));
+    assert!(sent(&net, 0, "INVITE")[0].contains("\r\nRequire: 100rel\r\n"));
     assert_eq!(
-        header(net.sent(1, "SIP/2.0 180")[0], "Require"),
+        header(sent(&net, 1, "SIP/2.0 180")[0], "Require"),
         Some("100rel")
     );
-    assert_eq!(net.sent(0, "PRACK").len(), 1);
+    assert_eq!(sent(&net, 0, "PRACK").len(), 1);
 }
 
 #[test]
 fn a_caller_merely_supporting_100rel_gets_a_plain_180_when_off() {
-    let mut net = Net::new([ReliableProvisional::Supported, ReliableProvisional::Off]);
+    let mut net = two_phones([ReliableProvisional::Supported, ReliableProvisional::Off]);
     dial(&mut net);
-    assert!(header(net.sent(1, "SIP/2.0 180")[0], "RSeq").is_none());
-    assert!(net.sent(0, "PRACK").is_empty());
+    assert!(header(sent(&net, 1, "SIP/2.0 180")[0], "RSeq").is_none());
+    assert!(sent(&net, 0, "PRACK").is_empty());
 }
 
 #[test]
 fn unpracked_180_is_retransmitted_doubling_then_the_invite_gets_a_5xx() {
-    let mut net = Net::new([ReliableProvisional::Supported; 2]);
+    let mut net = two_phones([ReliableProvisional::Supported; 2]);
     net.command(0, Command::Dial { to: BOB });
-    net.run(Duration::from_secs(40), &mut |m| {
-        if m.starts_with("PRACK") {
-            Fate::Drop
-        } else {
-            Fate::Deliver
-        }
-    });
+    net.run_dropping(Duration::from_secs(40), |d| d.text.starts_with("PRACK"));
     let times: Vec<u64> = net
-        .log
+        .transmitted
         .iter()
-        .filter(|(_, by, m)| *by == 1 && m.starts_with("SIP/2.0 180"))
-        .map(|(t, _, _)| t.as_millis())
+        .filter(|d| d.from == addr(1) && d.text.starts_with("SIP/2.0 180"))
+        .map(|d| d.at.as_millis())
         .collect();
     // RFC 3262 §3: T1, doubling, for 64·T1.
     assert_eq!(times, [0, 500, 1500, 3500, 7500, 15500, 31500]);
-    let rseqs: Vec<&str> = net
-        .sent(1, "SIP/2.0 180")
+    let rseqs: Vec<&str> = sent(&net, 1, "SIP/2.0 180")
         .iter()
         .map(|m| header(m, "RSeq").unwrap())
         .collect();
@@ -340,14 +230,14 @@ fn unpracked_180_is_retransmitted_doubling_then_the_invite_gets_a_5xx() {
         "a retransmission keeps its RSeq"
     );
     // A acknowledged the first only; its PRACK transaction retransmits.
-    let pracks = net.sent(0, "PRACK");
+    let pracks = sent(&net, 0, "PRACK");
     assert!(pracks.len() > 1);
     assert!(pracks.iter().all(|p| header(p, "CSeq") == Some("2 PRACK")));
     let final_at = net
-        .log
+        .transmitted
         .iter()
-        .find(|(_, by, m)| *by == 1 && is_status(m, 500, "INVITE"))
-        .map(|(t, _, _)| t.as_millis());
+        .find(|d| d.from == addr(1) && is_status(&d.text, 500, "INVITE"))
+        .map(|d| d.at.as_millis());
     assert_eq!(final_at, Some(32_000));
     assert!(net.saw(1, |e| matches!(
         e,
@@ -367,21 +257,21 @@ fn unpracked_180_is_retransmitted_doubling_then_the_invite_gets_a_5xx() {
 
 #[test]
 fn the_2xx_waits_for_the_prack_of_an_sdp_carrying_180() {
-    let mut net = Net::new([ReliableProvisional::Supported; 2]);
+    let mut net = two_phones([ReliableProvisional::Supported; 2]);
     net.command(0, Command::Dial { to: BOB });
     // The INVITE reaches B; B's reliable 180 waits on the wire while the
     // user answers at once.
-    let (_, _, invite) = net.wire.pop_front().unwrap();
-    net.inject(1, core::str::from_utf8(&invite).unwrap());
-    let b = net.incoming();
+    let invite = net.wire.pop_front().unwrap().data;
+    inject(&mut net, 1, core::str::from_utf8(&invite).unwrap());
+    let b = incoming(&net);
     net.command(1, Command::Answer(b));
     assert!(
-        net.sent(1, "SIP/2.0 200").is_empty(),
+        sent(&net, 1, "SIP/2.0 200").is_empty(),
         "no 2xx before the PRACK"
     );
-    net.settle();
-    let prack_ok = net.position("SIP/2.0 200", "PRACK").unwrap();
-    let invite_ok = net.position("SIP/2.0 200", "INVITE").unwrap();
+    settle(&mut net);
+    let prack_ok = position(&net, "SIP/2.0 200", "PRACK").unwrap();
+    let invite_ok = position(&net, "SIP/2.0 200", "INVITE").unwrap();
     assert!(prack_ok < invite_ok);
     assert!(net.saw(0, |e| matches!(e, Event::Answered(_))));
     assert!(net.saw(1, |e| matches!(e, Event::Answered(_))));
@@ -389,9 +279,9 @@ fn the_2xx_waits_for_the_prack_of_an_sdp_carrying_180() {
 
 #[test]
 fn a_late_offer_goes_in_the_reliable_180_and_its_answer_in_the_prack() {
-    let mut net = Net::new([ReliableProvisional::Off, ReliableProvisional::Supported]);
+    let mut net = two_phones([ReliableProvisional::Off, ReliableProvisional::Supported]);
     net.command(0, Command::Dial { to: BOB });
-    let invite = String::from(net.sent(0, "INVITE")[0]);
+    let invite = String::from(sent(&net, 0, "INVITE")[0]);
     net.wire.clear();
     // A's INVITE without its offer, supporting 100rel.
     let (head, offer) = invite.split_once("\r\n\r\n").unwrap();
@@ -401,8 +291,8 @@ fn a_late_offer_goes_in_the_reliable_180_and_its_answer_in_the_prack() {
         .map(|l| std::format!("{l}\r\n"))
         .collect();
     let late = std::format!("{late}Supported: 100rel\r\nContent-Length: 0\r\n\r\n");
-    net.inject(1, &late);
-    let ringing = String::from(net.sent(1, "SIP/2.0 180")[0]);
+    inject(&mut net, 1, &late);
+    let ringing = String::from(sent(&net, 1, "SIP/2.0 180")[0]);
     assert_eq!(header(&ringing, "Require"), Some("100rel"));
     assert!(body(&ringing).starts_with("v=0"), "our offer rides the 180");
     // The PRACK carries the answer (A's SDP serves as one).
@@ -417,28 +307,26 @@ fn a_late_offer_goes_in_the_reliable_180_and_its_answer_in_the_prack() {
         header(&ringing, "RSeq").unwrap(),
         offer.len(),
     );
-    net.inject(1, &prack);
-    assert!(is_status(&net.log.last().unwrap().2, 200, "PRACK"));
-    let b = net.incoming();
+    inject(&mut net, 1, &prack);
+    assert!(is_status(
+        &net.transmitted.last().unwrap().text,
+        200,
+        "PRACK"
+    ));
+    let b = incoming(&net);
     assert!(net.phones[1].negotiated(b).is_some(), "the PRACK answered");
     net.command(1, Command::Answer(b));
-    let ok = net.sent(1, "SIP/2.0 200");
+    let ok = sent(&net, 1, "SIP/2.0 200");
     let ok = ok.iter().find(|m| is_status(m, 200, "INVITE")).unwrap();
     assert!(body(ok).is_empty(), "offer and answer are done");
 }
 
 #[test]
 fn a_prack_naming_another_response_gets_481() {
-    let mut net = Net::new([ReliableProvisional::Supported; 2]);
+    let mut net = two_phones([ReliableProvisional::Supported; 2]);
     net.command(0, Command::Dial { to: BOB });
-    net.run(Duration::from_millis(100), &mut |m| {
-        if m.starts_with("PRACK") {
-            Fate::Drop
-        } else {
-            Fate::Deliver
-        }
-    });
-    let prack = String::from(net.sent(0, "PRACK")[0]);
+    net.run_dropping(Duration::from_millis(100), |d| d.text.starts_with("PRACK"));
+    let prack = String::from(sent(&net, 0, "PRACK")[0]);
     let rack = header(&prack, "RAck").unwrap();
     let (rseq, rest) = rack.split_once(' ').unwrap();
     let wrong: u32 = rseq.parse::<u32>().unwrap() + 1;
@@ -448,31 +336,31 @@ fn a_prack_naming_another_response_gets_481() {
         "Via",
         "SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKforged",
     );
-    net.inject(1, &forged);
+    inject(&mut net, 1, &forged);
     assert!(is_status(
-        net.log.last().map(|l| l.2.as_str()).unwrap(),
+        net.transmitted.last().map(|l| l.text.as_str()).unwrap(),
         481,
         "PRACK"
     ));
-    net.inject(1, &prack);
+    inject(&mut net, 1, &prack);
     assert!(is_status(
-        net.log.last().map(|l| l.2.as_str()).unwrap(),
+        net.transmitted.last().map(|l| l.text.as_str()).unwrap(),
         200,
         "PRACK"
     ));
     // The 180 is acknowledged now: no more retransmissions.
-    let before = net.sent(1, "SIP/2.0 180").len();
-    net.run(Duration::from_secs(40), &mut |_| Fate::Drop);
-    assert_eq!(net.sent(1, "SIP/2.0 180").len(), before);
+    let before = sent(&net, 1, "SIP/2.0 180").len();
+    net.run_dropping(Duration::from_secs(40), |_| true);
+    assert_eq!(sent(&net, 1, "SIP/2.0 180").len(), before);
 }
 
 /// A's INVITE (dropped on the way) and reliable provisionals built for it
 /// by hand, fed to A.
 #[test]
 fn the_caller_pracks_in_sequence_and_drops_repeats_and_gaps() {
-    let mut net = Net::new([ReliableProvisional::Supported, ReliableProvisional::Off]);
+    let mut net = two_phones([ReliableProvisional::Supported, ReliableProvisional::Off]);
     net.command(0, Command::Dial { to: BOB });
-    let invite = String::from(net.sent(0, "INVITE")[0]);
+    let invite = String::from(sent(&net, 0, "INVITE")[0]);
     net.wire.clear();
     let provisional = |code: u16, rseq: u32| {
         std::format!(
@@ -486,43 +374,42 @@ fn the_caller_pracks_in_sequence_and_drops_repeats_and_gaps() {
         )
     };
     let pracks = |net: &Net| -> Vec<String> {
-        net.sent(0, "PRACK")
+        sent(net, 0, "PRACK")
             .iter()
             .map(|p| String::from(header(p, "RAck").unwrap()))
             .collect()
     };
-    net.inject(0, &provisional(180, 10));
+    inject(&mut net, 0, &provisional(180, 10));
     assert_eq!(pracks(&net), ["10 1 INVITE"]);
-    net.inject(0, &provisional(180, 10));
+    inject(&mut net, 0, &provisional(180, 10));
     assert_eq!(
         pracks(&net).len(),
         1,
         "a retransmission is not acknowledged again"
     );
-    net.inject(0, &provisional(183, 12));
+    inject(&mut net, 0, &provisional(183, 12));
     assert_eq!(pracks(&net).len(), 1, "a gap in RSeq is discarded");
-    net.inject(0, &provisional(183, 11));
+    inject(&mut net, 0, &provisional(183, 11));
     assert_eq!(pracks(&net), ["10 1 INVITE", "11 1 INVITE"]);
-    net.inject(0, &provisional(183, 12));
+    inject(&mut net, 0, &provisional(183, 12));
     assert_eq!(
         pracks(&net).len(),
         3,
         "the one after the gap, retransmitted, is taken"
     );
-    let cseqs: Vec<&str> = net
-        .sent(0, "PRACK")
+    let cseqs: Vec<&str> = sent(&net, 0, "PRACK")
         .iter()
         .map(|p| header(p, "CSeq").unwrap())
         .collect();
     assert_eq!(cseqs, ["2 PRACK", "3 PRACK", "4 PRACK"]);
-    assert!(net.sent(0, "PRACK")[0].starts_with("PRACK sip:bob@10.0.0.2:5060 SIP/2.0"));
+    assert!(sent(&net, 0, "PRACK")[0].starts_with("PRACK sip:bob@10.0.0.2:5060 SIP/2.0"));
 }
 
 #[test]
 fn a_second_fork_is_pracked_in_its_own_early_dialog() {
-    let mut net = Net::new([ReliableProvisional::Supported, ReliableProvisional::Off]);
+    let mut net = two_phones([ReliableProvisional::Supported, ReliableProvisional::Off]);
     net.command(0, Command::Dial { to: BOB });
-    let invite = String::from(net.sent(0, "INVITE")[0]);
+    let invite = String::from(sent(&net, 0, "INVITE")[0]);
     net.wire.clear();
     let provisional = |tag: &str, rseq: u32| {
         std::format!(
@@ -535,11 +422,10 @@ fn a_second_fork_is_pracked_in_its_own_early_dialog() {
             header(&invite, "Call-ID").unwrap(),
         )
     };
-    net.inject(0, &provisional("one", 10));
-    net.inject(0, &provisional("two", 500));
-    net.inject(0, &provisional("one", 11));
-    let pracks: Vec<(&str, &str, &str)> = net
-        .sent(0, "PRACK")
+    inject(&mut net, 0, &provisional("one", 10));
+    inject(&mut net, 0, &provisional("two", 500));
+    inject(&mut net, 0, &provisional("one", 11));
+    let pracks: Vec<(&str, &str, &str)> = sent(&net, 0, "PRACK")
         .iter()
         .map(|p| {
             let target = p.split(' ').nth(1).unwrap();
@@ -561,9 +447,9 @@ fn a_second_fork_is_pracked_in_its_own_early_dialog() {
 
 #[test]
 fn after_a_redirect_the_new_target_has_its_own_rseq_sequence() {
-    let mut net = Net::new([ReliableProvisional::Supported, ReliableProvisional::Off]);
+    let mut net = two_phones([ReliableProvisional::Supported, ReliableProvisional::Off]);
     net.command(0, Command::Dial { to: BOB });
-    let invite = String::from(net.sent(0, "INVITE")[0]);
+    let invite = String::from(sent(&net, 0, "INVITE")[0]);
     net.wire.clear();
     let response = |invite: &str, status: &str, tag: &str, extra: &str| {
         std::format!(
@@ -579,8 +465,13 @@ fn after_a_redirect_the_new_target_has_its_own_rseq_sequence() {
     let reliable = |rseq: u32| {
         std::format!("Contact: <sip:bob@10.0.0.2:5060>\r\nRequire: 100rel\r\nRSeq: {rseq}\r\n")
     };
-    net.inject(0, &response(&invite, "180 Ringing", "b1", &reliable(500)));
-    net.inject(
+    inject(
+        &mut net,
+        0,
+        &response(&invite, "180 Ringing", "b1", &reliable(500)),
+    );
+    inject(
+        &mut net,
         0,
         &response(
             &invite,
@@ -589,13 +480,16 @@ fn after_a_redirect_the_new_target_has_its_own_rseq_sequence() {
             "Contact: <sip:carol@10.0.0.3:5060>\r\n",
         ),
     );
-    let again = String::from(*net.sent(0, "INVITE").last().unwrap());
+    let again = String::from(*sent(&net, 0, "INVITE").last().unwrap());
     assert!(again.starts_with("INVITE sip:carol@10.0.0.3:5060 "));
     assert!(again.contains("\r\nSupported: 100rel\r\n"));
     net.wire.clear();
-    net.inject(0, &response(&again, "180 Ringing", "c1", &reliable(10)));
-    let racks: Vec<&str> = net
-        .sent(0, "PRACK")
+    inject(
+        &mut net,
+        0,
+        &response(&again, "180 Ringing", "c1", &reliable(10)),
+    );
+    let racks: Vec<&str> = sent(&net, 0, "PRACK")
         .iter()
         .map(|p| header(p, "RAck").unwrap())
         .collect();
@@ -604,20 +498,20 @@ fn after_a_redirect_the_new_target_has_its_own_rseq_sequence() {
 
 #[test]
 fn an_update_in_the_early_dialog_changes_the_session_before_the_answer() {
-    let mut net = Net::new([ReliableProvisional::Supported; 2]);
+    let mut net = two_phones([ReliableProvisional::Supported; 2]);
     dial(&mut net);
-    let a = net.outgoing();
+    let a = outgoing(&net);
     net.command(0, Command::Update(a));
-    net.settle();
-    let update = String::from(net.sent(0, "UPDATE")[0]);
+    settle(&mut net);
+    let update = String::from(sent(&net, 0, "UPDATE")[0]);
     let update = update.as_str();
     assert_eq!(header(update, "Content-Type"), Some("application/sdp"));
     assert_eq!(header(update, "CSeq"), Some("3 UPDATE"));
     let ok = net
-        .log
+        .transmitted
         .iter()
-        .find(|(_, by, m)| *by == 1 && is_status(m, 200, "UPDATE"))
-        .map(|l| l.2.clone())
+        .find(|d| d.from == addr(1) && is_status(&d.text, 200, "UPDATE"))
+        .map(|d| d.text.clone())
         .unwrap();
     assert!(
         body(&ok).starts_with("v=0"),
@@ -625,13 +519,13 @@ fn an_update_in_the_early_dialog_changes_the_session_before_the_answer() {
     );
     assert!(header(&ok, "Contact").is_some());
     assert!(!net.saw(0, |e| matches!(e, Event::CommandFailed(_))));
-    let b = net.incoming();
+    let b = incoming(&net);
     net.command(1, Command::Answer(b));
-    net.settle();
+    settle(&mut net);
     assert!(net.saw(0, |e| matches!(e, Event::Answered(_))));
     assert_eq!(net.phones[0].call_state(a), Some(CallState::Confirmed));
     // Nothing changed in the offer: it keeps the version (RFC 3264 §8).
-    let versions: Vec<&str> = [net.sent(0, "INVITE")[0], update]
+    let versions: Vec<&str> = [sent(&net, 0, "INVITE")[0], update]
         .iter()
         .map(|m| body(m).split("\r\n").find(|l| l.starts_with("o=")).unwrap())
         .collect();
@@ -640,9 +534,9 @@ fn an_update_in_the_early_dialog_changes_the_session_before_the_answer() {
 
 #[test]
 fn an_update_before_the_offer_is_answered_is_refused() {
-    let mut net = Net::new([ReliableProvisional::Off; 2]);
+    let mut net = two_phones([ReliableProvisional::Off; 2]);
     dial(&mut net);
-    let a = net.outgoing();
+    let a = outgoing(&net);
     net.command(0, Command::Update(a));
     assert!(net.saw(0, |e| matches!(
         e,
@@ -650,8 +544,8 @@ fn an_update_before_the_offer_is_answered_is_refused() {
     )));
     // An UPDATE with an offer from A, hand-made in the early dialog: B has
     // not sent its answer yet (it goes in the 200), so 500 + Retry-After.
-    let invite = String::from(net.sent(0, "INVITE")[0]);
-    let ringing = String::from(net.sent(1, "SIP/2.0 180")[0]);
+    let invite = String::from(sent(&net, 0, "INVITE")[0]);
+    let ringing = String::from(sent(&net, 1, "SIP/2.0 180")[0]);
     let update = invite
         .replacen("INVITE sip:", "UPDATE sip:", 1)
         .replace("CSeq: 1 INVITE", "CSeq: 2 UPDATE");
@@ -661,39 +555,39 @@ fn an_update_before_the_offer_is_answered_is_refused() {
         "Via",
         "SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKupd1",
     );
-    net.inject(1, &update);
-    let last = &net.log.last().unwrap().2;
+    inject(&mut net, 1, &update);
+    let last = &net.transmitted.last().unwrap().text;
     assert!(is_status(last, 500, "UPDATE"), "{last}");
     assert_eq!(header(last, "Retry-After"), Some("1"));
 }
 
 #[test]
 fn crossing_updates_with_offers_get_491_and_are_retried() {
-    let mut net = Net::new([ReliableProvisional::Off; 2]);
+    let mut net = two_phones([ReliableProvisional::Off; 2]);
     dial(&mut net);
-    let b = net.incoming();
+    let b = incoming(&net);
     net.command(1, Command::Answer(b));
-    net.settle();
-    let a = net.outgoing();
+    settle(&mut net);
+    let a = outgoing(&net);
     net.command(0, Command::Update(a));
     net.command(1, Command::Update(b));
-    net.settle();
+    settle(&mut net);
     assert_eq!(
-        net.log
+        net.transmitted
             .iter()
-            .filter(|(_, _, m)| is_status(m, 491, "UPDATE"))
+            .filter(|d| is_status(&d.text, 491, "UPDATE"))
             .count(),
         2
     );
     // RFC 3261 §14.1: B (not the Call-ID's owner) retries within 2 s,
     // A after 2.1 s.
-    net.run(Duration::from_secs(5), &mut |_| Fate::Deliver);
-    assert_eq!(net.sent(0, "UPDATE").len(), 2);
-    assert_eq!(net.sent(1, "UPDATE").len(), 2);
+    net.run(Duration::from_secs(5));
+    assert_eq!(sent(&net, 0, "UPDATE").len(), 2);
+    assert_eq!(sent(&net, 1, "UPDATE").len(), 2);
     assert_eq!(
-        net.log
+        net.transmitted
             .iter()
-            .filter(|(_, _, m)| is_status(m, 200, "UPDATE"))
+            .filter(|d| is_status(&d.text, 200, "UPDATE"))
             .count(),
         2
     );
@@ -708,28 +602,28 @@ fn crossing_updates_with_offers_get_491_and_are_retried() {
 
 #[test]
 fn an_update_without_sdp_is_a_refresh_answered_200_without_body() {
-    let mut net = Net::new([ReliableProvisional::Off; 2]);
+    let mut net = two_phones([ReliableProvisional::Off; 2]);
     dial(&mut net);
-    let b = net.incoming();
+    let b = incoming(&net);
     net.command(1, Command::Answer(b));
-    net.settle();
+    settle(&mut net);
     let slot = usize::from(b.slot);
     assert!(net.phones[1]
         .send_update(slot, false, &[("Session-Expires", "1800;refresher=uas")])
         .is_some());
     net.drain(1);
-    net.settle();
-    let update = net.sent(1, "UPDATE")[0];
+    settle(&mut net);
+    let update = sent(&net, 1, "UPDATE")[0];
     assert!(body(update).is_empty());
     assert_eq!(
         header(update, "Session-Expires"),
         Some("1800;refresher=uas")
     );
     let ok = net
-        .log
+        .transmitted
         .iter()
-        .find(|(_, by, m)| *by == 0 && is_status(m, 200, "UPDATE"))
-        .map(|l| l.2.clone())
+        .find(|d| d.from == addr(0) && is_status(&d.text, 200, "UPDATE"))
+        .map(|d| d.text.clone())
         .unwrap();
     assert!(body(&ok).is_empty());
     assert!(header(&ok, "Contact").is_some());
@@ -742,18 +636,26 @@ fn an_update_without_sdp_is_a_refresh_answered_200_without_body() {
 
 #[test]
 fn an_unknown_required_extension_gets_420_and_100rel_does_not() {
-    let mut net = Net::new([ReliableProvisional::Off; 2]);
+    let mut net = two_phones([ReliableProvisional::Off; 2]);
     net.command(0, Command::Dial { to: BOB });
-    let invite = String::from(net.sent(0, "INVITE")[0]);
+    let invite = String::from(sent(&net, 0, "INVITE")[0]);
     net.wire.clear();
-    net.inject(1, &add_header(&invite, "Require: 100rel, foo, bar"));
-    let last = net.log.last().unwrap().2.clone();
+    inject(
+        &mut net,
+        1,
+        &add_header(&invite, "Require: 100rel, foo, bar"),
+    );
+    let last = net.transmitted.last().unwrap().text.clone();
     assert!(is_status(&last, 420, "INVITE"), "{last}");
     assert_eq!(header(&last, "Unsupported"), Some("foo, bar"));
     assert!(net.events[1].is_empty(), "the phone never rang");
     // A retransmission meets the same 420 from its transaction.
-    net.inject(1, &add_header(&invite, "Require: 100rel, foo, bar"));
-    assert_eq!(net.log.last().unwrap().2, last);
+    inject(
+        &mut net,
+        1,
+        &add_header(&invite, "Require: 100rel, foo, bar"),
+    );
+    assert_eq!(net.transmitted.last().unwrap().text, last);
     // A tag too long to repeat is refused all the same.
     let long = "x".repeat(200);
     let other = with_header(&invite, "Call-ID", "long1");
@@ -762,8 +664,16 @@ fn an_unknown_required_extension_gets_420_and_100rel_does_not() {
         "Via",
         "SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKlong",
     );
-    net.inject(1, &add_header(&other, &std::format!("Require: {long}")));
-    assert!(is_status(&net.log.last().unwrap().2, 420, "INVITE"));
+    inject(
+        &mut net,
+        1,
+        &add_header(&other, &std::format!("Require: {long}")),
+    );
+    assert!(is_status(
+        &net.transmitted.last().unwrap().text,
+        420,
+        "INVITE"
+    ));
     // An OPTIONS requiring it too.
     let options = invite
         .replacen("INVITE sip:", "OPTIONS sip:", 1)
@@ -774,8 +684,12 @@ fn an_unknown_required_extension_gets_420_and_100rel_does_not() {
         "SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKopt1",
     );
     let options = with_header(&options, "Call-ID", "opt1");
-    net.inject(1, &add_header(&options, "Require: foo"));
-    assert!(is_status(&net.log.last().unwrap().2, 420, "OPTIONS"));
+    inject(&mut net, 1, &add_header(&options, "Require: foo"));
+    assert!(is_status(
+        &net.transmitted.last().unwrap().text,
+        420,
+        "OPTIONS"
+    ));
     // Replaces and 100rel are known.
     let fresh = with_header(
         &invite,
@@ -783,18 +697,22 @@ fn an_unknown_required_extension_gets_420_and_100rel_does_not() {
         "SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKinv2",
     );
     let fresh = with_header(&fresh, "Call-ID", "known1");
-    net.inject(1, &add_header(&fresh, "Require: 100rel, replaces"));
-    let last = &net.log.last().unwrap().2;
+    inject(
+        &mut net,
+        1,
+        &add_header(&fresh, "Require: 100rel, replaces"),
+    );
+    let last = &net.transmitted.last().unwrap().text;
     assert!(last.starts_with("SIP/2.0 180"), "{last}");
     assert_eq!(header(last, "Require"), Some("100rel"));
 }
 
 #[test]
 fn requiring_100rel_refuses_a_caller_without_it_with_421() {
-    let mut net = Net::new([ReliableProvisional::Off, ReliableProvisional::Required]);
+    let mut net = two_phones([ReliableProvisional::Off, ReliableProvisional::Required]);
     net.command(0, Command::Dial { to: BOB });
-    net.settle();
-    let refusal = net.sent(1, "SIP/2.0 421")[0];
+    settle(&mut net);
+    let refusal = sent(&net, 1, "SIP/2.0 421")[0];
     assert_eq!(header(refusal, "Require"), Some("100rel"));
     assert!(net.saw(0, |e| matches!(
         e,

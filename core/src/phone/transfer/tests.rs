@@ -3,18 +3,19 @@
 
 extern crate std;
 
-use std::collections::VecDeque;
 use std::string::{String, ToString};
 use std::vec::Vec;
 
 use core::net::SocketAddr;
 
 use crate::message::{Message, ReferTo, ReferToReplaces};
-use crate::phone::{CallHandle, Command, Config, EndReason, Event, Input, Output, Phone};
-use crate::time::{Duration, Instant};
+use crate::phone::test_support::{self, addr, header, Datagram};
+use crate::phone::{Command, Config, EndReason, Event, Input, Phone};
+use crate::time::Duration;
 use crate::transfer::{TransferConfig, TransferPolicy};
 
-type P = Phone<4, 16>;
+/// Three phones and the wire between them; time moves only when asked.
+type Net = test_support::Net<4, 16>;
 
 const A: usize = 0;
 const B: usize = 1;
@@ -22,180 +23,23 @@ const C: usize = 2;
 const BOB: &str = "sip:bob@10.0.0.2:5060";
 const CAROL: &str = "sip:carol@10.0.0.3:5060";
 
-fn addr(i: usize) -> SocketAddr {
-    SocketAddr::from(([10, 0, 0, 1 + i as u8], 5060))
-}
-
-struct Datagram {
-    from: SocketAddr,
-    to: SocketAddr,
-    data: Vec<u8>,
-}
-
-impl Datagram {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.data).into_owned()
-    }
-    fn first_line(&self) -> String {
-        self.text().lines().next().unwrap_or("").into()
-    }
-    fn method(&self) -> Option<String> {
-        let m = Message::parse_datagram(&self.data).ok()?;
-        m.method().map(|m| m.as_str().into())
-    }
-}
-
-/// Three phones and the wire between them; time moves only when asked.
-struct Net {
-    phones: Vec<P>,
-    events: Vec<Vec<Event>>,
-    wire: VecDeque<Datagram>,
-    /// Every datagram delivered, in order.
-    log: Vec<Datagram>,
-    now: Instant,
-}
-
-impl Net {
-    fn new(configure: impl Fn(usize, &mut TransferConfig)) -> Net {
-        let users = ["alice", "bob", "carol"];
-        let phones = (0..3)
-            .map(|i| {
-                let mut config = Config::new(users[i], "example.com", addr(i)).unwrap();
-                configure(i, &mut config.transfer);
-                P::new(config, 100 + i as u64)
-            })
-            .collect();
-        Net {
-            phones,
-            events: std::vec![Vec::new(), Vec::new(), Vec::new()],
-            wire: VecDeque::new(),
-            log: Vec::new(),
-            now: Instant::ZERO,
-        }
-    }
-
-    fn drain(&mut self, i: usize) {
-        while let Some(o) = self.phones[i].poll_output() {
-            match o {
-                Output::Transmit { from, to, data } => self.wire.push_back(Datagram {
-                    from,
-                    to,
-                    data: data.to_vec(),
-                }),
-                Output::Event(e) => self.events[i].push(e),
-                Output::Media { .. } => {}
-            }
-        }
-    }
-
-    fn command(&mut self, i: usize, c: Command<'_>) {
-        self.phones[i]
-            .handle_input(self.now, Input::Command(c))
-            .unwrap();
-        self.drain(i);
-    }
-
-    /// Delivers what is on the wire (and what that causes) now, dropping
-    /// the datagrams `drop` picks.
-    fn deliver(&mut self, drop: &dyn Fn(&Datagram) -> bool) {
-        while let Some(d) = self.wire.pop_front() {
-            if drop(&d) {
-                continue;
-            }
-            let Some(i) = (0..3).find(|&i| addr(i) == d.to) else {
-                continue;
-            };
-            let _ = self.phones[i].handle_input(
-                self.now,
-                Input::Datagram {
-                    from: d.from,
-                    to: d.to,
-                    data: &d.data,
-                },
-            );
-            self.drain(i);
-            self.log.push(d);
-        }
-    }
-
-    /// Runs for `d`: deliveries and every timer due.
-    fn run_dropping(&mut self, d: Duration, drop: &dyn Fn(&Datagram) -> bool) {
-        let end = self.now + d;
-        loop {
-            self.deliver(drop);
-            let next = self.phones.iter().filter_map(|p| p.poll_timeout()).min();
-            match next {
-                Some(t) if t <= end => {
-                    self.now = self.now.max(t);
-                    for i in 0..3 {
-                        if self.phones[i].poll_timeout().is_some_and(|t| t <= self.now) {
-                            self.phones[i].handle_input(self.now, Input::Tick).unwrap();
-                            self.drain(i);
-                        }
-                    }
-                }
-                _ => {
-                    self.now = end;
-                    self.deliver(drop);
-                    return;
-                }
-            }
-        }
-    }
-
-    fn run(&mut self, d: Duration) {
-        self.run_dropping(d, &|_| false);
-    }
-
-    fn saw(&self, i: usize, pred: impl Fn(&Event) -> bool) -> bool {
-        self.events[i].iter().any(pred)
-    }
-
-    fn last_call(&self, i: usize) -> CallHandle {
-        self.events[i]
-            .iter()
-            .rev()
-            .find_map(|e| match *e {
-                Event::IncomingCall(h) | Event::Calling(h) => Some(h),
-                _ => None,
-            })
-            .unwrap()
-    }
-
-    /// Delivered messages `from -> to` whose first line starts with `start`.
-    fn sent(&self, from: usize, to: usize, start: &str) -> Vec<String> {
-        self.log
-            .iter()
-            .filter(|d| d.from == addr(from) && d.to == addr(to))
-            .filter(|d| d.first_line().starts_with(start))
-            .map(Datagram::text)
-            .collect()
-    }
-
-    /// `caller` calls `uri`, `callee` answers; returns both handles.
-    fn call(&mut self, caller: usize, callee: usize, uri: &str) -> (CallHandle, CallHandle) {
-        self.command(caller, Command::Dial { to: uri });
-        let out = self.last_call(caller);
-        self.run(Duration::from_millis(10));
-        let inc = self.last_call(callee);
-        self.command(callee, Command::Answer(inc));
-        self.run(Duration::from_millis(10));
-        assert!(self.saw(caller, |e| *e == Event::Answered(out)));
-        assert!(self.saw(callee, |e| *e == Event::Answered(inc)));
-        (out, inc)
-    }
-}
-
-fn header<'t>(msg: &'t str, name: &str) -> Option<&'t str> {
-    msg.lines().find_map(|l| {
-        let (n, v) = l.split_once(':')?;
-        n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
-    })
+/// Alice (A), Bob (B) and Carol (C), each with the transfer settings
+/// `configure` makes of the defaults.
+fn three_phones(configure: impl Fn(usize, &mut TransferConfig)) -> Net {
+    let users = ["alice", "bob", "carol"];
+    let phones = (0..3)
+        .map(|i| {
+            let mut config = Config::new(users[i], "example.com", addr(i)).unwrap();
+            configure(i, &mut config.transfer);
+            Phone::new(config, 100 + i as u64)
+        })
+        .collect();
+    Net::new(phones)
 }
 
 #[test]
 fn blind_transfer_end_to_end() {
-    let mut net = Net::new(|_, _| {});
+    let mut net = three_phones(|_, _| {});
     let (a_b, b_a) = net.call(A, B, BOB);
     net.command(
         B,
@@ -223,9 +67,9 @@ fn blind_transfer_end_to_end() {
     let c_call = net.last_call(C);
     net.command(C, Command::Answer(c_call));
     net.run(Duration::from_secs(40));
-    let invites = net.sent(A, C, "INVITE ");
+    let invites = net.between(A, C, "INVITE ");
     let invite = invites.first().expect("A's INVITE to C");
-    let refer = &net.sent(B, A, "REFER ")[0];
+    let refer = &net.between(B, A, "REFER ")[0];
     // A new Call-ID, and the REFER's Referred-By carried over (RFC 3892).
     assert_ne!(header(invite, "Call-ID"), header(refer, "Call-ID"));
     assert_eq!(header(invite, "Referred-By"), Some("<sip:bob@example.com>"));
@@ -233,14 +77,14 @@ fn blind_transfer_end_to_end() {
     assert!(header(invite, "Replaces").is_none());
     // A's reports reach a B that no longer knows the dialog: 481, and the
     // subscription (and the dialog it kept) is over.
-    let notifies = net.sent(A, B, "NOTIFY ");
+    let notifies = net.between(A, B, "NOTIFY ");
     assert!(!notifies.is_empty());
     assert_eq!(header(&notifies[0], "Event"), Some("refer"));
     assert_eq!(
         header(&notifies[0], "Content-Type"),
         Some("message/sipfrag;version=2.0")
     );
-    assert!(net.sent(B, A, "SIP/2.0 481").len() == notifies.len());
+    assert!(net.between(B, A, "SIP/2.0 481").len() == notifies.len());
     assert_eq!(net.phones[A].live_calls().count(), 1);
     assert_eq!(net.phones[A].dialogs_in_use(), 1);
     assert_eq!(net.phones[B].live_calls().count(), 0);
@@ -250,7 +94,7 @@ fn blind_transfer_end_to_end() {
 
 #[test]
 fn transfer_kept_until_success_reports_trying_then_ok() {
-    let mut net = Net::new(|i, t| {
+    let mut net = three_phones(|i, t| {
         if i == B {
             t.release_on_accept = false;
         }
@@ -267,7 +111,7 @@ fn transfer_kept_until_success_reports_trying_then_ok() {
     let c_call = net.last_call(C);
     net.command(C, Command::Answer(c_call));
     net.run(Duration::from_secs(1));
-    let notifies = net.sent(A, B, "NOTIFY ");
+    let notifies = net.between(A, B, "NOTIFY ");
     assert_eq!(notifies.len(), 2, "{notifies:?}");
     assert!(notifies[0].ends_with("SIP/2.0 100 Trying\r\n"));
     assert!(header(&notifies[0], "Subscription-State")
@@ -294,7 +138,7 @@ fn transfer_kept_until_success_reports_trying_then_ok() {
 
 #[test]
 fn busy_target_is_reported_and_the_call_stays_for_resume() {
-    let mut net = Net::new(|i, t| {
+    let mut net = three_phones(|i, t| {
         if i == B {
             t.release_on_accept = false;
         }
@@ -325,7 +169,7 @@ fn busy_target_is_reported_and_the_call_stays_for_resume() {
             code: 486
         }));
     assert!(net
-        .sent(A, B, "NOTIFY ")
+        .between(A, B, "NOTIFY ")
         .last()
         .unwrap()
         .ends_with("SIP/2.0 486 Busy Here\r\n"));
@@ -338,7 +182,7 @@ fn busy_target_is_reported_and_the_call_stays_for_resume() {
 
 #[test]
 fn refer_sub_false_is_honoured() {
-    let mut net = Net::new(|i, t| {
+    let mut net = three_phones(|i, t| {
         if i == B {
             t.refer_sub = false;
         }
@@ -352,14 +196,14 @@ fn refer_sub_false_is_honoured() {
         },
     );
     net.run(Duration::from_secs(2));
-    let refer = &net.sent(B, A, "REFER ")[0];
+    let refer = &net.between(B, A, "REFER ")[0];
     assert_eq!(header(refer, "Refer-Sub"), Some("false"));
-    let accepted = &net.sent(A, B, "SIP/2.0 202")[0];
+    let accepted = &net.between(A, B, "SIP/2.0 202")[0];
     assert_eq!(header(accepted, "Refer-Sub"), Some("false"));
     let c_call = net.last_call(C);
     net.command(C, Command::Answer(c_call));
     net.run(Duration::from_secs(40));
-    assert!(net.sent(A, B, "NOTIFY ").is_empty());
+    assert!(net.between(A, B, "NOTIFY ").is_empty());
     assert_eq!(net.phones[A].live_calls().count(), 1);
     assert_eq!(net.phones[A].dialogs_in_use(), 1);
 }
@@ -367,7 +211,7 @@ fn refer_sub_false_is_honoured() {
 #[test]
 fn consent_refused_by_user_by_timeout_and_by_policy() {
     // The user refuses.
-    let mut net = Net::new(|i, t| {
+    let mut net = three_phones(|i, t| {
         if i == A {
             t.policy = TransferPolicy::Ask;
         }
@@ -387,7 +231,7 @@ fn consent_refused_by_user_by_timeout_and_by_policy() {
         Some("<sip:carol@10.0.0.3:5060>")
     );
     // Retransmissions of the REFER meanwhile got no answer at all.
-    assert!(net.sent(A, B, "SIP/2.0").is_empty());
+    assert!(net.between(A, B, "SIP/2.0").is_empty());
     net.command(A, Command::RefuseTransfer(a_b));
     net.run(Duration::from_millis(10));
     assert!(net.saw(B, |e| *e
@@ -396,13 +240,13 @@ fn consent_refused_by_user_by_timeout_and_by_policy() {
             code: 603
         }));
     assert_eq!(net.phones[B].live_calls().count(), 1);
-    assert!(net.sent(A, C, "INVITE").is_empty());
+    assert!(net.between(A, C, "INVITE").is_empty());
     // A second answer finds nothing to answer.
     net.command(A, Command::AcceptTransfer(a_b));
     assert!(net.saw(A, |e| matches!(e, Event::CommandFailed(_))));
 
     // Nobody answers the question: refused after the consent timeout.
-    let mut net = Net::new(|i, t| {
+    let mut net = three_phones(|i, t| {
         if i == A {
             t.policy = TransferPolicy::Ask;
         }
@@ -425,7 +269,7 @@ fn consent_refused_by_user_by_timeout_and_by_policy() {
         }));
 
     // Policy refuses at once.
-    let mut net = Net::new(|i, t| {
+    let mut net = three_phones(|i, t| {
         if i == A {
             t.policy = TransferPolicy::RefuseAll;
         }
@@ -449,7 +293,7 @@ fn consent_refused_by_user_by_timeout_and_by_policy() {
 
 #[test]
 fn user_accepts_the_transfer() {
-    let mut net = Net::new(|i, t| {
+    let mut net = three_phones(|i, t| {
         if i == A {
             t.policy = TransferPolicy::Ask;
         }
@@ -470,7 +314,7 @@ fn user_accepts_the_transfer() {
             call: b_a,
             status: 202
         }));
-    assert_eq!(net.sent(A, C, "INVITE ").len(), 1);
+    assert_eq!(net.between(A, C, "INVITE ").len(), 1);
 }
 
 fn raw_request(lines: &[&str]) -> Vec<u8> {
@@ -523,7 +367,7 @@ fn answer_to(net: &mut Net, i: usize, data: &[u8]) -> u16 {
 
 #[test]
 fn refer_outside_a_dialog_is_forbidden() {
-    let mut net = Net::new(|_, _| {});
+    let mut net = three_phones(|_, _| {});
     let refer = raw_request(&[
         "REFER sip:alice@10.0.0.1:5060 SIP/2.0",
         "Via: SIP/2.0/UDP 10.0.0.9:5060;branch=z9hG4bKout1",
@@ -561,10 +405,10 @@ fn replacing_invite(branch: &str, from_user: &str, extra: &[&str]) -> Vec<u8> {
 
 #[test]
 fn replaces_that_names_no_call_or_comes_from_a_stranger_is_refused() {
-    let mut net = Net::new(|_, _| {});
+    let mut net = three_phones(|_, _| {});
     // B calls C; C's view of that dialog: local tag C's, remote tag B's.
     let (_b_c, c_b) = net.call(B, C, CAROL);
-    let ok = net.sent(C, B, "SIP/2.0 200")[0].clone();
+    let ok = net.between(C, B, "SIP/2.0 200")[0].clone();
     let call_id = header(&ok, "Call-ID").unwrap().to_string();
     let to = header(&ok, "To").unwrap();
     let from = header(&ok, "From").unwrap();
@@ -631,7 +475,7 @@ fn replaces_that_names_no_call_or_comes_from_a_stranger_is_refused() {
         },
     );
     net.drain(C);
-    let ok = net.wire.pop_front().unwrap().text();
+    let ok = net.wire.pop_front().unwrap().text;
     assert!(ok.starts_with("SIP/2.0 200"), "{ok}");
     assert!(net.wire.is_empty());
     assert_eq!(net.phones[C].live_calls().count(), 2);
@@ -656,7 +500,7 @@ fn replaces_that_names_no_call_or_comes_from_a_stranger_is_refused() {
     );
     net.drain(C);
     let bye = net.wire.pop_front().unwrap();
-    assert!(bye.first_line().starts_with("BYE "), "{}", bye.text());
+    assert!(bye.first_line().starts_with("BYE "), "{}", bye.text);
     assert_eq!(bye.to, addr(B));
     assert!(net.saw(C, |e| *e
         == Event::Ended {
@@ -673,14 +517,14 @@ fn replaces_that_names_no_call_or_comes_from_a_stranger_is_refused() {
 #[test]
 fn replaces_of_a_ringing_call_is_an_option() {
     for allow in [true, false] {
-        let mut net = Net::new(|i, t| {
+        let mut net = three_phones(|i, t| {
             if i == C {
                 t.replace_early_dialogs = allow;
             }
         });
         net.command(B, Command::Dial { to: CAROL });
         net.run(Duration::from_millis(10));
-        let ringing = net.sent(C, B, "SIP/2.0 180")[0].clone();
+        let ringing = net.between(C, B, "SIP/2.0 180")[0].clone();
         let call_id = header(&ringing, "Call-ID").unwrap().to_string();
         let c_tag = header(&ringing, "To")
             .unwrap()
@@ -710,7 +554,7 @@ fn replaces_of_a_ringing_call_is_an_option() {
             .wire
             .iter()
             .filter(|d| d.to == from)
-            .map(Datagram::first_line)
+            .map(|d| String::from(d.first_line()))
             .collect();
         net.wire.retain(|d| d.to != from);
         if allow {
@@ -737,7 +581,7 @@ fn replaces_of_a_ringing_call_is_an_option() {
 
 #[test]
 fn attended_transfer_replaces_the_consultation() {
-    let mut net = Net::new(|_, _| {});
+    let mut net = three_phones(|_, _| {});
     let (a_b, held) = net.call(A, B, BOB);
     net.command(B, Command::Hold(held));
     net.run(Duration::from_millis(10));
@@ -746,22 +590,22 @@ fn attended_transfer_replaces_the_consultation() {
     net.run(Duration::from_secs(1));
     // Refer-To: C's Contact with the B-C dialog escaped into Replaces,
     // tags as C sees them (to-tag is C's own).
-    let refer = net.sent(B, A, "REFER ").pop().unwrap();
+    let refer = net.between(B, A, "REFER ").pop().unwrap();
     let refer_to = header(&refer, "Refer-To").unwrap();
     let parsed = ReferTo::parse(refer_to).unwrap();
     assert_eq!(parsed.addr.uri.raw.split('?').next(), Some(CAROL));
     let mut buf = [0u8; 256];
     let r = parsed.replaces(&mut buf).unwrap().unwrap();
-    let invite = net.sent(A, C, "INVITE ").pop().unwrap();
+    let invite = net.between(A, C, "INVITE ").pop().unwrap();
     assert_eq!(
         header(&invite, "Replaces").unwrap(),
         std::format!("{};to-tag={};from-tag={}", r.call_id, r.to_tag, r.from_tag)
     );
-    let b_c_ok = &net.sent(C, B, "SIP/2.0 200")[0];
+    let b_c_ok = &net.between(C, B, "SIP/2.0 200")[0];
     assert_eq!(header(b_c_ok, "Call-ID"), Some(r.call_id));
     assert!(header(b_c_ok, "To").unwrap().ends_with(r.to_tag));
     // C answered without ringing, ended its call with B after the ACK.
-    assert!(net.sent(C, A, "SIP/2.0 180").is_empty());
+    assert!(net.between(C, A, "SIP/2.0 180").is_empty());
     let replaced = net.events[C].iter().find_map(|e| match *e {
         Event::Replaced { old, new } => Some((old, new)),
         _ => None,
@@ -792,7 +636,7 @@ fn attended_transfer_replaces_the_consultation() {
 
 #[test]
 fn subscription_dies_with_its_dialog_and_never_reaches_a_reused_slot() {
-    let mut net = Net::new(|i, t| {
+    let mut net = three_phones(|i, t| {
         if i == B {
             t.release_on_accept = false;
         }
@@ -834,9 +678,9 @@ fn subscription_dies_with_its_dialog_and_never_reaches_a_reused_slot() {
         })
         .count();
     assert_eq!(transfer_events, 0);
-    let notifies = net.sent(A, B, "NOTIFY ");
+    let notifies = net.between(A, B, "NOTIFY ");
     assert!(!notifies.is_empty());
-    assert_eq!(net.sent(B, A, "SIP/2.0 481").len(), notifies.len());
+    assert_eq!(net.between(B, A, "SIP/2.0 481").len(), notifies.len());
     // A's subscription ended on the 481 and freed the old dialog.
     assert_eq!(
         net.phones[A].dialogs_in_use(),
