@@ -240,6 +240,23 @@ impl<T, M, const N: usize> Slots<T, M, N> {
         Some(entry)
     }
 
+    /// Like [`remove`](Self::remove) without handing the entry back: it
+    /// is dropped where it lies, so a large entry is never copied out.
+    pub fn discard(&mut self, h: Handle<M>) -> bool {
+        let Some(slot) = self
+            .slots
+            .get_mut(h.index())
+            .filter(|s| s.generation == h.generation && s.entry.is_some())
+        else {
+            return false;
+        };
+        slot.entry = None;
+        slot.generation = slot.generation.wrapping_add(1);
+        self.live = self.live.saturating_sub(1);
+        self.push_free(h.index);
+        true
+    }
+
     /// The handle of the entry in slot `index`, if one is live there.
     pub fn handle_at(&self, index: usize) -> Option<Handle<M>> {
         let slot = self.slots.get(index)?;

@@ -313,6 +313,13 @@ impl<const N: usize> DeadlineHeap<N> {
         }
     }
 
+    /// `slot`'s deadline while it is in the heap.
+    #[cfg(test)]
+    pub(crate) fn deadline_of(&self, slot: usize) -> Option<u64> {
+        self.position_of(slot)?;
+        self.deadline.get(slot).copied()
+    }
+
     /// The earliest (deadline, slot), ties to the lowest slot.
     pub(crate) fn peek(&self) -> Option<(u64, usize)> {
         self.key_at(0).map(|(d, s)| (d, usize::from(s)))

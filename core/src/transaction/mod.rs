@@ -111,6 +111,7 @@ macro_rules! common_accessors {
     };
 }
 
+mod accepted;
 mod buf;
 mod index;
 mod invite_client;

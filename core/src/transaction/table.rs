@@ -3,10 +3,12 @@
 
 use core::net::SocketAddr;
 
+use super::accepted::AcceptedInvites;
 use super::index::{branch_hash, BranchIndex, DeadlineHeap};
 use super::{
-    ClientEvent, InviteClientTransaction, InviteServerTransaction, NonInviteClientTransaction,
-    NonInviteServerTransaction, ServerEvent, TimerEvent, TransactionError, TransactionKey,
+    ClientEvent, InviteClientTransaction, InviteServerState, InviteServerTransaction,
+    NonInviteClientTransaction, NonInviteServerTransaction, ServerEvent, TimerEvent,
+    TransactionError, TransactionKey,
 };
 use crate::message::Message;
 pub use crate::slots::TableFull;
@@ -159,11 +161,20 @@ pub type TransactionId = Handle<TransactionSlot>;
 /// next timer, so the cost per message stays flat as `N` grows. A
 /// transaction handed out by [`get_mut`](Self::get_mut) may change in any
 /// way; the table looks at it again on its next call.
+///
+/// An INVITE server transaction that reaches Accepted (a 2xx went out)
+/// leaves its slot for a compact record of its key and Timer L deadline,
+/// up to `N` of them: matching still finds it under its handle (an ACK is
+/// delivered, a retransmitted INVITE absorbed, a CANCEL finds the INVITE)
+/// and Timer L still reports it, but [`get`](Self::get) no longer does.
+/// With every record taken it stays in its slot.
 #[derive(Clone, Debug)]
 pub struct TransactionTable<const N: usize> {
     slots: Slots<Transaction, TransactionSlot, N>,
     branches: BranchIndex<N>,
     timers: DeadlineHeap<N>,
+    /// INVITE server transactions in Accepted, out of their slots.
+    accepted: AcceptedInvites<N>,
     /// The slot last lent out by `get_mut`: its deadline, key and state
     /// may differ from what the indexes hold until it is looked at again.
     lent: Option<usize>,
@@ -187,6 +198,7 @@ impl<const N: usize> TransactionTable<N> {
             slots: Slots::new(),
             branches: BranchIndex::new(),
             timers: DeadlineHeap::new(),
+            accepted: AcceptedInvites::new(),
             lent: None,
             ended: [0; N],
             ended_len: 0,
@@ -209,6 +221,32 @@ impl<const N: usize> TransactionTable<N> {
         }
         if t.is_terminated() {
             self.list_ended(slot);
+        }
+        self.compact_accepted(slot);
+    }
+
+    /// Moves the INVITE server transaction in `slot` to a record once it
+    /// is Accepted: RFC 6026 §8.7 leaves it nothing to do but match
+    /// requests until Timer L.
+    // Own frame: the key copied into the record stays off the callers'.
+    #[inline(never)]
+    fn compact_accepted(&mut self, slot: usize) {
+        let Some(id) = self.slots.handle_at(slot) else {
+            return;
+        };
+        let Some(Transaction::InviteServer(t)) = self.slots.get(id) else {
+            return;
+        };
+        if t.state() != InviteServerState::Accepted {
+            return;
+        }
+        let Some(at) = t.poll_timeout() else {
+            return;
+        };
+        if self.accepted.insert(id, t.key(), at.as_micros()) {
+            self.slots.discard(id);
+            self.branches.remove(slot);
+            self.timers.remove(slot);
         }
     }
 
@@ -239,9 +277,15 @@ impl<const N: usize> TransactionTable<N> {
         self.slots.capacity()
     }
 
-    /// How many transactions are live.
+    /// How many transactions hold a full slot.
     pub fn len(&self) -> usize {
         self.slots.len()
+    }
+
+    /// How many Accepted INVITE server transactions wait out Timer L in a
+    /// compact record, out of the slots [`len`](Self::len) counts.
+    pub fn accepted_len(&self) -> usize {
+        self.accepted.len()
     }
 
     /// Whether no transaction is live.
@@ -329,6 +373,7 @@ impl<const N: usize> TransactionTable<N> {
     pub fn find_server(&self, request: &Message<'_>) -> Option<TransactionId> {
         let branch = Self::top_branch(request)?;
         self.find(branch, |t| t.key().matches_request(request))
+            .or_else(|| self.accepted.find_request(branch, request))
     }
 
     /// The INVITE server transaction a received CANCEL cancels (RFC 3261
@@ -338,6 +383,7 @@ impl<const N: usize> TransactionTable<N> {
         self.find(key.branch(), |t| {
             matches!(t, Transaction::InviteServer(_)) && *t.key() == key
         })
+        .or_else(|| self.accepted.find_key(&key))
     }
 
     /// Routes a received response to its client transaction.
@@ -361,7 +407,11 @@ impl<const N: usize> TransactionTable<N> {
     ) -> Option<(TransactionId, ServerEvent)> {
         self.take_back();
         let id = self.find_server(request)?;
-        let event = self.slots.get_mut(id)?.on_request(now, request);
+        let Some(t) = self.slots.get_mut(id) else {
+            // An Accepted INVITE in its record.
+            return Some((id, AcceptedInvites::<N>::event_for(request)));
+        };
+        let event = t.on_request(now, request);
         self.sync(id.index());
         Some((id, event))
     }
@@ -378,10 +428,8 @@ impl<const N: usize> TransactionTable<N> {
             .and_then(|slot| self.slots.handle_at(slot))
             .and_then(|id| self.slots.get(id))
             .and_then(Transaction::poll_timeout);
-        match (indexed, lent) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let accepted = self.accepted.peek().map(|(at, _)| Instant::from_micros(at));
+        [indexed, lent, accepted].into_iter().flatten().min()
     }
 
     /// Runs the earliest timer due at `now` and returns what its
@@ -391,8 +439,18 @@ impl<const N: usize> TransactionTable<N> {
     pub fn handle_timer(&mut self, now: Instant) -> Option<(TransactionId, TimerEvent)> {
         self.take_back();
         loop {
-            // The earliest deadline, ties to the lowest slot.
-            let (at, slot) = self.timers.peek()?;
+            // The earliest deadline, ties to the lowest slot; a record's
+            // Timer L after the slots' timers due at the same instant.
+            let first = self.timers.peek();
+            if let Some((at, record)) = self.accepted.peek() {
+                if at <= now.as_micros() && first.is_none_or(|(f, _)| at < f) {
+                    if let Some(id) = self.accepted.expire(record) {
+                        return Some((id, TimerEvent::Terminated));
+                    }
+                    continue;
+                }
+            }
+            let (at, slot) = first?;
             if at > now.as_micros() {
                 return None;
             }
@@ -527,8 +585,26 @@ mod tests {
         t.iter().find(|(_, x)| pred(x)).map(|(id, _)| id)
     }
 
+    /// The first record, in slot order, whose key passes `pred`.
+    fn walk_records<const N: usize>(
+        t: &TransactionTable<N>,
+        pred: impl Fn(&TransactionKey) -> bool,
+    ) -> Option<TransactionId> {
+        t.accepted
+            .iter()
+            .find(|(_, _, k, _)| pred(k))
+            .map(|(_, id, _, _)| id)
+    }
+
     fn walk_poll<const N: usize>(t: &TransactionTable<N>) -> Option<Instant> {
-        t.iter().filter_map(|(_, x)| x.poll_timeout()).min()
+        let records = t
+            .accepted
+            .iter()
+            .map(|(_, _, _, at)| Instant::from_micros(at));
+        t.iter()
+            .filter_map(|(_, x)| x.poll_timeout())
+            .chain(records)
+            .min()
     }
 
     fn walk_timer<const N: usize>(
@@ -536,11 +612,25 @@ mod tests {
         now: Instant,
     ) -> Option<(TransactionId, TimerEvent)> {
         loop {
-            let (id, _) = t
+            let slot = t
                 .iter()
                 .filter_map(|(id, x)| Some((id, x.poll_timeout()?)))
                 .filter(|(_, at)| *at <= now)
-                .min_by_key(|(_, at)| *at)?;
+                .min_by_key(|(_, at)| *at);
+            // A record's Timer L runs after slots due at the same instant.
+            let record = t
+                .accepted
+                .iter()
+                .map(|(index, id, _, at)| (index, id, Instant::from_micros(at)))
+                .filter(|(_, _, at)| *at <= now)
+                .min_by_key(|(_, _, at)| *at);
+            if let Some((index, id, at)) = record {
+                if slot.is_none_or(|(_, s)| at < s) {
+                    assert_eq!(t.accepted.expire(index), Some(id));
+                    return Some((id, TimerEvent::Terminated));
+                }
+            }
+            let (id, _) = slot?;
             if let Some(event) = t.get_mut(id)?.on_timer(now) {
                 if event.is_final() {
                     t.remove(id);
@@ -568,6 +658,109 @@ mod tests {
             return None;
         }
         t.iter().nth(rng.below(n) as usize).map(|(id, _)| id)
+    }
+
+    /// RFC 6026 §8.7: an answered INVITE leaves its slot for a record that
+    /// absorbs the retransmitted INVITE, delivers the ACK, lets a CANCEL
+    /// find it and ends with Timer L, all under its first handle.
+    #[test]
+    fn an_accepted_invite_moves_to_a_record_until_timer_l() {
+        let mut table: TransactionTable<4> = TransactionTable::new();
+        let peer = "192.0.2.9:5060".parse().unwrap();
+        let cfg = TimerConfig::default();
+        let invite = request("INVITE", "z9hG4bKa", "a.example.com");
+        let t = InviteServerTransaction::new(
+            invite.as_bytes(),
+            peer,
+            Reliability::Unreliable,
+            cfg,
+            Instant::ZERO,
+        )
+        .unwrap();
+        let id = table.insert(t).unwrap();
+        let ok = response(200, "INVITE", "z9hG4bKa");
+        let at = Instant::from_micros(1_000);
+        table
+            .get_mut(id)
+            .unwrap()
+            .send_response(at, ok.as_bytes())
+            .unwrap();
+        let m = Message::parse_datagram(invite.as_bytes()).unwrap();
+        assert_eq!(table.on_request(at, &m), Some((id, ServerEvent::Absorb)));
+        assert_eq!((table.len(), table.accepted_len()), (0, 1));
+        assert!(table.get(id).is_none());
+        let ack = request("ACK", "z9hG4bKa", "a.example.com");
+        let m = Message::parse_datagram(ack.as_bytes()).unwrap();
+        assert_eq!(table.on_request(at, &m), Some((id, ServerEvent::Deliver)));
+        // Another sent-by is another transaction (RFC 3261 §17.2.3).
+        let other = request("INVITE", "z9hG4bKa", "b.example.com");
+        let m = Message::parse_datagram(other.as_bytes()).unwrap();
+        assert_eq!(table.find_server(&m), None);
+        let cancel = request("CANCEL", "z9hG4bKa", "a.example.com");
+        let m = Message::parse_datagram(cancel.as_bytes()).unwrap();
+        assert_eq!(table.find_cancelled_invite(&m), Some(id));
+        // A new transaction may take the freed slot meanwhile.
+        let options = request("OPTIONS", "z9hG4bKb", "a.example.com");
+        let o = NonInviteServerTransaction::new(
+            options.as_bytes(),
+            peer,
+            Reliability::Unreliable,
+            cfg,
+            at,
+        )
+        .unwrap();
+        let other_id = table.insert(o).unwrap();
+        assert_eq!(other_id.index(), id.index());
+        assert_ne!(other_id, id);
+        let timer_l = at + cfg.t1_x64();
+        assert_eq!(table.poll_timeout(), Some(timer_l));
+        let just_before = Instant::from_micros(timer_l.as_micros() - 1);
+        assert_eq!(table.handle_timer(just_before), None);
+        assert_eq!(
+            table.handle_timer(timer_l),
+            Some((id, TimerEvent::Terminated))
+        );
+        assert_eq!(table.accepted_len(), 0);
+        let m = Message::parse_datagram(invite.as_bytes()).unwrap();
+        assert_eq!(table.find_server(&m), None);
+        assert_eq!(table.len(), 1);
+    }
+
+    /// With every record taken, an answered INVITE keeps its slot.
+    #[test]
+    fn an_accepted_invite_stays_in_its_slot_when_the_records_are_full() {
+        let mut table: TransactionTable<2> = TransactionTable::new();
+        let peer = "192.0.2.9:5060".parse().unwrap();
+        let cfg = TimerConfig::default();
+        let mut ids = std::vec::Vec::new();
+        for branch in ["z9hG4bKa", "z9hG4bKb", "z9hG4bKc"] {
+            let invite = request("INVITE", branch, "a.example.com");
+            let t = InviteServerTransaction::new(
+                invite.as_bytes(),
+                peer,
+                Reliability::Unreliable,
+                cfg,
+                Instant::ZERO,
+            )
+            .unwrap();
+            let id = table.insert(t).unwrap();
+            let ok = response(200, "INVITE", branch);
+            table
+                .get_mut(id)
+                .unwrap()
+                .send_response(Instant::ZERO, ok.as_bytes())
+                .unwrap();
+            ids.push(id);
+        }
+        assert_eq!(table.poll_timeout(), Some(Instant::ZERO + cfg.t1_x64()));
+        assert_eq!((table.len(), table.accepted_len()), (1, 2));
+        assert!(table.get(ids[2]).is_some());
+        let invite = request("INVITE", "z9hG4bKc", "a.example.com");
+        let m = Message::parse_datagram(invite.as_bytes()).unwrap();
+        assert_eq!(
+            table.on_request(Instant::ZERO, &m),
+            Some((ids[2], ServerEvent::Absorb))
+        );
     }
 
     #[test]
@@ -608,14 +801,25 @@ mod tests {
                         if let Ok(key) = TransactionKey::cancelled_invite(&m) {
                             let expect = walk(&slow, |x| {
                                 matches!(x, Transaction::InviteServer(_)) && *x.key() == key
-                            });
+                            })
+                            .or_else(|| walk_records(&slow, |k| *k == key));
                             assert_eq!(fast.find_cancelled_invite(&m), expect, "{ctx}");
                         }
-                        let expect = walk(&slow, |x| x.key().matches_request(&m));
+                        let expect = walk(&slow, |x| x.key().matches_request(&m))
+                            .or_else(|| walk_records(&slow, |k| k.matches_request(&m)));
                         assert_eq!(fast.find_server(&m), expect, "{ctx}");
                         let got = fast.on_request(now, &m);
-                        let want =
-                            expect.map(|id| (id, slow.get_mut(id).unwrap().on_request(now, &m)));
+                        // RFC 6026 §8.7: in Accepted an ACK goes up, an
+                        // INVITE is absorbed.
+                        let accepted = if method == "ACK" {
+                            ServerEvent::Deliver
+                        } else {
+                            ServerEvent::Absorb
+                        };
+                        let want = expect.map(|id| match slow.get_mut(id) {
+                            Some(x) => (id, x.on_request(now, &m)),
+                            None => (id, accepted),
+                        });
                         assert_eq!(got, want, "{ctx}");
                     }
                     5 => {
@@ -670,6 +874,7 @@ mod tests {
                     }
                 }
                 assert_eq!(fast.len(), slow.len(), "{ctx}");
+                assert_eq!(fast.accepted_len(), slow.accepted_len(), "{ctx}");
                 assert_eq!(fast.poll_timeout(), walk_poll(&slow), "{ctx}");
             }
         }
