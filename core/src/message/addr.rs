@@ -2,8 +2,10 @@
 //! Refer-To, Referred-By (RFC 3261 §20.10, §25.1).
 
 use super::error::{ParseError, ParseErrorKind};
-use super::params::{check_generic_params, unquote, Params};
-use super::scan::{is_lws, is_token_char, quoted_string_len, run_end, skip_lws, trim_lws};
+use super::params::{check_generic_params, plain_generic_params_end, unquote, Params};
+use super::scan::{
+    is_lws, is_token_char, offset_in, quoted_string_len, run_end, skip_lws, trim_lws,
+};
 use super::uri::{scan_uri, Uri};
 
 /// An address with optional display name and header parameters.
@@ -110,8 +112,16 @@ impl<'a> NameAddr<'a> {
     /// parameters then belong to the header, not the URI (RFC 3261 §20.10).
     /// Error offsets are relative to `s`.
     pub fn parse(s: &'a str) -> Result<NameAddr<'a>, ParseError> {
-        if let Some(addr) = Self::parse_plain(s) {
-            return Ok(addr);
+        let t = trim_lws(s);
+        if let Some((addr, end)) = Self::parse_plain(t) {
+            if end == t.len() {
+                return Ok(addr);
+            }
+            // Parameters beyond the plain ones: checked by the full rules.
+            let params = t.get(offset_in(t, addr.params)..).unwrap_or("");
+            if check_generic_params(params).is_ok() {
+                return Ok(NameAddr { params, ..addr });
+            }
         }
         let parts = split_addr(s)?;
         let uri = Uri::parse(parts.uri)
@@ -123,13 +133,24 @@ impl<'a> NameAddr<'a> {
         })
     }
 
-    /// The common name-addr shape in one pass: no display name, a quoted
-    /// one or a run of tokens, then `<`, a URI whose characters are checked
-    /// by the same scan that finds the `>`, and strict parameters. `None`
-    /// for anything else (addr-specs, errors), which [`split_addr`] then
-    /// reads; what this accepts, that reads the same way.
-    fn parse_plain(s: &'a str) -> Option<NameAddr<'a>> {
-        let t = trim_lws(s);
+    /// The first of a list of name-addr values (Contact), when it has the
+    /// plain shape that [`NameAddr::parse`] reads in one pass and ends the
+    /// list or is followed by a comma: the element a
+    /// [`CommaList`](super::CommaList) gives, read as `NameAddr::parse`
+    /// reads it.
+    pub(crate) fn parse_first_plain(list: &'a str) -> Option<NameAddr<'a>> {
+        let (addr, end) = Self::parse_plain(trim_lws(list))?;
+        matches!(trim_lws(list).as_bytes().get(end), None | Some(b',')).then_some(addr)
+    }
+
+    /// The common name-addr shape at the start of trimmed `t`, in one
+    /// pass: no display name, a quoted one or a run of tokens, then `<`, a
+    /// URI whose characters are checked by the same scan that finds the
+    /// `>`, and plain parameters ([`plain_generic_params_end`]). Returns
+    /// the address, its parameters up to where the plain ones end, and
+    /// that end. `None` for other shapes (addr-specs, errors), which
+    /// [`split_addr`] then reads; what this reads, that reads the same way.
+    fn parse_plain(t: &'a str) -> Option<(NameAddr<'a>, usize)> {
         let b = t.as_bytes();
         let (display_name, lt) = match b.first()? {
             b'<' => (None, 0),
@@ -140,7 +161,10 @@ impl<'a> NameAddr<'a> {
             // Trimmed: the value starts with a token byte, or this is no
             // display name and `<` is not found below.
             _ => {
-                let lt = run_end(b, 0, |c| is_token_char(c) || is_lws(c));
+                let lt = run_end(b, 0, is_display_char);
+                if b.get(lt) != Some(&b'<') {
+                    return Self::parse_plain_addr_spec(t);
+                }
                 (Some(trim_lws(t.get(..lt)?)), lt)
             }
         };
@@ -150,7 +174,7 @@ impl<'a> NameAddr<'a> {
         // No LWS may stand inside the brackets (RFC 3261 §25.1), and none
         // is a URI character: the first byte that is not ends the URI.
         let after = t.get(lt + 1..)?;
-        let (uri, gt) = match Uri::parse_plain(after) {
+        let (uri, gt) = match Uri::parse_plain(after, true) {
             Some((uri, end)) => (uri, end),
             None => {
                 let (gt, marks) = scan_uri(after.as_bytes()).ok()?;
@@ -160,13 +184,38 @@ impl<'a> NameAddr<'a> {
         if after.as_bytes().get(gt) != Some(&b'>') {
             return None;
         }
-        let params = after.get(gt + 1..)?;
-        check_generic_params(params).ok()?;
-        Some(NameAddr {
-            display_name,
-            uri,
-            params,
-        })
+        let params_start = lt + gt + 2;
+        let end = params_start + plain_generic_params_end(b.get(params_start..)?);
+        Some((
+            NameAddr {
+                display_name,
+                uri,
+                params: t.get(params_start..end)?,
+            },
+            end,
+        ))
+    }
+
+    /// A plain addr-spec with plain parameters (RFC 3261 §20.10: they
+    /// belong to the header) at the start of trimmed `t`, as
+    /// [`NameAddr::parse_plain`] returns it. The plain URI holds no `<`,
+    /// quote, `?`, `,` or white space, nor do plain parameters; should any
+    /// byte follow them, it is left to the full rules.
+    fn parse_plain_addr_spec(t: &'a str) -> Option<(NameAddr<'a>, usize)> {
+        let (uri, uri_end) = Uri::parse_plain(t, false)?;
+        let b = t.as_bytes();
+        let end = uri_end + plain_generic_params_end(b.get(uri_end..)?);
+        if !matches!(b.get(end), None | Some(b',')) {
+            return None;
+        }
+        Some((
+            NameAddr {
+                display_name: None,
+                uri,
+                params: t.get(uri_end..end)?,
+            },
+            end,
+        ))
     }
 
     /// The header parameters.
@@ -176,7 +225,7 @@ impl<'a> NameAddr<'a> {
 
     /// The tag parameter (RFC 3261 §19.3).
     pub fn tag(&self) -> Option<&'a str> {
-        self.param_list().get("tag").flatten()
+        self.param_list().get_token("tag").flatten()
     }
 
     /// The display name without its quotes (quoted-pair escapes stay; see
@@ -210,6 +259,23 @@ fn find_outside_quotes(s: &str, b: u8) -> Result<Option<usize>, ParseError> {
         return Err(ParseError::new(ParseErrorKind::UnterminatedQuote, open));
     }
     Ok(None)
+}
+
+/// A byte of an unquoted display name: a `token` byte or LWS.
+// Built at compile time: an index out of range would fail the build.
+#[allow(clippy::indexing_slicing)]
+const DISPLAY_CHARS: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = is_token_char(i as u8) || is_lws(i as u8);
+        i += 1;
+    }
+    t
+};
+
+fn is_display_char(c: u8) -> bool {
+    DISPLAY_CHARS.get(usize::from(c)).copied().unwrap_or(false)
 }
 
 /// display-name = *(token LWS) / quoted-string (RFC 3261 §25.1; RFC 4475

@@ -49,7 +49,7 @@ impl<'a> Event<'a> {
         if !ok {
             return Err(bad(offset_in(s, event_type)));
         }
-        let id = Params::new(params).get("id").flatten();
+        let id = Params::new(params).get_token("id").flatten();
         Ok(Event {
             event_type,
             id,

@@ -80,31 +80,37 @@ impl HeaderIndex {
             .and_then(|&s| usize::from(s).checked_sub(1))
     }
 
-    /// Whether a line of the known header at position `known` in [`KNOWN`]
-    /// has been recorded already.
-    pub(crate) fn has(&self, known: usize) -> bool {
-        self.present & (1u64 << (known & 63)) != 0
-    }
-
-    /// Whether the known header at position `known` has a value slot, so
-    /// that its first line's value is worth recording.
-    pub(crate) fn is_hot(known: usize) -> bool {
-        Self::slot(known).is_some()
-    }
-
-    /// Records the first line of the known header at position `known` in
-    /// [`KNOWN`], whose trimmed value spans `start..end` of the header
-    /// section. Lines are recorded in order, and only the first per header.
-    pub(crate) fn record(&mut self, known: usize, start: usize, end: usize) {
-        if self.has(known) {
-            return;
+    /// Notes a line of the known header at position `known` in [`KNOWN`].
+    /// Lines come in order: `None` when the header was seen before, else
+    /// the hot slot for its first value, if it has one ([`set_value`]).
+    ///
+    /// [`set_value`]: HeaderIndex::set_value
+    pub(crate) fn first_line(&mut self, known: usize) -> Option<Option<usize>> {
+        let bit = 1u64 << (known & 63);
+        if self.present & bit != 0 {
+            return None;
         }
-        self.present |= 1u64 << (known & 63);
-        if let Some(value) = Self::slot(known).and_then(|s| self.value.get_mut(s)) {
+        self.present |= bit;
+        Some(Self::slot(known))
+    }
+
+    /// Records that the first value of the hot header in `slot` spans
+    /// `start..end` of the header section.
+    pub(crate) fn set_value(&mut self, slot: usize, start: usize, end: usize) {
+        if let Some(value) = self.value.get_mut(slot) {
             *value = match (u16::try_from(start), u16::try_from(end)) {
                 (Ok(s), Ok(e)) if e != FAR => (s, e),
                 _ => (0, FAR),
             };
+        }
+    }
+
+    /// Records the first line of the known header at position `known`,
+    /// whose trimmed value spans `start..end` of the header section.
+    #[cfg(test)]
+    fn record(&mut self, known: usize, start: usize, end: usize) {
+        if let Some(Some(slot)) = self.first_line(known) {
+            self.set_value(slot, start, end);
         }
     }
 
@@ -115,7 +121,7 @@ impl HeaderIndex {
         let Some(known) = name.index() else {
             return Lookup::Scan;
         };
-        if !self.has(known) {
+        if self.present & (1u64 << (known & 63)) == 0 {
             return Lookup::Absent;
         }
         match Self::slot(known).and_then(|s| self.value.get(s)) {
@@ -144,6 +150,5 @@ mod tests {
         let cl = HeaderName::ContentLength.index().unwrap();
         ix.record(cl, 65_530, 70_000); // too far for a u16: scan
         assert_eq!(ix.lookup(&HeaderName::ContentLength), Lookup::Scan);
-        assert!(HeaderIndex::is_hot(via) && !HeaderIndex::is_hot(ev));
     }
 }

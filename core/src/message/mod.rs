@@ -56,6 +56,7 @@ use header::line_name;
 use index::{HeaderIndex, Lookup};
 use scan::{
     find_byte, is_lws, is_token, is_token_char, parse_u32, parse_u32_bytes, run_end, trim_lws,
+    trim_lws_bytes,
 };
 
 /// A SIP method (RFC 3261 §7.1 and the extensions the phone speaks).
@@ -446,7 +447,23 @@ impl<'a> Message<'a> {
 
     /// The topmost Via (RFC 3261 §8.1.1.7, §18.2.2 route responses by it).
     pub fn top_via(&self) -> Option<Result<Via<'a>, ParseError>> {
+        // The common case without splitting the list first: the plain
+        // reading stops at the comma that ends the first element.
+        if let Some(via) = self
+            .first_value(HeaderName::Via)
+            .and_then(Via::parse_first_plain)
+        {
+            return Some(Ok(via));
+        }
         self.header_values(HeaderName::Via).next().map(Via::parse)
+    }
+
+    /// The value of the first `name` line, when the index holds it.
+    fn first_value(&self, name: HeaderName<'_>) -> Option<&'a str> {
+        match self.index.lookup(&name) {
+            Lookup::At(start, end) => self.headers.get(start..end),
+            _ => None,
+        }
     }
 
     /// Every Via in order, topmost first.
@@ -476,6 +493,11 @@ impl<'a> Message<'a> {
 
     /// The first Contact, `None` for none or `Contact: *`.
     pub fn contact(&self) -> Option<Result<NameAddr<'a>, ParseError>> {
+        // As for the top Via: a plain first element is read in place.
+        let first = self.first_value(HeaderName::Contact);
+        if let Some(addr) = first.and_then(NameAddr::parse_first_plain) {
+            return Some(Ok(addr));
+        }
         self.header_values(HeaderName::Contact)
             .find(|v| *v != "*")
             .map(NameAddr::parse)
@@ -553,101 +575,129 @@ struct HeadWalk {
 fn walk_head(b: &[u8]) -> Option<HeadWalk> {
     let section_start = find_byte(b, b'\n')? + 1;
     let section = b.get(section_start..)?;
-    let mut index = HeaderIndex::new();
-    let mut content_length = Ok(None);
+    let mut lines = LineChecker {
+        index: HeaderIndex::new(),
+        content_length: Ok(None),
+        section_start,
+    };
     // The start of the current line in `section`.
     let mut at = 0;
     loop {
         let rest = section.get(at..)?;
         let blank_len = match rest {
-            [b'\r', b'\n', ..] => Some(2),
-            [b'\n', ..] => Some(1),
-            _ => None,
-        };
-        if let Some(blank_len) = blank_len {
-            return Some(HeadWalk {
-                head_len: section_start + at,
-                body_start: section_start + at + blank_len,
-                section_start,
-                index,
-                content_length,
-            });
-        }
-        // RFC 3261 §7.3.1: a `token` name, optional white space, a colon.
-        // After the first bad line only the end of the head is sought: the
-        // error is reported once framing and the start line pass.
-        let mut checked = None;
-        if content_length.is_ok() {
-            checked = find_byte(rest, b':')
-                .and_then(|colon| line_name(rest, colon).map(|(_, known)| (colon, known)));
-            if checked.is_none() {
-                content_length = Err(ParseError::new(
-                    ParseErrorKind::BadHeader,
-                    section_start + at,
-                ));
+            [b'\r', b'\n', ..] => 2,
+            [b'\n', ..] => 1,
+            // After the first bad line only the end of the head is sought:
+            // the error is reported once framing and the start line pass.
+            _ if lines.content_length.is_err() => {
+                at += logical_line_end(rest, 0)? + 1;
+                continue;
             }
-        }
-        // The logical line ends at the first LF not followed by SP or HT:
-        // folded continuation lines belong to it (RFC 3261 §7.3.1). No LF
-        // comes before the colon of a well-formed line.
-        let mut from = checked.map_or(0, |(colon, _)| colon + 1);
-        let lf = loop {
-            let lf = from + find_byte(rest.get(from..)?, b'\n')?;
-            if !matches!(rest.get(lf + 1), Some(b' ' | b'\t')) {
-                break lf;
+            _ => {
+                at += lines.check(rest, at)? + 1;
+                continue;
             }
-            from = lf + 1;
         };
-        if let (Some((colon, Some(known))), Ok(cl)) = (checked, content_length) {
-            content_length = index_header_line(known, rest, colon + 1..lf, at, &mut index)
-                .map(|v| v.or(cl))
-                .and_then(|v| match (cl, v) {
-                    // Several differing Content-Length values leave the
-                    // framing ambiguous: refuse rather than guess.
-                    (Some(old), Some(new)) if old != new => Err(ParseErrorKind::BadContentLength),
-                    _ => Ok(v),
-                })
-                .map_err(|kind| ParseError::new(kind, section_start + at));
-        }
-        at += lf + 1;
+        return Some(HeadWalk {
+            head_len: section_start + at,
+            body_start: section_start + at + blank_len,
+            section_start,
+            index: lines.index,
+            content_length: lines.content_length,
+        });
     }
 }
 
-/// Indexes one well-formed header line of known header `known` (its
-/// position in [`KNOWN`](header::KNOWN)), starting at `offset` in the header
-/// section; `value` is the range of `line` after the colon, up to the line
-/// break. Returns the value when the header is Content-Length.
-fn index_header_line(
-    known: usize,
-    line: &[u8],
-    value: core::ops::Range<usize>,
-    offset: usize,
-    index: &mut HeaderIndex,
-) -> Result<Option<usize>, ParseErrorKind> {
-    let is_content_length = Some(known) == HeaderName::ContentLength.index();
-    if index.has(known) && !is_content_length {
-        return Ok(None);
+/// The offset of the LF that ends the logical line `line` starts with,
+/// searched from `from`: the first LF not followed by SP or HT, as folded
+/// continuation lines belong to the line (RFC 3261 §7.3.1).
+fn logical_line_end(line: &[u8], mut from: usize) -> Option<usize> {
+    loop {
+        let lf = from + find_byte(line.get(from..)?, b'\n')?;
+        if !matches!(line.get(lf + 1), Some(b' ' | b'\t')) {
+            return Some(lf);
+        }
+        from = lf + 1;
     }
-    if !HeaderIndex::is_hot(known) {
-        index.record(known, 0, 0);
-        return Ok(None);
+}
+
+/// The per-line part of [`walk_head`].
+struct LineChecker {
+    index: HeaderIndex,
+    /// The Content-Length, or the first malformed header line.
+    content_length: Result<Option<usize>, ParseError>,
+    /// Where the header section starts in the walked bytes.
+    section_start: usize,
+}
+
+impl LineChecker {
+    /// Checks the header line `rest` starts with, at offset `at` of the
+    /// header section (RFC 3261 §7.3.1: a `token` name, optional white
+    /// space, a colon), and indexes it when its header is known. Returns
+    /// the offset of the LF that ends it; `None` when no LF does.
+    fn check(&mut self, rest: &[u8], at: usize) -> Option<usize> {
+        let name = find_byte(rest, b':').and_then(|colon| Some((colon, line_name(rest, colon)?.1)));
+        let Some((colon, known)) = name else {
+            self.content_length = Err(ParseError::new(
+                ParseErrorKind::BadHeader,
+                self.section_start + at,
+            ));
+            return logical_line_end(rest, 0);
+        };
+        // No LF comes before the colon of a well-formed line.
+        let lf = logical_line_end(rest, colon + 1)?;
+        if let Some(known) = known {
+            self.index_line(known, rest, colon + 1, lf, at);
+        }
+        Some(lf)
     }
-    // The value without surrounding white space, as a header line read
-    // later gives it.
-    let (mut start, mut end) = (value.start, value.end);
-    while start < end && line.get(start).is_some_and(|&c| is_lws(c)) {
-        start += 1;
+
+    /// Indexes a line of known header `known` (its position in
+    /// [`KNOWN`](header::KNOWN)), whose value lies in `line[from..to]`
+    /// with surrounding white space, and reads it when it is a
+    /// Content-Length.
+    fn index_line(&mut self, known: usize, line: &[u8], from: usize, to: usize, at: usize) {
+        let is_content_length = Some(known) == HeaderName::ContentLength.index();
+        let Some(slot) = self.index.first_line(known) else {
+            if !is_content_length {
+                return;
+            }
+            // Every Content-Length line is read: see below.
+            return self.read_content_length(line, from, to, at);
+        };
+        let Some(slot) = slot else {
+            return;
+        };
+        // The value without surrounding white space, as a header line read
+        // later gives it.
+        let mut start = from;
+        while start < to && line.get(start).is_some_and(|&c| is_lws(c)) {
+            start += 1;
+        }
+        let mut end = to;
+        while end > start && line.get(end - 1).is_some_and(|&c| is_lws(c)) {
+            end -= 1;
+        }
+        self.index.set_value(slot, at + start, at + end);
+        if is_content_length {
+            self.read_content_length(line, start, end, at);
+        }
     }
-    while end > start && line.get(end - 1).is_some_and(|&c| is_lws(c)) {
-        end -= 1;
-    }
-    index.record(known, offset + start, offset + end);
-    if !is_content_length {
-        return Ok(None);
-    }
-    match parse_u32_bytes(line.get(start..end).unwrap_or(&[])) {
-        Some(v) => Ok(Some(v as usize)),
-        None => Err(ParseErrorKind::BadContentLength),
+
+    /// Reads a Content-Length value, `line[from..to]` with surrounding
+    /// white space.
+    fn read_content_length(&mut self, line: &[u8], from: usize, to: usize, at: usize) {
+        let value = trim_lws_bytes(line.get(from..to).unwrap_or(&[]));
+        let error = |kind| Err(ParseError::new(kind, self.section_start + at));
+        self.content_length = match (parse_u32_bytes(value), self.content_length) {
+            (None, _) => error(ParseErrorKind::BadContentLength),
+            // Several differing Content-Length values leave the framing
+            // ambiguous: refuse rather than guess.
+            (Some(new), Ok(Some(old))) if old != new as usize => {
+                error(ParseErrorKind::BadContentLength)
+            }
+            (Some(new), _) => Ok(Some(new as usize)),
+        };
     }
 }
 

@@ -3,8 +3,8 @@
 
 use super::error::{ParseError, ParseErrorKind};
 use super::scan::{
-    eq_ic, is_lws, is_token, is_token_char, quoted_string_len, run_end, skip_lws, split_outside,
-    trim_lws,
+    eq_ic, find_any_of3, is_lws, is_token, is_token_char, quoted_string_len, run_end, skip_lws,
+    split_outside, trim_lws,
 };
 
 /// Iterates `;name[=value]` parameters. The input starts after the thing
@@ -30,32 +30,53 @@ impl<'a> Params<'a> {
         if !is_token(name) {
             return self.clone().find(|(n, _)| eq_ic(n, name)).map(|(_, v)| v);
         }
+        self.get_token(name)
+    }
+
+    /// [`Params::get`] for a `name` known to be a `token` (the codec's own
+    /// parameter names).
+    pub(crate) fn get_token(&self, name: &str) -> Option<Option<&'a str>> {
+        let rest = self.rest?;
         // A token name is compared with the start of each element, and
         // only an element that starts with it is split at its `=`: an
         // element whose name is `name` starts with it, and one that starts
         // with it and goes on with neither `=` nor white space has a
         // longer name.
-        let mut rest = self.rest?;
+        let b = rest.as_bytes();
+        let n = name.as_bytes();
+        let mut at = 0;
         loop {
-            let (item, next) = split_outside(rest, b';');
-            let item = trim_start_lws(item);
-            let after = item
-                .get(..name.len())
-                .filter(|head| eq_ic(head, name))
-                .and_then(|_| item.get(name.len()..));
-            match after.map(|a| (a, a.as_bytes().first())) {
-                Some((_, None)) => return Some(None),
-                Some((a, Some(b'='))) => return Some(Some(trim_lws(a.get(1..).unwrap_or("")))),
-                Some((_, Some(&c))) if is_lws(c) => {
-                    if let Some((n, v)) = split_param(item) {
-                        if eq_ic(n, name) {
-                            return Some(v);
+            let tail = b.get(at..)?;
+            let (end, next) = match find_any_of3(tail, b';', b'"', b'<') {
+                Some(i) if tail.get(i) == Some(&b';') => (at + i, Some(at + i + 1)),
+                None => (b.len(), None),
+                // A quote or bracket: the general split from this element on.
+                Some(_) => {
+                    return Params {
+                        rest: rest.get(at..),
+                    }
+                    .find(|(m, _)| eq_ic(m, name))
+                    .map(|(_, v)| v);
+                }
+            };
+            let start = at + skip_lws(tail, 0);
+            let after = start + n.len();
+            let named = after <= end && b.get(start..after).is_some_and(|head| same_name(head, n));
+            if named {
+                match b.get(after).filter(|_| after < end) {
+                    None => return Some(None),
+                    Some(b'=') => return Some(Some(trim_lws(rest.get(after + 1..end)?))),
+                    Some(&c) if is_lws(c) => {
+                        if let Some((m, v)) = split_param(rest.get(at..end)?) {
+                            if eq_ic(m, name) {
+                                return Some(v);
+                            }
                         }
                     }
+                    Some(_) => {}
                 }
-                _ => {}
             }
-            rest = next?;
+            at = next?;
         }
     }
 
@@ -91,10 +112,12 @@ fn split_param(item: &str) -> Option<(&str, Option<&str>)> {
     })
 }
 
-/// `s` without leading linear white space.
-fn trim_start_lws(s: &str) -> &str {
-    let start = s.bytes().position(|c| !is_lws(c)).unwrap_or(s.len());
-    s.get(start..).unwrap_or("")
+/// Whether `a` is `token` name `b` in any case.
+fn same_name(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(&x, &y)| x == y || (x | 0x20 == y | 0x20 && (x | 0x20).is_ascii_lowercase()))
 }
 
 /// Checks `*( SEMI generic-param )` strictly (RFC 3261 §25.1): each
@@ -134,6 +157,31 @@ pub(crate) fn check_generic_params(s: &str) -> Result<(), ParseError> {
         }
     }
     Ok(())
+}
+
+/// The end of the run of plain `*( SEMI generic-param )` at the start of
+/// `b`: each parameter a `token` name and an optional value of `token`
+/// or host characters, with no white space or quotes. What this runs
+/// over, [`check_generic_params`] accepts.
+pub(crate) fn plain_generic_params_end(b: &[u8]) -> usize {
+    let mut at = 0;
+    while b.get(at) == Some(&b';') {
+        let name_end = run_end(b, at + 1, is_token_char);
+        if name_end == at + 1 {
+            return at;
+        }
+        at = name_end;
+        if b.get(at) == Some(&b'=') {
+            let value_end = run_end(b, at + 1, |c| {
+                is_token_char(c) || matches!(c, b':' | b'[' | b']')
+            });
+            if value_end == at + 1 {
+                return name_end;
+            }
+            at = value_end;
+        }
+    }
+    at
 }
 
 /// Removes one pair of surrounding double quotes, if present. Quoted-pair

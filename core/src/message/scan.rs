@@ -38,13 +38,21 @@ pub(crate) const fn is_lws(b: u8) -> bool {
 }
 
 /// `s` without leading and trailing linear white space.
+#[inline]
 pub(crate) fn trim_lws(s: &str) -> &str {
     let (start, end) = lws_bounds(s.as_bytes());
     // Both ends sit next to ASCII bytes, so they are char boundaries.
     s.get(start..end).unwrap_or("")
 }
 
+/// `b` without leading and trailing linear white space.
+pub(crate) fn trim_lws_bytes(b: &[u8]) -> &[u8] {
+    let (start, end) = lws_bounds(b);
+    b.get(start..end).unwrap_or(&[])
+}
+
 /// The range of `b` left after trimming linear white space.
+#[inline]
 fn lws_bounds(b: &[u8]) -> (usize, usize) {
     let start = b.iter().position(|&c| !is_lws(c)).unwrap_or(b.len());
     let end = b.iter().rposition(|&c| !is_lws(c)).map_or(start, |i| i + 1);

@@ -292,14 +292,15 @@ pub(crate) fn scan_uri(b: &[u8]) -> Result<(usize, Marks), ParseError> {
 }
 
 /// The bytes a plain user part and a plain parameter run over: URI
-/// characters but the delimiters `:`, `;`, `?`, `@` and the `%` of escapes.
+/// characters but the delimiters `:`, `;`, `?`, `@`, the `%` of escapes
+/// and the `,` that an addr-spec may not hold.
 // Built at compile time: an index out of range would fail the build.
 #[allow(clippy::indexing_slicing)]
 const PLAIN_RUN: [bool; 256] = {
     let mut t = [false; 256];
     let mut i = 0;
     while i < 256 {
-        t[i] = URI_CHARS[i] == URI_PLAIN && i as u8 != b';';
+        t[i] = URI_CHARS[i] == URI_PLAIN && i as u8 != b';' && i as u8 != b',';
         i += 1;
     }
     t
@@ -315,10 +316,12 @@ impl<'a> Uri<'a> {
     /// password, a host name or IPv4 address, an optional port, and
     /// parameters without escapes, `:` or `@`. Returns the URI and where
     /// it ends: at the first byte that is none of these, which a caller
-    /// must check ends the URI (a `?`, `%`, `:` or `@` there means the URI
-    /// goes on and this reading does not apply). `None` for other shapes;
-    /// what this reads, [`Uri::parse`]'s general reading reads the same.
-    pub(crate) fn parse_plain(s: &'a str) -> Option<(Uri<'a>, usize)> {
+    /// must check ends the URI (a `?`, `%`, `:`, `,` or `@` there means the
+    /// URI goes on and this reading does not apply). Without `params` the
+    /// URI ends at its first `;`, as in an addr-spec whose parameters
+    /// belong to the header. `None` for other shapes; what this reads,
+    /// [`Uri::parse`]'s general reading reads the same.
+    pub(crate) fn parse_plain(s: &'a str, params: bool) -> Option<(Uri<'a>, usize)> {
         let b = s.as_bytes();
         let (scheme, base) = match b.get(..5)? {
             [s, i, p, b':', _] if [*s, *i, *p].eq_ignore_ascii_case(b"sip") => (Scheme::Sip, 4),
@@ -351,7 +354,7 @@ impl<'a> Uri<'a> {
             None
         };
         let params_start = end;
-        while b.get(end) == Some(&b';') {
+        while params && b.get(end) == Some(&b';') {
             // Every parameter needs a name (RFC 3261 §25.1 uri-parameter).
             if b.get(end + 1) == Some(&b'=') {
                 return None;
@@ -375,7 +378,7 @@ impl<'a> Uri<'a> {
 
     /// Parses a SIP, SIPS or tel URI.
     pub fn parse(s: &'a str) -> Result<Uri<'a>, ParseError> {
-        if let Some((uri, end)) = Self::parse_plain(s) {
+        if let Some((uri, end)) = Self::parse_plain(s, true) {
             if end == s.len() {
                 return Ok(uri);
             }
@@ -556,7 +559,7 @@ impl<'a> Uri<'a> {
 
     /// The transport named by `;transport=`, if any.
     pub fn transport(&self) -> Option<&'a str> {
-        self.param("transport").flatten()
+        self.param_list().get_token("transport").flatten()
     }
 }
 

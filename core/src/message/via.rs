@@ -29,15 +29,27 @@ impl<'a> Via<'a> {
     pub fn parse(s: &'a str) -> Result<Via<'a>, ParseError> {
         let s = trim_lws(s);
         match Self::parse_plain(s) {
-            Some(via) => Ok(via),
-            None => Self::parse_general(s),
+            Some(via) if via.raw.len() == s.len() => Ok(via),
+            _ => Self::parse_general(s),
         }
     }
 
-    /// The common shape, in one pass: `SIP/2.0/` transport, one space,
-    /// sent-by and `;`-parameters without white space, quotes or brackets.
-    /// `None` for anything else, which [`Via::parse_general`] then reads;
-    /// what this accepts, that reads the same way.
+    /// The first Via of a list (one Via header's value), when it has the
+    /// plain shape [`Via::parse`] reads in one pass and ends the list or
+    /// is followed by a comma: the element a [`CommaList`](super::CommaList)
+    /// gives, read as `Via::parse` reads it.
+    pub(crate) fn parse_first_plain(list: &'a str) -> Option<Via<'a>> {
+        let list = trim_lws(list);
+        let via = Self::parse_plain(list)?;
+        matches!(list.as_bytes().get(via.raw.len()), None | Some(b',')).then_some(via)
+    }
+
+    /// The common shape at the start of `s`, in one pass: `SIP/2.0/`
+    /// transport, one space, sent-by and `;`-parameters without white
+    /// space, quotes, brackets or commas. The Via read ends (`raw`) where
+    /// that shape does; `None` for other shapes, which
+    /// [`Via::parse_general`] then reads. What this reads up to the end of
+    /// `s`, that reads the same way.
     fn parse_plain(s: &'a str) -> Option<Via<'a>> {
         let b = s.as_bytes();
         if b.get(..8)? != b"SIP/2.0/" {
@@ -75,19 +87,13 @@ impl<'a> Via<'a> {
                 _ => (host, None, host_end),
             }
         };
-        if !matches!(b.get(by_end), None | Some(b';')) {
-            return None;
-        }
-        let params = s.get(by_end..)?;
-        if !plain_params(params.as_bytes()) {
-            return None;
-        }
+        let end = by_end + plain_params_end(b.get(by_end..)?)?;
         Some(Via {
             transport,
             host,
             port,
-            params,
-            raw: s,
+            params: s.get(by_end..end)?,
+            raw: s.get(..end)?,
         })
     }
 
@@ -142,29 +148,29 @@ impl<'a> Via<'a> {
 
     /// The branch parameter (RFC 3261 §8.1.1.7).
     pub fn branch(&self) -> Option<&'a str> {
-        self.param_list().get("branch").flatten()
+        self.param_list().get_token("branch").flatten()
     }
 
     /// The received parameter (RFC 3261 §18.2.1).
     pub fn received(&self) -> Option<&'a str> {
-        self.param_list().get("received").flatten()
+        self.param_list().get_token("received").flatten()
     }
 
     /// The rport parameter (RFC 3581): `Some(None)` when requested but empty.
     pub fn rport(&self) -> Option<Option<u16>> {
         self.param_list()
-            .get("rport")
+            .get_token("rport")
             .map(|v| v.and_then(|p| p.parse().ok()))
     }
 
     /// The maddr parameter.
     pub fn maddr(&self) -> Option<&'a str> {
-        self.param_list().get("maddr").flatten()
+        self.param_list().get_token("maddr").flatten()
     }
 
     /// The ttl parameter (0-255).
     pub fn ttl(&self) -> Option<u8> {
-        self.param_list().get("ttl").flatten()?.parse().ok()
+        self.param_list().get_token("ttl").flatten()?.parse().ok()
     }
 
     /// Whether the branch carries the RFC 3261 magic cookie `z9hG4bK`
@@ -174,27 +180,24 @@ impl<'a> Via<'a> {
     }
 }
 
-/// Whether `params` (empty or starting with `;`) are plain: no white
-/// space, quotes or brackets, and every non-empty element has a `token`
-/// name before any `=`.
-fn plain_params(params: &[u8]) -> bool {
-    // Bytes a value runs over: all but `;` and what makes a Via not plain.
-    let in_value = |c: u8| !matches!(c, b';' | b'"' | b'<' | b' ' | b'\t' | b'\r' | b'\n');
-    // At a `;` (or the end).
+/// The end of the plain parameters at the start of `params`: `;`
+/// elements without white space, quotes, brackets or commas, each
+/// non-empty one with a `token` name before any `=`. `None` when an
+/// element breaks those rules before its end.
+fn plain_params_end(params: &[u8]) -> Option<usize> {
+    // Bytes a value runs over: all but `;` and what ends a plain Via.
+    let in_value = |c: u8| !matches!(c, b';' | b',' | b'"' | b'<' | b' ' | b'\t' | b'\r' | b'\n');
     let mut at = 0;
-    while at < params.len() {
+    while params.get(at) == Some(&b';') {
         let name_start = at + 1;
         let name_end = run_end(params, name_start, is_token_char);
         at = match params.get(name_end) {
-            None | Some(b';') => name_end,
             Some(b'=') if name_end > name_start => run_end(params, name_end + 1, in_value),
-            _ => return false,
+            Some(b'=') => return None,
+            _ => name_end,
         };
-        if !matches!(params.get(at), None | Some(b';')) {
-            return false;
-        }
     }
-    true
+    Some(at)
 }
 
 /// sent-by = host [ COLON port ], where COLON allows LWS on both sides
