@@ -1,9 +1,10 @@
 //! Codec speed: handset against the `rsip` crate on the same messages,
 //! with a plain `memchr` CRLF count over the same bytes as the speed limit.
 //!
-//! Each workload parses a message and reads the headers a phone reads on
-//! every message: the top Via's branch, the From and To tags, Call-ID,
-//! CSeq (number and method) and the first Contact's URI.
+//! The main workloads parse a message and read the headers a phone reads
+//! on every message: the top Via's branch, the From and To tags, Call-ID,
+//! CSeq (number and method) and the first Contact's URI. Two more parse
+//! alone, without reading anything.
 //!
 //! A second group serialises a typical INVITE (with an SDP offer) through
 //! `MessageWriter` into a stack buffer.
@@ -18,7 +19,10 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 #[path = "common/codec_work.rs"]
 mod work;
-use work::{crlf_count, handset_read, messages, messages_read_by_both, rsip_read, write_invite};
+use work::{
+    crlf_count, handset_parse, handset_read, messages, messages_read_by_both, rsip_parse,
+    rsip_read, write_invite,
+};
 
 fn bench(c: &mut Criterion) {
     let all = messages();
@@ -45,6 +49,22 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             both.iter()
                 .map(|m| rsip_read(black_box(m)).unwrap_or(0))
+                .sum::<usize>()
+        })
+    });
+    // Parse alone, nothing read: rsip splits every header into its untyped
+    // form, handset checks and indexes every header line.
+    g.bench_function("handset_parse", |b| {
+        b.iter(|| {
+            both.iter()
+                .map(|m| handset_parse(black_box(m)).unwrap_or(0))
+                .sum::<usize>()
+        })
+    });
+    g.bench_function("rsip_parse", |b| {
+        b.iter(|| {
+            both.iter()
+                .map(|m| rsip_parse(black_box(m)).unwrap_or(0))
                 .sum::<usize>()
         })
     });

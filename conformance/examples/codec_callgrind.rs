@@ -8,6 +8,7 @@
 //! valgrind --tool=callgrind target/release/examples/codec_callgrind handset 1000
 //! ```
 //! Workloads: `handset`, `rsip`, `memchr`, `parse` (handset's parse alone),
+//! `rsip_parse` (rsip's parse alone),
 //! `write` (one INVITE per round),
 //! `none` (set-up only, to subtract). Prints the message count per round.
 
@@ -37,8 +38,12 @@ fn main() {
             }
             "parse" => {
                 for m in &both {
-                    sum += handset_core::message::Message::parse_datagram(black_box(m))
-                        .map_or(0, |m| m.len());
+                    sum += work::handset_parse(black_box(m)).unwrap_or(0);
+                }
+            }
+            "rsip_parse" => {
+                for m in &both {
+                    sum += work::rsip_parse(black_box(m)).unwrap_or(0);
                 }
             }
             "memchr" => {

@@ -67,6 +67,20 @@ pub fn rsip_read(bytes: &[u8]) -> Option<usize> {
     Some(sum)
 }
 
+/// handset: parse alone (framing, start line, every header line checked
+/// and indexed); returns the message length.
+pub fn handset_parse(bytes: &[u8]) -> Option<usize> {
+    Message::parse_datagram(bytes).ok().map(|m| m.len())
+}
+
+/// rsip: parse alone (start line and every header split into its untyped
+/// form); returns the header count.
+pub fn rsip_parse(bytes: &[u8]) -> Option<usize> {
+    rsip::SipMessage::try_from(bytes)
+        .ok()
+        .map(|m| m.headers().iter().count())
+}
+
 /// The speed limit: one pass over the bytes counting CRLFs.
 pub fn crlf_count(bytes: &[u8]) -> usize {
     memchr::memmem::find_iter(bytes, b"\r\n").count()
