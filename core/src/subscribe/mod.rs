@@ -202,6 +202,16 @@ impl Subscriber {
     /// Asks for removal (`Expires: 0`, RFC 6665 §4.1.2.3). Without a
     /// dialog there is nothing to remove and the subscription goes idle.
     pub fn stop(&mut self, now: Instant) {
+        if self.dialog.is_none() && self.in_flight && !self.stale_in_flight {
+            // The new subscription in flight may yet be accepted: wait for
+            // its answer, and if its 2xx makes a dialog, remove it there
+            // with `Expires: 0` (RFC 6665 §4.1.2.3) rather than leave the
+            // notifier holding it until it expires.
+            self.removing = true;
+            self.status = SubscriptionStatus::Unsubscribing;
+            self.due = None;
+            return;
+        }
         if self.dialog.is_none() {
             self.status = SubscriptionStatus::Idle;
             self.due = None;
@@ -313,6 +323,18 @@ impl Subscriber {
         if core::mem::take(&mut self.stale_in_flight) {
             return SubscribeOutcome::Ignored;
         }
+        if self.removing && self.dialog.is_none() && !self.removal_in_flight {
+            // Removal asked for while the new subscription was in flight.
+            if (200..300).contains(&code) {
+                if let Ok(d) = Dialog::new_uac(request, response, false) {
+                    self.dialog = Some(d);
+                    self.due = Some(now);
+                    return SubscribeOutcome::Ignored;
+                }
+            }
+            self.end(SubscriptionStatus::Idle);
+            return SubscribeOutcome::Removed;
+        }
         if self.refresh_overtaken_by_removal(now) {
             return SubscribeOutcome::Ignored;
         }
@@ -396,6 +418,11 @@ impl Subscriber {
         self.in_flight = false;
         if core::mem::take(&mut self.stale_in_flight) {
             return SubscribeOutcome::Ignored;
+        }
+        if self.removing && self.dialog.is_none() {
+            // Nothing was subscribed, so nothing is left to remove.
+            self.end(SubscriptionStatus::Idle);
+            return SubscribeOutcome::Removed;
         }
         if self.refresh_overtaken_by_removal(now) {
             return SubscribeOutcome::Ignored;

@@ -531,3 +531,47 @@ fn removal_asked_during_a_refresh_still_sends_expires_zero() {
         SubscribeOutcome::Removed
     );
 }
+
+#[test]
+fn removal_asked_before_the_first_answer_removes_what_the_answer_made() {
+    let mut rng = Rng::new(5);
+    let mut s = subscriber(&mut rng);
+    s.start(t(0));
+    let first = poll(&mut s, &mut rng, t(0)).unwrap();
+    s.stop(t(1));
+    assert_eq!(s.status(), SubscriptionStatus::Unsubscribing);
+    assert!(poll(&mut s, &mut rng, t(1)).is_none());
+    // The notifier accepts the subscription: it is removed in its dialog.
+    let ok = answer(&first, 200, "Expires: 600\r\n");
+    assert_eq!(
+        respond(&mut s, t(1), &first, &ok),
+        SubscribeOutcome::Ignored
+    );
+    let removal = String::from_utf8(poll(&mut s, &mut rng, t(1)).unwrap()).unwrap();
+    assert_eq!(header(&removal, "Expires"), Some("0"));
+    assert!(header(&removal, "To").unwrap().ends_with(";tag=vm1"));
+    let ok = answer(removal.as_bytes(), 200, "Expires: 0\r\n");
+    assert_eq!(
+        respond(&mut s, t(2), removal.as_bytes(), &ok),
+        SubscribeOutcome::Removed
+    );
+    assert_eq!(s.status(), SubscriptionStatus::Idle);
+
+    // Refused or unanswered, there is nothing to remove.
+    let mut s = subscriber(&mut rng);
+    s.start(t(0));
+    let first = poll(&mut s, &mut rng, t(0)).unwrap();
+    s.stop(t(1));
+    let busy = answer(&first, 503, "");
+    assert_eq!(
+        respond(&mut s, t(1), &first, &busy),
+        SubscribeOutcome::Removed
+    );
+    assert_eq!(s.poll_timeout(), None);
+    let mut s = subscriber(&mut rng);
+    s.start(t(0));
+    poll(&mut s, &mut rng, t(0)).unwrap();
+    s.stop(t(1));
+    assert_eq!(s.on_timeout(t(32)), SubscribeOutcome::Removed);
+    assert_eq!(s.status(), SubscriptionStatus::Idle);
+}
