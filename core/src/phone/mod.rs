@@ -41,8 +41,8 @@ mod session_timer;
 mod test_support;
 mod transfer;
 
-pub use crate::call::session_timer::SessionTimerSettings;
 pub use crate::call::reliable::ReliableProvisional;
+pub use crate::call::session_timer::SessionTimerSettings;
 pub use crate::transfer::{TransferConfig, TransferPolicy};
 pub use api::{CallHandle, Command, CommandError, EndReason, Event};
 pub use info::{
@@ -347,7 +347,10 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         if self.config.registrar.is_some() {
             next = earliest(next, self.registration.poll_timeout());
         }
-        for c in self.call_slots().filter_map(|i| self.calls.get(i)?.as_ref()) {
+        for c in self
+            .call_slots()
+            .filter_map(|i| self.calls.get(i)?.as_ref())
+        {
             next = earliest(next, c.poll_timeout());
         }
         for f in &self.features {

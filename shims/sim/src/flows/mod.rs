@@ -12,8 +12,8 @@ mod info_dtmf;
 mod media;
 mod mwi;
 mod mwi_auth;
-mod session_timer;
 mod prack;
+mod session_timer;
 mod transfer;
 
 use std::net::SocketAddr;
@@ -50,8 +50,8 @@ pub fn registry() -> FlowRegistry {
     features::register_flows(&mut r);
     transfer::register_flows(&mut r);
     mwi::register_flows(&mut r);
-    session_timer::register_flows(&mut r);
     prack::register_flows(&mut r);
+    session_timer::register_flows(&mut r);
     info_dtmf::register_flows(&mut r);
     failover::register_flows(&mut r);
     mwi_auth::register_flows(&mut r);
