@@ -120,7 +120,10 @@ fn a_retransmitted_bye_after_the_call_gets_the_identical_200() {
     d.step(&bye());
     assert_eq!(d.phone().live_calls().count(), 0);
     let first = d.sent().last().cloned().expect("a response to the BYE");
-    assert_eq!(statuses(std::slice::from_ref(&first)), vec![(200, "BYE".to_string())]);
+    assert_eq!(
+        statuses(std::slice::from_ref(&first)),
+        vec![(200, "BYE".to_string())]
+    );
     for wait_ms in [0u16, 500, 4_000, 20_000] {
         let before = d.sent().len();
         d.step(&Step::Wait(wait_ms));
