@@ -137,7 +137,7 @@ for line in read("footprint.jsonl").splitlines():
     d = json.loads(line)
     if d.get("calls") is None:
         continue
-    print(f"| Cortex-M4F, {d['calls']} calls, opt-level \"{d.get('opt', '?')}\" | flash "
+    print(f"| Cortex-M4F, call slots: {d['calls']}, opt-level \"{d.get('opt', '?')}\" | flash "
           f"{d['flash'] / 1024:.1f} KiB, RAM {d['ram'] / 1024:.1f} KiB | | |")
 best = re.search(r"highest rate with 0 failed calls: (.*)", read("load.txt"))
 if best:
@@ -153,7 +153,8 @@ if "handset" in codec and "rsip" in codec:
     print()
 sim, core = estimate("sim/basic-call"), estimate("core/call-10s-media")
 if sim and core:
-    print(f"calls: the simulator with proxy runs a basic call in {sim[0] / core[0]:.2f}x the time "
-          "the two core phones alone need for a call with media")
+    print(f"calls: a simulated basic call through the proxy (no RTP on the wire) takes "
+          f"{sim[0] / 1e6:.3f} ms; two core phones alone with 10 s of RTP and RTCP take "
+          f"{core[0] / 1e6:.3f} ms")
 print(f"load average at end: {open('/proc/loadavg').read().split()[:3]}")
 PY
