@@ -195,3 +195,19 @@ fn fuzz_crash_inputs_no_longer_break_an_invariant() {
         handset_conformance::harness::phone::run(input);
     }
 }
+
+/// Found by the `phone` target and not fixed yet: after a hold by the
+/// peer's re-INVITE, a 503 to our resume and damaged input, the phone
+/// reports a deadline (5 s) that lies before now (84 s) once its outputs
+/// are drained, so some timer is never run and never cleared. Run with
+/// `cargo test -p handset-conformance --test phone_regressions -- --ignored`;
+/// `cargo run -p handset-conformance --example fuzz_replay -- phone
+/// conformance/tests/fuzz-crashes/phone-deadline-in-the-past-after-reinvite-hold`
+/// prints every step.
+#[test]
+#[ignore = "open finding of the phone fuzz target: a deadline left in the past"]
+fn open_finding_deadline_in_the_past_after_a_reinvite_hold() {
+    handset_conformance::harness::phone::run(include_bytes!(
+        "fuzz-crashes/phone-deadline-in-the-past-after-reinvite-hold"
+    ));
+}
