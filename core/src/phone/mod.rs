@@ -548,7 +548,15 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         let Some(n) = ua::write_simple_response(&mut buf, req, code, tag_opt, extra) else {
             return Err(InputError::Unusable);
         };
-        let bytes = buf.get(..n).unwrap_or(&[]);
+        self.answer_in_new_server_transaction(raw, to, buf.get(..n).unwrap_or(&[]));
+        Ok(())
+    }
+
+    /// Sends `response`, the final answer to the non-INVITE request `raw`,
+    /// from a new server transaction that keeps it for the request's
+    /// retransmissions (RFC 3261 §17.2.2); without a free slot the answer
+    /// still goes out once.
+    fn answer_in_new_server_transaction(&mut self, raw: &[u8], to: SocketAddr, response: &[u8]) {
         let tx = NonInviteServerTransaction::new(
             raw,
             to,
@@ -557,13 +565,12 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             self.now,
         );
         if let Ok(mut tx) = tx {
-            let _ = tx.send_response(self.now, bytes);
+            let _ = tx.send_response(self.now, response);
             if self.txns.insert(tx).is_err() {
                 self.stats.refused_full = self.stats.refused_full.saturating_add(1);
             }
         }
-        self.transmit(to, bytes);
-        Ok(())
+        self.transmit(to, response);
     }
 
     // Own frame: its message-sized locals stay off its callers' stack.

@@ -30,8 +30,7 @@ use crate::dialog::Dialog;
 use crate::message::{reason_phrase, Message, MessageWriter, Method};
 use crate::sdp::SessionDescription;
 use crate::transaction::{
-    InviteServerState, InviteServerTransaction, NonInviteServerTransaction, Transaction,
-    TransactionId, MAX_MESSAGE,
+    InviteServerState, InviteServerTransaction, Transaction, TransactionId, MAX_MESSAGE,
 };
 use crate::ua::{self, Text};
 
@@ -683,20 +682,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         let Ok(n) = w.finish(ct, sdp) else {
             return Err(InputError::Unusable);
         };
-        let bytes = buf.get(..n).unwrap_or(&[]);
-        if let Ok(mut tx) = NonInviteServerTransaction::new(
-            raw,
-            to,
-            self.config.reliability,
-            self.config.timers,
-            self.now,
-        ) {
-            let _ = tx.send_response(self.now, bytes);
-            if self.txns.insert(tx).is_err() {
-                self.stats.refused_full = self.stats.refused_full.saturating_add(1);
-            }
-        }
-        self.transmit(to, bytes);
+        self.answer_in_new_server_transaction(raw, to, buf.get(..n).unwrap_or(&[]));
         Ok(())
     }
 }
