@@ -196,17 +196,57 @@ fn fuzz_crash_inputs_no_longer_break_an_invariant() {
     }
 }
 
-/// Found by the `phone` target and not fixed yet: after a hold by the
-/// peer's re-INVITE, a 503 to our resume and damaged input, the phone
-/// reports a deadline (5 s) that lies before now (84 s) once its outputs
-/// are drained, so some timer is never run and never cleared. Run with
-/// `cargo test -p handset-conformance --test phone_regressions -- --ignored`;
-/// `cargo run -p handset-conformance --example fuzz_replay -- phone
-/// conformance/tests/fuzz-crashes/phone-deadline-in-the-past-after-reinvite-hold`
-/// prints every step.
+/// A peer's re-INVITE whose ACK never comes, and a 503 with Retry-After
+/// to the phone's own resume: when the 200's retransmissions give up
+/// (64·T1, the call kept) in the same tick as the retry falls due, the
+/// retry was skipped and its deadline left in the past. Now the resume
+/// goes out again in that tick.
 #[test]
-#[ignore = "open finding of the phone fuzz target: a deadline left in the past"]
-fn open_finding_deadline_in_the_past_after_a_reinvite_hold() {
+fn a_retry_due_when_an_unacked_200_gives_up_is_sent_in_the_same_tick() {
+    let mut d = Driver::recording(&script());
+    d.step(&invite(SdpPick::Audio));
+    d.step(&Step::Command(Cmd::Answer(HandlePick::Known(0))));
+    d.step(&Step::Ack {
+        to: 0,
+        tag: TagPick::Right,
+        sdp: SdpPick::None,
+        edits: Damage::default(),
+    });
+    let reinvites = |d: &Driver| {
+        d.sent()
+            .iter()
+            .filter(|m| m.starts_with(b"INVITE "))
+            .count()
+    };
+    d.step(&Step::Command(Cmd::Hold(HandlePick::Known(0))));
+    d.step(&reply(200, SdpPick::Inactive));
+    d.step(&Step::Command(Cmd::Resume(HandlePick::Known(0))));
+    assert_eq!(reinvites(&d), 2);
+    // RFC 3261 §21.5.4: 503 with Retry-After 5.
+    d.step(&reply(503, SdpPick::None));
+    // The peer's re-INVITE gets our 200; its ACK is lost.
+    d.step(&Step::InDialog {
+        of: 0,
+        method: handset_conformance::harness::phone::MethodPick::Invite,
+        tag: TagPick::Right,
+        cseq: CseqPick::Next,
+        sdp: SdpPick::Audio,
+        extra: Extra::None,
+        edits: Damage::default(),
+    });
+    assert_eq!(reinvites(&d), 2);
+    // One step past both the retry (5 s) and the 200's give-up (32 s);
+    // the driver checks poll_timeout is not in the past after it.
+    d.step(&Step::WaitLong(40));
+    assert_eq!(reinvites(&d), 3, "the resume is retried");
+    assert_eq!(d.phone().live_calls().count(), 1);
+    d.finish();
+}
+
+/// The input the `phone` fuzz target found for the case above (with
+/// damaged datagrams around it), replayed as found.
+#[test]
+fn fuzz_finding_deadline_in_the_past_after_a_reinvite_hold() {
     handset_conformance::harness::phone::run(include_bytes!(
         "fuzz-crashes/phone-deadline-in-the-past-after-reinvite-hold"
     ));

@@ -18,13 +18,13 @@ use crate::transaction::{
     new_branch, ClientEvent, InviteClientTransaction, InviteServerTransaction, MessageBuf,
     NonInviteClientTransaction, TimerEvent, TransactionId, MAX_MESSAGE,
 };
-use crate::ua::{self, random_token, SockAddrFmt};
+use crate::ua::{self, random_token};
 
 /// RFC 3261 §16.6 step 11: Timer C, a proxy's limit for an INVITE branch
 /// that had a provisional but no final response.
 const REINVITE_TIMER_C: Duration = Duration::from_secs(180);
 
-impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
+impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS, TXNS, COMPLETED> {
     // Own frame: its message-sized locals stay off its callers' stack.
     #[inline(never)]
     pub(super) fn handle_call_command(&mut self, c: Command<'_>) {
@@ -1375,8 +1375,12 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
                     self.final_to_incoming(slot, 480);
                     self.end_call(slot, EndReason::NoAnswer);
                 }
-                continue;
             }
+            // A call still live runs its other timers in this same tick,
+            // so none of its deadlines is left in the past.
+            let Some(Some(call)) = self.calls.get_mut(slot) else {
+                continue;
+            };
             if call.is_confirmed() && call.own_reinvite.is_some_and(|o| o.give_up <= self.now) {
                 // Every final response to our re-INVITE was lost: end the
                 // dialog as for a timed-out re-INVITE (§12.2.1.2).
@@ -1407,12 +1411,13 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
                     c.pending_ok = None;
                     keep = c.is_confirmed() && !c.media.offer_pending();
                 }
-                if keep {
+                // A kept call falls through: its other timers (a glare
+                // retry) may be due in this same tick.
+                if !keep {
+                    self.send_bye(slot);
+                    self.end_call(slot, EndReason::Timeout);
                     continue;
                 }
-                self.send_bye(slot);
-                self.end_call(slot, EndReason::Timeout);
-                continue;
             }
             if let Some((to, bytes)) = resend {
                 self.transmit(to, bytes.as_bytes());
@@ -1500,14 +1505,9 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
 
     /// Writes `sip:` and this phone's contact address, for tests and shims.
     pub fn contact_uri(&self, out: &mut ua::Text<96>) {
-        let _ = core::fmt::write(
-            out,
-            format_args!(
-                "sip:{}@{}",
-                self.config.identity.user,
-                SockAddrFmt(self.config.identity.local)
-            ),
-        );
+        let local = crate::message::AddrText::socket(self.config.identity.local);
+        let user = &self.config.identity.user;
+        let _ = crate::message::push_all(out, &["sip:", user, "@", local.as_str()]);
     }
 }
 
