@@ -11,7 +11,7 @@ use core::net::SocketAddr;
 
 use crate::dialog::DialogHandle;
 use crate::media::MediaStream;
-use crate::message::{Message, MessageWriter, Method};
+use crate::message::{Decimal, Message, MessageWriter, Method};
 use crate::rng::Rng;
 use crate::sdp::MediaSession;
 use crate::time::{Duration, Instant};
@@ -255,10 +255,11 @@ pub fn write_initial_invite(
     w.header("Max-Forwards", "70");
     w.raw(b"From: ");
     me.write_aor(w);
-    w.fmt(format_args!(";tag={}\r\n", call.local_tag));
-    w.header_fmt("To", format_args!("<{target}>"));
+    w.text(&[";tag=", &call.local_tag, "\r\n"]);
+    w.header_text("To", &["<", target, ">"]);
     w.header("Call-ID", &call.call_id);
-    w.header_fmt("CSeq", format_args!("{} INVITE", call.invite_cseq));
+    let cseq = Decimal::new(u64::from(call.invite_cseq));
+    w.header_text("CSeq", &[cseq.as_str(), " INVITE"]);
     me.write_contact(w);
     w.header("Allow", ua::ALLOW);
     w.header("Supported", call.session_timer.supported());

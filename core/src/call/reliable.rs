@@ -4,7 +4,7 @@
 //! UAC receives. Pure state machines; the phone facade writes and sends
 //! the messages.
 
-use crate::message::{Message, MessageWriter, Method};
+use crate::message::{Decimal, Message, MessageWriter, Method};
 use crate::rng::Rng;
 use crate::time::{Duration, Instant};
 use crate::ua::{self, LocalIdentity};
@@ -260,7 +260,7 @@ pub fn write_reliable_provisional(
     ua::write_response_head(&mut w, req, code, reason, Some(local_tag), true);
     me.write_contact(&mut w);
     w.header("Require", OPTION_TAG);
-    w.header_fmt("RSeq", format_args!("{rseq}"));
+    w.header("RSeq", Decimal::new(u64::from(rseq)).as_str());
     w.header("Server", ua::PRODUCT);
     let ct = (!sdp.is_empty()).then_some("application/sdp");
     w.finish(ct, sdp).ok()

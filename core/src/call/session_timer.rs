@@ -12,9 +12,7 @@
 //! change from request to request; the running timer keeps who refreshes
 //! from this phone's point of view.
 
-use core::fmt::Write as _;
-
-use crate::message::{Message, MessageWriter, Method, Refresher};
+use crate::message::{push_all, Decimal, Message, MessageWriter, Method, Refresher};
 use crate::time::{Duration, Instant};
 use crate::ua::Text;
 
@@ -256,7 +254,7 @@ impl SessionTimer {
         };
         w.header("Session-Expires", &value);
         if self.min_se != MIN_SE_FLOOR {
-            w.header_fmt("Min-SE", format_args!("{}", self.min_se));
+            w.header("Min-SE", Decimal::new(u64::from(self.min_se)).as_str());
         }
     }
 
@@ -284,7 +282,11 @@ impl SessionTimer {
     pub fn min_se_value(&self) -> Option<Text<12>> {
         let mut v = Text::new();
         (self.enabled() && self.min_se != MIN_SE_FLOOR)
-            .then(|| write!(v, "{}", self.min_se).ok().map(|_| v))
+            .then(|| {
+                v.push_str(Decimal::new(u64::from(self.min_se)).as_str())
+                    .ok()
+                    .map(|_| v)
+            })
             .flatten()
     }
 
@@ -537,9 +539,13 @@ impl SessionTimer {
 /// `interval[;refresher=uac|uas]`.
 fn se_value(interval: u32, refresher: Option<Refresher>) -> SessionExpiresValue {
     let mut v = Text::new();
+    let interval = Decimal::new(u64::from(interval));
     let _ = match refresher {
-        Some(who) => write!(v, "{interval};refresher={}", refresher_token(who)),
-        None => write!(v, "{interval}"),
+        Some(who) => push_all(
+            &mut v,
+            &[interval.as_str(), ";refresher=", refresher_token(who)],
+        ),
+        None => push_all(&mut v, &[interval.as_str()]),
     };
     v
 }

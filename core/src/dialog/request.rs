@@ -3,11 +3,9 @@
 //! From, To, Call-ID and CSeq. The caller adds Via, Max-Forwards, Contact,
 //! authentication and the body, and finishes the message.
 
-use core::fmt;
-
 use super::error::DialogError;
 use super::state::{Dialog, Party};
-use crate::message::{MessageWriter, Method, Uri};
+use crate::message::{Decimal, MessageWriter, Method, Uri};
 
 impl Dialog {
     /// The first route, when it is a strict router (no `lr` parameter,
@@ -25,11 +23,9 @@ impl Dialog {
         let uri = self
             .strict_first_route()
             .unwrap_or(self.remote_target.as_str());
-        w.fmt(format_args!(
-            "{} {} SIP/2.0\r\n",
-            method.as_str(),
-            RequestUri(uri)
-        ));
+        w.text(&[method.as_str(), " "]);
+        write_request_uri(w, uri);
+        w.raw(b" SIP/2.0\r\n");
     }
 
     /// Writes Route, From, To, Call-ID and CSeq for a request of `method`
@@ -41,24 +37,19 @@ impl Dialog {
     pub fn write_headers(&self, w: &mut MessageWriter<'_>, method: Method<'_>, seq: u32) {
         if self.strict_first_route().is_some() {
             for route in self.route_set.iter().skip(1) {
-                w.header_fmt("Route", format_args!("<{route}>"));
+                w.header_text("Route", &["<", route, ">"]);
             }
-            w.header_fmt("Route", format_args!("<{}>", self.remote_target));
+            w.header_text("Route", &["<", &self.remote_target, ">"]);
         } else {
             for route in self.route_set.iter() {
-                w.header_fmt("Route", format_args!("<{route}>"));
+                w.header_text("Route", &["<", route, ">"]);
             }
         }
-        w.header_fmt(
-            "From",
-            format_args!("{}", Addr(&self.local, &self.local_tag)),
-        );
-        w.header_fmt(
-            "To",
-            format_args!("{}", Addr(&self.remote, &self.remote_tag)),
-        );
+        write_party(w, "From", &self.local, &self.local_tag);
+        write_party(w, "To", &self.remote, &self.remote_tag);
         w.header("Call-ID", &self.call_id);
-        w.header_fmt("CSeq", format_args!("{} {}", seq, method.as_str()));
+        let seq = Decimal::new(u64::from(seq));
+        w.header_text("CSeq", &[seq.as_str(), " ", method.as_str()]);
     }
 
     /// Writes the request line and the dialog headers of a request of
@@ -105,59 +96,50 @@ impl Dialog {
     }
 }
 
-/// `"Display" <uri>;tag=t`: From or To of an in-dialog request.
-struct Addr<'a>(&'a Party, &'a str);
-
-impl fmt::Display for Addr<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(name) = &self.0.display_name {
-            write!(f, "{name} ")?;
-        }
-        write!(f, "<{}>;tag={}", self.0.uri, self.1)
+/// `name: "Display" <uri>;tag=t`: From or To of an in-dialog request.
+fn write_party(w: &mut MessageWriter<'_>, name: &str, party: &Party, tag: &str) {
+    w.text(&[name, ": "]);
+    if let Some(display) = &party.display_name {
+        w.text(&[display, " "]);
     }
+    w.text(&["<", &party.uri, ">;tag=", tag, "\r\n"]);
 }
 
-/// A URI written as a Request-URI: without its `?headers` part and its
+/// Writes `raw` as a Request-URI: without its `?headers` part and its
 /// `method` parameter, which a Request-URI may not hold (RFC 3261 §19.1.1
 /// table 1, §12.2.1.1 "stripping any parameters that are not allowed").
-struct RequestUri<'a>(&'a str);
-
-impl fmt::Display for RequestUri<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let raw = self.0;
-        let Ok(uri) = Uri::parse(raw) else {
-            return f.write_str(raw);
-        };
-        // raw = base [params] ["?" headers]
-        let without_headers = if !uri.headers.is_empty() {
-            raw.len().checked_sub(uri.headers.len() + 1)
-        } else if raw.ends_with('?') {
-            raw.len().checked_sub(1)
-        } else {
-            Some(raw.len())
-        };
-        let base = without_headers
-            .and_then(|end| end.checked_sub(uri.params.len()))
-            .and_then(|end| raw.get(..end));
-        let Some(base) = base else {
-            return f.write_str(raw);
-        };
-        f.write_str(base)?;
-        for param in uri.params.split(';').filter(|p| !p.is_empty()) {
-            let name = param.split('=').next().unwrap_or(param);
-            if !name.eq_ignore_ascii_case("method") {
-                write!(f, ";{param}")?;
-            }
+fn write_request_uri(w: &mut MessageWriter<'_>, raw: &str) {
+    let Ok(uri) = Uri::parse(raw) else {
+        return w.text(&[raw]);
+    };
+    // raw = base [params] ["?" headers]
+    let without_headers = if !uri.headers.is_empty() {
+        raw.len().checked_sub(uri.headers.len() + 1)
+    } else if raw.ends_with('?') {
+        raw.len().checked_sub(1)
+    } else {
+        Some(raw.len())
+    };
+    let base = without_headers
+        .and_then(|end| end.checked_sub(uri.params.len()))
+        .and_then(|end| raw.get(..end));
+    let Some(base) = base else {
+        return w.text(&[raw]);
+    };
+    w.text(&[base]);
+    for param in uri.params.split(';').filter(|p| !p.is_empty()) {
+        let name = param.split('=').next().unwrap_or(param);
+        if !name.eq_ignore_ascii_case("method") {
+            w.text(&[";", param]);
         }
-        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     extern crate std;
-    use super::RequestUri;
-    use std::format;
+    use super::write_request_uri;
+    use crate::message::MessageWriter;
 
     #[test]
     fn request_uri_drops_headers_and_method() {
@@ -171,7 +153,10 @@ mod tests {
             ("sips:a?x@b;METHOD=BYE;maddr=h", "sips:a?x@b;maddr=h"),
             ("sip:c@h?Replaces=x%40y", "sip:c@h"),
         ] {
-            assert_eq!(format!("{}", RequestUri(raw)), want, "{raw}");
+            let mut buf = [0u8; 64];
+            let mut w = MessageWriter::new(&mut buf);
+            write_request_uri(&mut w, raw);
+            assert_eq!(w.written(), want.as_bytes(), "{raw}");
         }
     }
 }

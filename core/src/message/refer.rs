@@ -8,6 +8,7 @@ use super::error::{ParseError, ParseErrorKind, WriteError};
 use super::event::split_token_params;
 use super::params::{check_generic_params, Params};
 use super::scan::{is_call_id, is_token, offset_in, trim_lws};
+use super::text::push_all;
 use super::uri::percent_decode;
 use super::write::MessageWriter;
 
@@ -113,7 +114,8 @@ pub fn parse_refer_sub(s: &str) -> Result<bool, ParseError> {
 /// A Refer-To value that embeds a Replaces header, written as
 /// `<target?Replaces=call-id%3Bto-tag%3D...%3Bfrom-tag%3D...>` (RFC 3891
 /// §3, RFC 3515 §2.1, RFC 5589 §7). Display it into a header with
-/// [`MessageWriter::header_fmt`], or write it with [`ReferToReplaces::write`].
+/// [`MessageWriter::header_fmt`], or write it with [`ReferToReplaces::write`]
+/// or [`ReferToReplaces::push_to`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReferToReplaces<'x> {
     /// The transfer target's URI, e.g. `sip:carol@192.0.2.4`.
@@ -132,27 +134,41 @@ impl ReferToReplaces<'_> {
     /// Writes the value into `out` and returns its length; never truncates.
     pub fn write(&self, out: &mut [u8]) -> Result<usize, WriteError> {
         let mut w = MessageWriter::new(out);
-        w.fmt(format_args!("{self}"));
+        let _ = self.pieces(|piece| {
+            w.text(&[piece]);
+            Ok::<(), WriteError>(())
+        });
         w.finish_fragment()
+    }
+
+    /// Appends the value to `out`; `Err` when it does not fit.
+    pub fn push_to<const N: usize>(&self, out: &mut heapless::String<N>) -> Result<(), WriteError> {
+        self.pieces(|piece| push_all(out, &[piece]))
+    }
+
+    /// Hands the value to `put` piece by piece, in order.
+    fn pieces<E>(&self, mut put: impl FnMut(&str) -> Result<(), E>) -> Result<(), E> {
+        // A URI that already has headers gets the new one after '&'.
+        let sep = if self.target.contains('?') { "&" } else { "?" };
+        put("<")?;
+        put(self.target)?;
+        put(sep)?;
+        put("Replaces=")?;
+        HeaderEscaped(self.call_id).pieces(&mut put)?;
+        put("%3Bto-tag%3D")?;
+        HeaderEscaped(self.to_tag).pieces(&mut put)?;
+        put("%3Bfrom-tag%3D")?;
+        HeaderEscaped(self.from_tag).pieces(&mut put)?;
+        if self.early_only {
+            put("%3Bearly-only")?;
+        }
+        put(">")
     }
 }
 
 impl fmt::Display for ReferToReplaces<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // A URI that already has headers gets the new one after '&'.
-        let sep = if self.target.contains('?') { '&' } else { '?' };
-        write!(
-            f,
-            "<{}{sep}Replaces={}%3Bto-tag%3D{}%3Bfrom-tag%3D{}",
-            self.target,
-            HeaderEscaped(self.call_id),
-            HeaderEscaped(self.to_tag),
-            HeaderEscaped(self.from_tag)
-        )?;
-        if self.early_only {
-            f.write_str("%3Bearly-only")?;
-        }
-        f.write_str(">")
+        self.pieces(|piece| f.write_str(piece))
     }
 }
 
@@ -162,10 +178,13 @@ impl fmt::Display for ReferToReplaces<'_> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HeaderEscaped<'x>(pub &'x str);
 
-impl fmt::Display for HeaderEscaped<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl HeaderEscaped<'_> {
+    /// Hands the escaped text to `put` piece by piece: runs of characters
+    /// that stay as they are, and one `%XX` per escaped byte.
+    fn pieces<E>(&self, mut put: impl FnMut(&str) -> Result<(), E>) -> Result<(), E> {
         const HEX: &[u8; 16] = b"0123456789ABCDEF";
-        for b in self.0.bytes() {
+        let mut plain_from = 0;
+        for (i, b) in self.0.bytes().enumerate() {
             let plain = b.is_ascii_alphanumeric()
                 || matches!(
                     b,
@@ -186,14 +205,22 @@ impl fmt::Display for HeaderEscaped<'_> {
                         | b'$'
                 );
             if plain {
-                write!(f, "{}", char::from(b))?;
-            } else {
-                let hi = HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0');
-                let lo = HEX.get(usize::from(b & 0xf)).copied().unwrap_or(b'0');
-                write!(f, "%{}{}", char::from(hi), char::from(lo))?;
+                continue;
             }
+            put(self.0.get(plain_from..i).unwrap_or(""))?;
+            plain_from = i + 1;
+            let hi = HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0');
+            let lo = HEX.get(usize::from(b & 0xf)).copied().unwrap_or(b'0');
+            let escaped = [b'%', hi, lo];
+            put(core::str::from_utf8(&escaped).unwrap_or(""))?;
         }
-        Ok(())
+        put(self.0.get(plain_from..).unwrap_or(""))
+    }
+}
+
+impl fmt::Display for HeaderEscaped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.pieces(|piece| f.write_str(piece))
     }
 }
 

@@ -7,6 +7,7 @@
 use core::fmt::{self, Write as _};
 
 use super::error::WriteError;
+use super::text::Decimal;
 use super::Method;
 
 /// Builds one SIP message in a caller buffer.
@@ -60,19 +61,37 @@ impl<'b> MessageWriter<'b> {
         }
     }
 
+    /// Appends the parts one after another. With [`Decimal`] and
+    /// [`AddrText`](super::AddrText) for numbers and addresses, this writes
+    /// what [`fmt`](Self::fmt) would without linking `core::fmt`.
+    pub fn text(&mut self, parts: &[&str]) {
+        for part in parts {
+            self.raw(part.as_bytes());
+        }
+    }
+
+    /// `name: value CRLF` with the value written in parts, as by
+    /// [`text`](Self::text).
+    pub fn header_text(&mut self, name: &str, parts: &[&str]) {
+        self.text(&[name, ": "]);
+        self.text(parts);
+        self.raw(b"\r\n");
+    }
+
     /// `Method SP Request-URI SP SIP/2.0 CRLF` (RFC 3261 §7.1).
     pub fn request_line(&mut self, method: Method<'_>, uri: &str) {
-        self.fmt(format_args!("{} {} SIP/2.0\r\n", method.as_str(), uri));
+        self.text(&[method.as_str(), " ", uri, " SIP/2.0\r\n"]);
     }
 
     /// `SIP/2.0 SP code SP reason CRLF` (RFC 3261 §7.2).
     pub fn status_line(&mut self, code: u16, reason: &str) {
-        self.fmt(format_args!("SIP/2.0 {code} {reason}\r\n"));
+        let code = Decimal::new(u64::from(code));
+        self.text(&["SIP/2.0 ", code.as_str(), " ", reason, "\r\n"]);
     }
 
     /// `name: value CRLF`.
     pub fn header(&mut self, name: &str, value: &str) {
-        self.fmt(format_args!("{name}: {value}\r\n"));
+        self.text(&[name, ": ", value, "\r\n"]);
     }
 
     /// `name: <formatted value> CRLF`.
@@ -107,7 +126,8 @@ impl<'b> MessageWriter<'b> {
         if let Some(ct) = content_type.filter(|_| !body.is_empty()) {
             self.header("Content-Type", ct);
         }
-        self.fmt(format_args!("Content-Length: {}\r\n\r\n", body.len()));
+        let length = Decimal::new(body.len() as u64);
+        self.text(&["Content-Length: ", length.as_str(), "\r\n\r\n"]);
         self.raw(body);
         if self.overflow {
             Err(WriteError::BufferTooSmall)

@@ -9,7 +9,7 @@ use super::policy::{
 };
 use super::{CallHandle, CommandError, EndReason, Event, Phone};
 use crate::call::CallState;
-use crate::message::{HeaderName, Message, MessageWriter, Method, Scheme};
+use crate::message::{Decimal, HeaderName, Message, MessageWriter, Method, Scheme};
 use crate::time::Duration;
 use crate::transaction::{new_branch, InviteClientTransaction, TransactionId, MAX_MESSAGE};
 use crate::ua::{self, Text};
@@ -281,16 +281,16 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
                     let to = crate::message::NameAddr::parse(h.value).ok()?;
                     w.raw(b"To: ");
                     if let Some(name) = to.display_name {
-                        w.fmt(format_args!("{name} "));
+                        w.text(&[name, " "]);
                     }
-                    w.fmt(format_args!("<{}>", to.uri.raw));
+                    w.text(&["<", to.uri.raw, ">"]);
                     for p in to.params.split(';').map(str::trim) {
                         let is_tag = p
                             .split('=')
                             .next()
                             .is_some_and(|n| n.trim().eq_ignore_ascii_case("tag"));
                         if !p.is_empty() && !is_tag {
-                            w.fmt(format_args!(";{p}"));
+                            w.text(&[";", p]);
                         }
                     }
                     w.raw(b"\r\n");
@@ -298,7 +298,8 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
                 _ => {}
             }
         }
-        w.header_fmt("CSeq", format_args!("{next_cseq} INVITE"));
+        let cseq = Decimal::new(u64::from(next_cseq));
+        w.header_text("CSeq", &[cseq.as_str(), " INVITE"]);
         self.config.identity.write_contact(&mut w);
         w.header("Allow", ua::ALLOW);
         w.header("Supported", timer.supported());

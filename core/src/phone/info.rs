@@ -11,7 +11,6 @@
 //! either order (RFC 6086 §4.2.1 leaves ordering to the application), and
 //! a reordered PIN is a wrong PIN.
 
-use core::fmt::Write as _;
 use core::net::SocketAddr;
 
 use heapless::Deque;
@@ -19,7 +18,7 @@ use heapless::Deque;
 use super::{CallHandle, CommandError, Event, InputError, Phone};
 use crate::call::CallState;
 use crate::media::{dtmf_event_code, MediaError, MediaInput};
-use crate::message::{HeaderName, Message, Method};
+use crate::message::{push_all, Decimal, HeaderName, Message, Method};
 use crate::time::Duration;
 use crate::transaction::TransactionId;
 use crate::ua::Text;
@@ -126,7 +125,14 @@ fn signal_digit(value: &str) -> Option<char> {
 /// `duration` into `out`.
 pub fn write_dtmf_relay(digit: char, duration: Duration, out: &mut Text<48>) -> Option<()> {
     let ms = (duration.as_micros() / 1000).clamp(1, MAX_INFO_DURATION_MS);
-    write!(out, "Signal={digit}\r\nDuration={ms}\r\n").ok()
+    let mut utf8 = [0u8; 4];
+    let digit = digit.encode_utf8(&mut utf8);
+    let ms = Decimal::new(ms);
+    push_all(
+        out,
+        &["Signal=", digit, "\r\nDuration=", ms.as_str(), "\r\n"],
+    )
+    .ok()
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

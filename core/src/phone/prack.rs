@@ -17,7 +17,6 @@
 //! SDP, or an offer), [`Phone::send_update`] sends one (a refresh, or a new
 //! offer of the call's media); the session timer uses both.
 
-use core::fmt::Write as _;
 use core::net::SocketAddr;
 
 use super::{CallHandle, CommandError, EndReason, Event, InputError, Phone};
@@ -27,7 +26,7 @@ use crate::call::reliable::{
 use crate::call::update::{judge_update, OwnUpdate, UpdateVerdict};
 use crate::call::{glare_retry_delay, CallDirection, CallState};
 use crate::dialog::Dialog;
-use crate::message::{reason_phrase, Message, MessageWriter, Method};
+use crate::message::{push_all, reason_phrase, Decimal, Message, MessageWriter, Method};
 use crate::sdp::SessionDescription;
 use crate::transaction::{
     InviteServerState, InviteServerTransaction, Transaction, TransactionId, MAX_MESSAGE,
@@ -84,7 +83,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
                 let sep = if unknown.is_empty() { "" } else { ", " };
                 // A list too long to repeat in full is cut short; the
                 // refusal stands either way.
-                let _ = write!(unknown, "{sep}{tag}");
+                let _ = push_all(&mut unknown, &[sep, tag]);
             }
         }
         let (code, extra): (u16, (&str, &str)) = if refused {
@@ -290,7 +289,12 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             return;
         };
         let mut rack: Text<48> = Text::new();
-        if write!(rack, "{rseq} {} {}", cseq.seq, cseq.method.as_str()).is_err() {
+        let (rseq, seq) = (
+            Decimal::new(u64::from(rseq)),
+            Decimal::new(u64::from(cseq.seq)),
+        );
+        let parts = [rseq.as_str(), " ", seq.as_str(), " ", cseq.method.as_str()];
+        if push_all(&mut rack, &parts).is_err() {
             return;
         }
         let extra: [(&str, &str); 1] = [("RAck", &rack)];

@@ -9,7 +9,7 @@ use crate::call::session_timer::{
     RefreshFailure, RunningTimer, SessionExpiresValue, SessionTimer, TimerDue,
 };
 use crate::call::{glare_retry_delay, CallDirection};
-use crate::message::Message;
+use crate::message::{Decimal, Message};
 use crate::time::Duration;
 use crate::transaction::{TransactionId, MAX_MESSAGE};
 use crate::ua::Text;
@@ -54,9 +54,8 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
     /// Answers the INVITE of transaction `id` with 422 Session Interval Too
     /// Small naming our Min-SE (RFC 4028 §9).
     pub(super) fn reply_422(&mut self, id: TransactionId, req: &Message<'_>, min_se: u32) {
-        let mut value: Text<10> = Text::new();
-        let _ = core::fmt::write(&mut value, format_args!("{min_se}"));
-        self.reply_in_invite_tx(id, req, 422, &[("Min-SE", &value)]);
+        let value = Decimal::new(u64::from(min_se));
+        self.reply_in_invite_tx(id, req, 422, &[("Min-SE", value.as_str())]);
     }
 
     /// A 2xx to our re-INVITE numbered `cseq` of the call in `slot`: every
@@ -302,7 +301,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         };
         if let Err(min_se) = call.session_timer.on_request(req) {
             let mut v = Text::new();
-            let _ = core::fmt::write(&mut v, format_args!("{min_se}"));
+            let _ = v.push_str(Decimal::new(u64::from(min_se)).as_str());
             return Err(v);
         }
         Ok(call

@@ -16,13 +16,12 @@
 //! dies with it; handles carry generations, so nothing here ever reaches a
 //! call or dialog that reused a slot.
 
-use core::fmt::Write as _;
 use core::net::SocketAddr;
 
 use super::{CallHandle, CommandError, EndReason, Event, InputError, Phone};
 use crate::call::CallState;
 use crate::dialog::{DialogHandle, ReplacesVerdict};
-use crate::message::{HeaderName, Host, Message, Method, Scheme, Uri};
+use crate::message::{push_all, Decimal, HeaderName, Host, Message, Method, Scheme, Uri};
 use crate::time::{Duration, Instant};
 use crate::transaction::{MessageBuf, NonInviteServerTransaction, TransactionId, MAX_MESSAGE};
 use crate::transfer::{
@@ -206,7 +205,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             return Err(CommandError::BadUri);
         }
         let mut refer_to: Text<MAX_REFER_TO> = Text::new();
-        write!(refer_to, "<{to}>").map_err(|_| CommandError::BadUri)?;
+        push_all(&mut refer_to, &["<", to, ">"]).map_err(|_| CommandError::BadUri)?;
         let release = self.config.transfer.release_on_accept;
         self.send_refer(call, &refer_to, release)
     }
@@ -233,7 +232,8 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             .ok_or(CommandError::WrongState)?;
         let d = self.dialogs.get(dh).ok_or(CommandError::WrongState)?;
         let mut refer_to: Text<MAX_REFER_TO> = Text::new();
-        write!(refer_to, "{}", d.refer_to_replaces(false))
+        d.refer_to_replaces(false)
+            .push_to(&mut refer_to)
             .map_err(|_| CommandError::NoResources)?;
         self.send_refer(held, &refer_to, false)
     }
@@ -259,7 +259,8 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         let idx = first_free(&self.transfers.outgoing).ok_or(CommandError::NoResources)?;
         let mut by: Text<MAX_TARGET> = Text::new();
         let id = &self.config.identity;
-        write!(by, "<sip:{}@{}>", id.user, id.domain).map_err(|_| CommandError::NoResources)?;
+        push_all(&mut by, &["<sip:", &id.user, "@", &id.domain, ">"])
+            .map_err(|_| CommandError::NoResources)?;
         let subscribe = self.config.transfer.refer_sub;
         let mut extra: heapless::Vec<(&str, &str), 4> = heapless::Vec::new();
         let _ = extra.push(("Refer-To", refer_to));
@@ -471,15 +472,16 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             let Ok(r) = r else {
                 return self.reply_non_invite(raw, req, from, 400, &[]);
             };
-            fits &= write!(
-                replaces,
-                "{};to-tag={};from-tag={}{}",
+            let early = if r.early_only { ";early-only" } else { "" };
+            let parts = [
                 r.call_id,
+                ";to-tag=",
                 r.to_tag,
+                ";from-tag=",
                 r.from_tag,
-                if r.early_only { ";early-only" } else { "" }
-            )
-            .is_ok();
+                early,
+            ];
+            fits &= push_all(&mut replaces, &parts).is_ok();
         }
         // RFC 3892 §3: the new INVITE carries the REFER's Referred-By; a
         // REFER without one was still sent by the party in From.
@@ -487,7 +489,7 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
             Some(v) => fits &= referred_by.push_str(v).is_ok(),
             None => {
                 if let Some(Ok(f)) = req.from() {
-                    fits &= write!(referred_by, "<{}>", f.uri.raw).is_ok();
+                    fits &= push_all(&mut referred_by, &["<", f.uri.raw, ">"]).is_ok();
                 }
             }
         }
@@ -599,21 +601,22 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
         let dialog = job.dialog;
         let mut event: Text<24> = Text::new();
         let _ = match job.event_id {
-            Some(id) => write!(event, "refer;id={id}"),
-            None => write!(event, "refer"),
+            Some(id) => push_all(
+                &mut event,
+                &["refer;id=", Decimal::new(u64::from(id)).as_str()],
+            ),
+            None => push_all(&mut event, &["refer"]),
         };
         let mut state: Text<40> = Text::new();
         let _ = if n.terminated {
-            write!(
-                state,
-                "terminated;reason={}",
-                n.reason.unwrap_or("noresource")
-            )
+            let reason = n.reason.unwrap_or("noresource");
+            push_all(&mut state, &["terminated;reason=", reason])
         } else {
-            write!(state, "active;expires={}", n.expires)
+            let expires = Decimal::new(u64::from(n.expires));
+            push_all(&mut state, &["active;expires=", expires.as_str()])
         };
         let mut body: Text<64> = Text::new();
-        let _ = write!(body, "{}", StatusFrag(n.status));
+        let _ = StatusFrag(n.status).push_to(&mut body);
         let extra = [
             ("Event", event.as_str()),
             ("Subscription-State", state.as_str()),

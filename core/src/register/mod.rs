@@ -27,7 +27,7 @@ use core::net::SocketAddr;
 use heapless::Vec;
 
 use crate::credentials::{ChallengeVerdict, ClientAuth, Credentials};
-use crate::message::{Contacts, Message, MessageWriter, Method};
+use crate::message::{Contacts, Decimal, Message, MessageWriter, Method};
 use crate::rng::Rng;
 use crate::time::{Duration, Instant};
 use crate::ua::{random_token, LocalIdentity, Text, MAX_CALL_ID, MAX_TAG, PRODUCT};
@@ -194,21 +194,22 @@ impl Registration {
         self.cseq = self.cseq.wrapping_add(1) & 0x7fff_ffff;
         let expires = if self.removing { 0 } else { self.wanted };
         let mut uri: Text<{ 4 + crate::ua::MAX_DOMAIN }> = Text::new();
-        let _ = core::fmt::write(&mut uri, format_args!("sip:{}", me.domain));
+        let _ = crate::message::push_all(&mut uri, &["sip:", &me.domain]);
         let mut w = MessageWriter::new(buf);
         w.request_line(Method::Register, &uri);
         me.write_via(&mut w, branch);
         w.header("Max-Forwards", "70");
         w.raw(b"From: ");
         me.write_aor(&mut w);
-        w.fmt(format_args!(";tag={}\r\n", self.from_tag));
+        w.text(&[";tag=", &self.from_tag, "\r\n"]);
         w.raw(b"To: ");
         me.write_aor(&mut w);
         w.raw(b"\r\n");
         w.header("Call-ID", &self.call_id);
-        w.header_fmt("CSeq", format_args!("{} REGISTER", self.cseq));
+        let cseq = Decimal::new(u64::from(self.cseq));
+        w.header_text("CSeq", &[cseq.as_str(), " REGISTER"]);
         me.write_contact(&mut w);
-        w.header_fmt("Expires", format_args!("{expires}"));
+        w.header("Expires", Decimal::new(u64::from(expires)).as_str());
         w.header("User-Agent", PRODUCT);
         let credentials = Credentials {
             username: if config.auth_user.is_empty() {

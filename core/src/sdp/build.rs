@@ -1,11 +1,11 @@
 //! The phone's own session description and its rendering into a caller
 //! buffer.
 
-use core::fmt::{self, Write as _};
 use core::net::IpAddr;
 
 use super::parse::{AddrType, MediaDescription};
 use super::{BuildError, Direction, PayloadFormat, AUDIO_RTP_CLOCK, MAX_MEDIA};
+use crate::message::{AddrText, Decimal};
 
 /// Codec formats a [`LocalDescription`] lists on its audio line.
 pub const MAX_LOCAL_FORMATS: usize = 4;
@@ -166,12 +166,21 @@ struct SliceWriter<'b> {
     len: usize,
 }
 
-impl fmt::Write for SliceWriter<'_> {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        let end = self.len.checked_add(s.len()).ok_or(fmt::Error)?;
-        let dst = self.buf.get_mut(self.len..end).ok_or(fmt::Error)?;
-        dst.copy_from_slice(s.as_bytes());
-        self.len = end;
+impl SliceWriter<'_> {
+    /// Appends the parts one after another.
+    fn put(&mut self, parts: &[&str]) -> Result<(), BuildError> {
+        for part in parts {
+            let end = self
+                .len
+                .checked_add(part.len())
+                .ok_or(BuildError::BufferTooSmall)?;
+            let dst = self
+                .buf
+                .get_mut(self.len..end)
+                .ok_or(BuildError::BufferTooSmall)?;
+            dst.copy_from_slice(part.as_bytes());
+            self.len = end;
+        }
         Ok(())
     }
 }
@@ -222,58 +231,75 @@ impl LocalDescription {
     /// length; [`BuildError::BufferTooSmall`] when it does not fit.
     pub fn write(&self, buf: &mut [u8]) -> Result<usize, BuildError> {
         let mut w = SliceWriter { buf, len: 0 };
-        self.render(&mut w)
-            .map_err(|_| BuildError::BufferTooSmall)?;
+        self.render(&mut w)?;
         Ok(w.len)
     }
 
-    fn render(&self, w: &mut SliceWriter<'_>) -> fmt::Result {
+    fn render(&self, w: &mut SliceWriter<'_>) -> Result<(), BuildError> {
         let family = AddrType::of(self.address).as_token();
+        let id = Decimal::new(self.session_id);
+        let version = Decimal::new(self.session_version);
+        let address = AddrText::ip(self.address);
+        let address = address.as_str();
         // RFC 8866 §5.2, §5.3: `-` stands for no user name and no session name.
-        write!(
-            w,
-            "v=0\r\no=- {} {} IN {} {}\r\ns=-\r\nc=IN {} {}\r\nt=0 0\r\n",
-            self.session_id, self.session_version, family, self.address, family, self.address
-        )?;
+        w.put(&["v=0\r\no=- ", id.as_str(), " ", version.as_str()])?;
+        w.put(&[" IN ", family, " ", address, "\r\ns=-\r\n"])?;
+        w.put(&["c=IN ", family, " ", address, "\r\nt=0 0\r\n"])?;
         for slot in self.slots.iter().flatten() {
             match slot {
                 MediaSlot::Audio => self.render_audio(w)?,
                 MediaSlot::Rejected(r) => {
                     // RFC 3264 §6: a rejected stream keeps its type with port 0.
-                    write!(w, "m={} 0 {}", r.media.as_str(), r.proto.as_str())?;
+                    w.put(&["m=", r.media.as_str(), " 0 ", r.proto.as_str()])?;
                     if !r.format.as_str().is_empty() {
-                        write!(w, " {}", r.format.as_str())?;
+                        w.put(&[" ", r.format.as_str()])?;
                     }
-                    w.write_str("\r\n")?;
+                    w.put(&["\r\n"])?;
                 }
             }
         }
         Ok(())
     }
 
-    fn render_audio(&self, w: &mut SliceWriter<'_>) -> fmt::Result {
-        write!(w, "m=audio {} RTP/AVP", self.audio_port)?;
+    fn render_audio(&self, w: &mut SliceWriter<'_>) -> Result<(), BuildError> {
+        let port = Decimal::new(u64::from(self.audio_port));
+        w.put(&["m=audio ", port.as_str(), " RTP/AVP"])?;
         for f in self.formats.iter() {
-            write!(w, " {}", f.pt)?;
+            w.put(&[" ", Decimal::new(u64::from(f.pt)).as_str()])?;
         }
-        if let Some(pt) = self.dtmf_pt {
-            write!(w, " {pt}")?;
+        let dtmf_pt = self.dtmf_pt.map(|pt| Decimal::new(u64::from(pt)));
+        if let Some(pt) = &dtmf_pt {
+            w.put(&[" ", pt.as_str()])?;
         }
-        w.write_str("\r\n")?;
+        w.put(&["\r\n"])?;
         // RFC 3264 §5.1: rtpmap for static types too, so names are never guessed.
         for f in self.formats.iter() {
-            write!(w, "a=rtpmap:{} {}/{}\r\n", f.pt, f.name(), f.clock_rate())?;
+            let pt = Decimal::new(u64::from(f.pt));
+            let clock = Decimal::new(u64::from(f.clock_rate()));
+            w.put(&[
+                "a=rtpmap:",
+                pt.as_str(),
+                " ",
+                f.name(),
+                "/",
+                clock.as_str(),
+                "\r\n",
+            ])?;
         }
-        if let Some(pt) = self.dtmf_pt {
+        if let Some(pt) = &dtmf_pt {
             // RFC 4733 §3.2: events 0-15 are the DTMF digits, * # and A-D.
-            write!(
-                w,
-                "a=rtpmap:{pt} telephone-event/{AUDIO_RTP_CLOCK}\r\na=fmtp:{pt} 0-15\r\n"
-            )?;
+            let clock = Decimal::new(u64::from(AUDIO_RTP_CLOCK));
+            w.put(&[
+                "a=rtpmap:",
+                pt.as_str(),
+                " telephone-event/",
+                clock.as_str(),
+            ])?;
+            w.put(&["\r\na=fmtp:", pt.as_str(), " 0-15\r\n"])?;
         }
         if let Some(ms) = self.ptime {
-            write!(w, "a=ptime:{ms}\r\n")?;
+            w.put(&["a=ptime:", Decimal::new(u64::from(ms)).as_str(), "\r\n"])?;
         }
-        write!(w, "a={}\r\n", self.direction.as_attribute())
+        w.put(&["a=", self.direction.as_attribute(), "\r\n"])
     }
 }

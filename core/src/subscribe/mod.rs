@@ -16,7 +16,7 @@ pub use summary::{parse_message_summary, MessageCounts, MessageSummary, SummaryE
 
 use crate::credentials::{ChallengeVerdict, ClientAuth, Credentials};
 use crate::dialog::{CSeqCheck, Dialog};
-use crate::message::{Message, MessageWriter, Method, SubState};
+use crate::message::{Decimal, Message, MessageWriter, Method, SubState};
 use crate::rng::Rng;
 use crate::time::{Duration, Instant};
 use crate::ua::{random_token, LocalIdentity, Text, MAX_CALL_ID, MAX_DOMAIN, MAX_TAG, MAX_USER};
@@ -282,17 +282,18 @@ impl Subscriber {
                 me.write_via(&mut w, branch);
                 w.raw(b"From: ");
                 me.write_aor(&mut w);
-                w.fmt(format_args!(";tag={}\r\n", self.local_tag));
-                w.header_fmt("To", format_args!("<{}>", self.target));
+                w.text(&[";tag=", &self.local_tag, "\r\n"]);
+                w.header_text("To", &["<", &self.target, ">"]);
                 w.header("Call-ID", &self.call_id);
-                w.header_fmt("CSeq", format_args!("{} SUBSCRIBE", self.cseq));
+                let cseq = Decimal::new(u64::from(self.cseq));
+                w.header_text("CSeq", &[cseq.as_str(), " SUBSCRIBE"]);
             }
         }
         w.header("Max-Forwards", "70");
         me.write_contact(&mut w);
         w.header("Event", self.package);
         w.header("Accept", self.accept);
-        w.header_fmt("Expires", format_args!("{expires}"));
+        w.header("Expires", Decimal::new(u64::from(expires)).as_str());
         w.header("User-Agent", PRODUCT);
         if let Some(c) = credentials {
             self.auth.write_answer(&mut w, rng, c)?;

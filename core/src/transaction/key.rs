@@ -1,10 +1,8 @@
 //! Transaction matching (RFC 3261 §17.1.3 for responses, §17.2.3 for
 //! requests), on keys stored without allocation.
 
-use core::fmt::Write as _;
-
 use super::{TransactionError, MAGIC_COOKIE};
-use crate::message::{Message, Method, Via};
+use crate::message::{push_all, AddrText, Decimal, Host, Message, Method, Via};
 
 /// The longest branch a key stores. Branches are opaque tokens; common
 /// stacks write 20-60 characters.
@@ -80,9 +78,19 @@ fn server_method<'a>(msg: &Message<'a>) -> Result<Method<'a>, TransactionError> 
 /// case-insensitively, RFC 3261 §19.1.4).
 fn sent_by(via: &Via<'_>) -> Result<heapless::String<MAX_SENT_BY>, TransactionError> {
     let mut s = heapless::String::<MAX_SENT_BY>::new();
-    let written = match via.port {
-        Some(p) => write!(s, "{}:{}", via.host, p),
-        None => write!(s, "{}", via.host),
+    let ip;
+    let host = match (via.host, via.host.ip()) {
+        (Host::Name(name), _) => name,
+        (_, Some(a)) => {
+            ip = AddrText::host(a);
+            ip.as_str()
+        }
+        (_, None) => "",
+    };
+    let port = via.port.map(|p| Decimal::new(u64::from(p)));
+    let written = match &port {
+        Some(p) => push_all(&mut s, &[host, ":", p.as_str()]),
+        None => push_all(&mut s, &[host]),
     };
     written.map_err(|_| TransactionError::KeyTooLong)?;
     s.make_ascii_lowercase();

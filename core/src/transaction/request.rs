@@ -2,7 +2,7 @@
 //! transaction derives from its INVITE (ACK for non-2xx, CANCEL).
 
 use super::{TransactionError, MAX_MESSAGE};
-use crate::message::{HeaderName, Message, MessageWriter, Method};
+use crate::message::{Decimal, HeaderName, Message, MessageWriter, Method};
 
 /// Parses the request a transaction is created from and checks what every
 /// transaction relies on: a request, a CSeq naming the same method, and a
@@ -76,7 +76,8 @@ pub(crate) fn write_derived(
     w.header("From", from);
     w.header("To", to);
     w.header("Call-ID", call_id);
-    w.header_fmt("CSeq", format_args!("{} {}", cseq.seq, method.as_str()));
+    let seq = Decimal::new(u64::from(cseq.seq));
+    w.header_text("CSeq", &[seq.as_str(), " ", method.as_str()]);
     w.finish(None, b"")
         .map_err(|_| TransactionError::BufferTooSmall)
 }

@@ -3,7 +3,7 @@
 
 use core::fmt;
 
-use crate::message::reason_phrase;
+use crate::message::{push_all, reason_phrase, Decimal, WriteError};
 
 /// The media type of a REFER notification's body, with the version
 /// parameter RFC 3420 §3 defines.
@@ -13,9 +13,28 @@ pub const SIPFRAG_TYPE: &str = "message/sipfrag;version=2.0";
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StatusFrag(pub u16);
 
+impl StatusFrag {
+    /// Appends the status line to `out`; `Err` when it does not fit.
+    pub fn push_to<const N: usize>(&self, out: &mut heapless::String<N>) -> Result<(), WriteError> {
+        let code = Decimal::new(u64::from(self.0));
+        push_all(
+            out,
+            &[
+                "SIP/2.0 ",
+                code.as_str(),
+                " ",
+                reason_phrase(self.0),
+                "\r\n",
+            ],
+        )
+    }
+}
+
 impl fmt::Display for StatusFrag {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SIP/2.0 {} {}\r\n", self.0, reason_phrase(self.0))
+        let mut line: heapless::String<64> = heapless::String::new();
+        self.push_to(&mut line).map_err(|_| fmt::Error)?;
+        f.write_str(&line)
     }
 }
 

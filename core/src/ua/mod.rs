@@ -2,10 +2,9 @@
 //! every request it sends and every response it answers must carry. The
 //! usages (call, register, transfer) write their messages through it.
 
-use core::fmt::Write as _;
 use core::net::SocketAddr;
 
-use crate::message::{HeaderName, Message, MessageWriter, Method};
+use crate::message::{AddrText, Decimal, HeaderName, Message, MessageWriter, Method};
 use crate::rng::Rng;
 
 /// Bounded text owned by the core.
@@ -49,34 +48,33 @@ impl LocalIdentity {
     /// Writes `"Display" <sip:user@domain>` (or without display name).
     pub fn write_aor(&self, w: &mut MessageWriter<'_>) {
         if self.display_name.is_empty() {
-            w.fmt(format_args!("<sip:{}@{}>", self.user, self.domain));
+            w.text(&["<sip:", &self.user, "@", &self.domain, ">"]);
         } else {
-            w.fmt(format_args!(
-                "\"{}\" <sip:{}@{}>",
-                self.display_name, self.user, self.domain
-            ));
+            w.text(&["\"", &self.display_name, "\" "]);
+            w.text(&["<sip:", &self.user, "@", &self.domain, ">"]);
         }
     }
 
     /// The Contact header: where this phone receives requests (§8.1.1.8).
     pub fn write_contact(&self, w: &mut MessageWriter<'_>) {
-        w.header_fmt(
-            "Contact",
-            format_args!("<sip:{}@{}>", self.user, SockAddrFmt(self.local)),
-        );
+        let local = AddrText::socket(self.local);
+        w.header_text("Contact", &["<sip:", &self.user, "@", local.as_str(), ">"]);
     }
 
     /// The topmost Via for a request with `branch` (§8.1.1.7); `rport`
     /// asks for symmetric responses (RFC 3581 §3).
     pub fn write_via(&self, w: &mut MessageWriter<'_>, branch: &str) {
-        w.header_fmt(
+        let local = AddrText::socket(self.local);
+        w.header_text(
             "Via",
-            format_args!(
-                "SIP/2.0/{} {};rport;branch={}",
+            &[
+                "SIP/2.0/",
                 self.transport,
-                SockAddrFmt(self.local),
-                branch
-            ),
+                " ",
+                local.as_str(),
+                ";rport;branch=",
+                branch,
+            ],
         );
     }
 }
@@ -87,10 +85,7 @@ pub struct SockAddrFmt(pub SocketAddr);
 
 impl core::fmt::Display for SockAddrFmt {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self.0 {
-            SocketAddr::V4(a) => write!(f, "{}:{}", a.ip(), a.port()),
-            SocketAddr::V6(a) => write!(f, "[{}]:{}", a.ip(), a.port()),
-        }
+        f.write_str(AddrText::socket(self.0).as_str())
     }
 }
 
@@ -140,9 +135,7 @@ pub fn write_response_head(
                     .is_some_and(|t| t.tag().is_some());
                 match to_tag {
                     // §8.2.6.2: a To tag is added only when the request had none.
-                    Some(tag) if !has_tag => {
-                        w.header_fmt(h.name, format_args!("{};tag={}", h.value, tag))
-                    }
+                    Some(tag) if !has_tag => w.header_text(h.name, &[h.value, ";tag=", tag]),
                     _ => w.header(h.name, h.value),
                 }
             }
@@ -201,6 +194,6 @@ pub fn method_is(req: &Message<'_>, m: Method<'_>) -> bool {
 /// from numbers.
 pub fn decimal(n: u32) -> Text<10> {
     let mut t = Text::new();
-    let _ = write!(t, "{n}");
+    let _ = t.push_str(Decimal::new(u64::from(n)).as_str());
     t
 }
