@@ -5,6 +5,8 @@
 use core::fmt;
 use core::marker::PhantomData;
 
+use heapless::Vec;
+
 /// A handle to an entry of a [`Slots`] table; `M` tells handles of
 /// different tables apart at compile time.
 pub struct Handle<M> {
@@ -83,10 +85,16 @@ struct Slot<T> {
 /// The free slots are kept in a min-heap of their indices, so
 /// [`insert`](Self::insert) takes the lowest free slot in O(log N) and
 /// [`len`](Self::len) is a counter: neither walks the table.
+///
+/// Slots are taken into use in index order and never given back: the
+/// ones never used hold no bytes at all (`slots` grows up to `N`), so an
+/// empty table is only its counters, and building one (or moving it into
+/// place) costs no copy of `N` entries.
 #[derive(Clone, Debug)]
 pub struct Slots<T, M, const N: usize> {
-    slots: [Slot<T>; N],
-    /// A binary min-heap of the free slot indices in `free[..free_len]`.
+    slots: Vec<Slot<T>, N>,
+    /// A binary min-heap of the indices of freed slots (all below
+    /// `slots.len()`) in `free[..free_len]`.
     free: [u16; N],
     free_len: usize,
     live: usize,
@@ -101,22 +109,18 @@ impl<T, M, const N: usize> Default for Slots<T, M, N> {
 
 impl<T, M, const N: usize> Slots<T, M, N> {
     /// An empty table.
-    pub fn new() -> Self {
-        let capacity = N.min(usize::from(u16::MAX) + 1);
+    pub const fn new() -> Self {
         Slots {
-            slots: core::array::from_fn(|_| Slot {
-                generation: 0,
-                entry: None,
-            }),
-            // Ascending indices already form a min-heap.
-            free: core::array::from_fn(|i| u16::try_from(i).unwrap_or(u16::MAX)),
-            free_len: capacity,
+            slots: Vec::new(),
+            free: [0; N],
+            free_len: 0,
             live: 0,
             kind: PhantomData,
         }
     }
 
-    /// Takes the lowest free index off the heap.
+    /// Takes the lowest freed index off the heap. Every freed index is
+    /// below the slots never used, so it is the lowest free slot.
     fn pop_free(&mut self) -> Option<u16> {
         let last = self.free_len.checked_sub(1)?;
         let top = *self.free.first()?;
@@ -191,12 +195,30 @@ impl<T, M, const N: usize> Slots<T, M, N> {
 
     /// Whether no slot is free.
     pub fn is_full(&self) -> bool {
-        self.free_len == 0
+        self.free_len == 0 && self.slots.len() >= self.capacity()
     }
 
     /// Adds an entry in the first free slot.
     pub fn insert(&mut self, entry: T) -> Result<Handle<M>, TableFull> {
-        let index = self.pop_free().ok_or(TableFull)?;
+        let Some(index) = self.pop_free() else {
+            // No freed slot: the next never used one, if any is left.
+            let index = u16::try_from(self.slots.len()).map_err(|_| TableFull)?;
+            if self.slots.len() >= self.capacity() {
+                return Err(TableFull);
+            }
+            self.slots
+                .push(Slot {
+                    generation: 0,
+                    entry: Some(entry),
+                })
+                .map_err(|_| TableFull)?;
+            self.live += 1;
+            return Ok(Handle {
+                index,
+                generation: 0,
+                kind: PhantomData,
+            });
+        };
         let Some(slot) = self.slots.get_mut(usize::from(index)) else {
             return Err(TableFull);
         };

@@ -36,6 +36,9 @@ pub(crate) struct BranchIndex<const N: usize> {
 }
 
 impl<const N: usize> BranchIndex<N> {
+    // Inlined so an empty table is built in its final place: called out
+    // of line, the table around it is built on the stack and copied.
+    #[inline(always)]
     pub(crate) fn new() -> Self {
         BranchIndex {
             buckets: [[NONE; 2]; N],
@@ -188,6 +191,9 @@ pub(crate) struct DeadlineHeap<const N: usize> {
 }
 
 impl<const N: usize> DeadlineHeap<N> {
+    // Inlined so an empty table is built in its final place: called out
+    // of line, the table around it is built on the stack and copied.
+    #[inline(always)]
     pub(crate) fn new() -> Self {
         DeadlineHeap {
             heap: [0; N],
