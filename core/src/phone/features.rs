@@ -21,7 +21,7 @@ pub(super) struct RingTimers {
     forward_after: Option<Duration>,
 }
 
-impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
+impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS, TXNS, COMPLETED> {
     /// The feature settings.
     pub fn policy(&self) -> &super::Policy {
         &self.policy

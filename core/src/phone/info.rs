@@ -149,7 +149,7 @@ pub(super) struct InfoDtmf {
     in_flight: Option<TransactionId>,
 }
 
-impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
+impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS, TXNS, COMPLETED> {
     /// Sends `digit` on `call` the way the policy's DTMF mode says.
     pub(super) fn send_dtmf(
         &mut self,

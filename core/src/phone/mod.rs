@@ -216,13 +216,15 @@ pub struct Stats {
     pub refused_full: u32,
 }
 
-/// A SIP phone with `CALLS` call slots and `TXNS` transaction slots.
+/// A SIP phone with `CALLS` call slots, `TXNS` transaction slots and
+/// `COMPLETED` compact records for answered non-INVITE requests waiting out
+/// Timer J (see [`TransactionTable`]; 0, the default, keeps them in slots).
 #[derive(Debug)]
-pub struct Phone<const CALLS: usize, const TXNS: usize = 8> {
+pub struct Phone<const CALLS: usize, const TXNS: usize = 8, const COMPLETED: usize = 0> {
     config: Config,
     rng: Rng,
     now: Instant,
-    txns: TransactionTable<TXNS>,
+    txns: TransactionTable<TXNS, COMPLETED>,
     registration: Registration,
     register_tx: Option<TransactionId>,
     outbox: Outbox<OUTBOX_BYTES, OUTBOX_SLOTS>,
@@ -246,7 +248,7 @@ pub struct Phone<const CALLS: usize, const TXNS: usize = 8> {
     info_dtmf: info::InfoDtmf,
 }
 
-impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
+impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS, TXNS, COMPLETED> {
     /// A phone whose every random choice follows from `seed`.
     pub fn new(config: Config, seed: u64) -> Self {
         let mut rng = Rng::new(seed);
@@ -488,8 +490,9 @@ impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
     }
 
     fn resend_server_response(&mut self, req: &Message<'_>) {
-        if let Some(id) = self.txns.find_server(req) {
-            self.resend_stored(id);
+        if let Some((to, response)) = self.txns.last_response(req) {
+            let from = self.config.identity.local;
+            let _ = self.outbox.push(from, to, response);
         }
     }
 

@@ -45,7 +45,7 @@ impl Mwi {
     }
 }
 
-impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
+impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS, TXNS, COMPLETED> {
     /// The message-waiting state.
     pub fn mwi(&self) -> MwiStatus {
         MwiStatus {

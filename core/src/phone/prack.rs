@@ -57,7 +57,7 @@ fn lists_100rel(
         .is_some_and(|l| l.contains(OPTION_TAG))
 }
 
-impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
+impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS, TXNS, COMPLETED> {
     /// RFC 3261 §8.2.2.3: a request that requires an extension the phone
     /// does not know gets 420 Bad Extension listing it in Unsupported.
     /// With the policy requiring `100rel`, a new INVITE that neither

@@ -9,7 +9,7 @@ use core::net::SocketAddr;
 
 use super::Phone;
 
-impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
+impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS, TXNS, COMPLETED> {
     /// The registrar the phone registers at now (the primary until a
     /// failover), `None` when registration is off.
     pub fn active_registrar(&self) -> Option<SocketAddr> {

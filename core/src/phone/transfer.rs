@@ -172,7 +172,7 @@ fn failure_status(reason: EndReason) -> u16 {
     }
 }
 
-impl<const CALLS: usize, const TXNS: usize> Phone<CALLS, TXNS> {
+impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS, TXNS, COMPLETED> {
     /// The transfer settings.
     pub fn transfer_config(&self) -> &TransferConfig {
         &self.config.transfer

@@ -128,6 +128,24 @@ impl TransactionKey {
         })
     }
 
+    /// The key of the server transaction that sends `response`: its top
+    /// Via branch and sent-by and its CSeq method, which a response copies
+    /// from the request (RFC 3261 §8.2.6.2).
+    pub(crate) fn server_of_response(
+        response: &Message<'_>,
+    ) -> Result<TransactionKey, TransactionError> {
+        if response.is_request() {
+            return Err(TransactionError::WrongKind);
+        }
+        let p = parts(response)?;
+        Ok(TransactionKey {
+            role: Role::Server,
+            branch: bounded(p.branch)?,
+            method: bounded(cseq_method(response)?.as_str())?,
+            sent_by: sent_by(&p.via)?,
+        })
+    }
+
     /// The key of the INVITE server transaction a received CANCEL cancels:
     /// the CANCEL's branch and sent-by with method INVITE (RFC 3261 §9.2).
     pub fn cancelled_invite(cancel: &Message<'_>) -> Result<TransactionKey, TransactionError> {

@@ -113,6 +113,7 @@ macro_rules! common_accessors {
 
 mod accepted;
 mod buf;
+mod completed;
 mod index;
 mod invite_client;
 mod invite_server;
@@ -127,6 +128,7 @@ mod timer;
 mod tests;
 
 pub use buf::{MessageBuf, MAX_MESSAGE};
+pub use completed::MAX_COMPLETED_RESPONSE;
 pub use invite_client::{InviteClientState, InviteClientTransaction};
 pub use invite_server::{InviteServerState, InviteServerTransaction};
 pub use key::{Role, TransactionKey, MAX_BRANCH, MAX_KEY_METHOD, MAX_SENT_BY};

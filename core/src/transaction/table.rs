@@ -4,13 +4,14 @@
 use core::net::SocketAddr;
 
 use super::accepted::AcceptedInvites;
+use super::completed::CompletedRequests;
 use super::index::{branch_hash, BranchIndex, DeadlineHeap};
 use super::{
     ClientEvent, InviteClientTransaction, InviteServerState, InviteServerTransaction,
-    NonInviteClientTransaction, NonInviteServerTransaction, ServerEvent, TimerEvent,
-    TransactionError, TransactionKey,
+    NonInviteClientTransaction, NonInviteServerState, NonInviteServerTransaction, ServerEvent,
+    TimerEvent, TransactionError, TransactionKey,
 };
-use crate::message::Message;
+use crate::message::{Message, Method};
 pub use crate::slots::TableFull;
 use crate::slots::{Handle, Slots};
 use crate::time::Instant;
@@ -168,13 +169,23 @@ pub type TransactionId = Handle<TransactionSlot>;
 /// delivered, a retransmitted INVITE absorbed, a CANCEL finds the INVITE)
 /// and Timer L still reports it, but [`get`](Self::get) no longer does.
 /// With every record taken it stays in its slot.
+///
+/// Likewise a non-INVITE server transaction in Completed (RFC 3261
+/// §17.2.2) leaves its slot for one of `R` records of its final response,
+/// peer and Timer J deadline, when the response is at most
+/// [`MAX_COMPLETED_RESPONSE`](super::MAX_COMPLETED_RESPONSE) bytes: a
+/// retransmitted request still matches it under its handle and gets the
+/// same bytes again ([`last_response`](Self::last_response)). `R` = 0, the
+/// default, keeps such transactions in their slots and costs nothing.
 #[derive(Clone, Debug)]
-pub struct TransactionTable<const N: usize> {
+pub struct TransactionTable<const N: usize, const R: usize = 0> {
     slots: Slots<Transaction, TransactionSlot, N>,
     branches: BranchIndex<N>,
     timers: DeadlineHeap<N>,
     /// INVITE server transactions in Accepted, out of their slots.
     accepted: AcceptedInvites<N>,
+    /// Non-INVITE server transactions in Completed, out of their slots.
+    completed: CompletedRequests<R>,
     /// The slot last lent out by `get_mut`: its deadline, key and state
     /// may differ from what the indexes hold until it is looked at again.
     lent: Option<usize>,
@@ -185,13 +196,13 @@ pub struct TransactionTable<const N: usize> {
     listed_ended: [bool; N],
 }
 
-impl<const N: usize> Default for TransactionTable<N> {
+impl<const N: usize, const R: usize> Default for TransactionTable<N, R> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<const N: usize> TransactionTable<N> {
+impl<const N: usize, const R: usize> TransactionTable<N, R> {
     /// An empty table.
     pub fn new() -> Self {
         TransactionTable {
@@ -199,6 +210,7 @@ impl<const N: usize> TransactionTable<N> {
             branches: BranchIndex::new(),
             timers: DeadlineHeap::new(),
             accepted: AcceptedInvites::new(),
+            completed: CompletedRequests::new(),
             lent: None,
             ended: [0; N],
             ended_len: 0,
@@ -223,6 +235,38 @@ impl<const N: usize> TransactionTable<N> {
             self.list_ended(slot);
         }
         self.compact_accepted(slot);
+        self.compact_completed(slot);
+    }
+
+    /// Moves the non-INVITE server transaction in `slot` to a record once
+    /// it is Completed: RFC 3261 §17.2.2 leaves it nothing to do but answer
+    /// retransmissions with its final response until Timer J.
+    // Own frame: the response copied into the record stays off the callers'.
+    #[inline(never)]
+    fn compact_completed(&mut self, slot: usize) {
+        if R == 0 {
+            return;
+        }
+        let Some(id) = self.slots.handle_at(slot) else {
+            return;
+        };
+        let Some(Transaction::NonInviteServer(t)) = self.slots.get(id) else {
+            return;
+        };
+        if t.state() != NonInviteServerState::Completed {
+            return;
+        }
+        let Some(at) = t.poll_timeout() else {
+            return;
+        };
+        if self
+            .completed
+            .insert(id, t.key(), t.peer(), t.message(), at.as_micros())
+        {
+            self.slots.discard(id);
+            self.branches.remove(slot);
+            self.timers.remove(slot);
+        }
     }
 
     /// Moves the INVITE server transaction in `slot` to a record once it
@@ -286,6 +330,12 @@ impl<const N: usize> TransactionTable<N> {
     /// compact record, out of the slots [`len`](Self::len) counts.
     pub fn accepted_len(&self) -> usize {
         self.accepted.len()
+    }
+
+    /// How many Completed non-INVITE server transactions wait out Timer J
+    /// in a compact record, out of the slots [`len`](Self::len) counts.
+    pub fn completed_len(&self) -> usize {
+        self.completed.len()
     }
 
     /// Whether no transaction is live.
@@ -374,6 +424,22 @@ impl<const N: usize> TransactionTable<N> {
         let branch = Self::top_branch(request)?;
         self.find(branch, |t| t.key().matches_request(request))
             .or_else(|| self.accepted.find_request(branch, request))
+            .or_else(|| self.completed.find_request(branch, request))
+    }
+
+    /// Where and what the server transaction a received request belongs to
+    /// sends again for it (RFC 3261 §17.2.1, §17.2.2): its peer and last
+    /// response, from its slot or from its record.
+    pub fn last_response(&self, request: &Message<'_>) -> Option<(SocketAddr, &[u8])> {
+        let branch = Self::top_branch(request)?;
+        if let Some(t) = self.find(branch, |t| t.key().matches_request(request)) {
+            return self.slots.get(t).map(|t| (t.peer(), t.message()));
+        }
+        if self.accepted.find_request(branch, request).is_some() {
+            // The 2xx is the TU's to repeat (RFC 6026 §8.7).
+            return None;
+        }
+        self.completed.response_to(branch, request)
     }
 
     /// The INVITE server transaction a received CANCEL cancels (RFC 3261
@@ -408,8 +474,13 @@ impl<const N: usize> TransactionTable<N> {
         self.take_back();
         let id = self.find_server(request)?;
         let Some(t) = self.slots.get_mut(id) else {
-            // An Accepted INVITE in its record.
-            return Some((id, AcceptedInvites::<N>::event_for(request)));
+            // A record: an Accepted INVITE (its key's method is INVITE, an
+            // ACK counting as INVITE) or a Completed non-INVITE.
+            let event = match request.method() {
+                Some(Method::Invite | Method::Ack) => AcceptedInvites::<N>::event_for(request),
+                _ => CompletedRequests::<R>::EVENT,
+            };
+            return Some((id, event));
         };
         let event = t.on_request(now, request);
         self.sync(id.index());
@@ -429,7 +500,14 @@ impl<const N: usize> TransactionTable<N> {
             .and_then(|id| self.slots.get(id))
             .and_then(Transaction::poll_timeout);
         let accepted = self.accepted.peek().map(|(at, _)| Instant::from_micros(at));
-        [indexed, lent, accepted].into_iter().flatten().min()
+        let completed = self
+            .completed
+            .peek()
+            .map(|(at, _)| Instant::from_micros(at));
+        [indexed, lent, accepted, completed]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Runs the earliest timer due at `now` and returns what its
@@ -440,15 +518,26 @@ impl<const N: usize> TransactionTable<N> {
         self.take_back();
         loop {
             // The earliest deadline, ties to the lowest slot; a record's
-            // Timer L after the slots' timers due at the same instant.
+            // Timer L or J after the slots' timers due at the same instant,
+            // and Timer L before Timer J.
             let first = self.timers.peek();
-            if let Some((at, record)) = self.accepted.peek() {
-                if at <= now.as_micros() && first.is_none_or(|(f, _)| at < f) {
+            let due = |at: u64| at <= now.as_micros() && first.is_none_or(|(f, _)| at < f);
+            let accepted = self.accepted.peek().filter(|&(at, _)| due(at));
+            let completed = self.completed.peek().filter(|&(at, _)| due(at));
+            match (accepted, completed) {
+                (Some((at, record)), c) if c.is_none_or(|(c, _)| at <= c) => {
                     if let Some(id) = self.accepted.expire(record) {
                         return Some((id, TimerEvent::Terminated));
                     }
                     continue;
                 }
+                (_, Some((_, record))) => {
+                    if let Some(id) = self.completed.expire(record) {
+                        return Some((id, TimerEvent::Terminated));
+                    }
+                    continue;
+                }
+                _ => {}
             }
             let (at, slot) = first?;
             if at > now.as_micros() {
@@ -578,16 +667,30 @@ mod tests {
         Some(t)
     }
 
-    fn walk<const N: usize>(
-        t: &TransactionTable<N>,
+    /// A final or provisional response of the server transaction with
+    /// `key`: its branch, sent-by and method.
+    fn response_for(code: u16, key: &TransactionKey) -> String {
+        format!(
+            "SIP/2.0 {code} Whatever\r\n\
+             Via: SIP/2.0/UDP {};branch={}\r\n\
+             From: <sip:alice@example.com>;tag=1\r\nTo: <sip:bob@example.com>;tag=2\r\n\
+             Call-ID: c1\r\nCSeq: 1 {}\r\nContent-Length: 0\r\n\r\n",
+            key.sent_by(),
+            key.branch(),
+            key.method()
+        )
+    }
+
+    fn walk<const N: usize, const R: usize>(
+        t: &TransactionTable<N, R>,
         pred: impl Fn(&Transaction) -> bool,
     ) -> Option<TransactionId> {
         t.iter().find(|(_, x)| pred(x)).map(|(id, _)| id)
     }
 
     /// The first record, in slot order, whose key passes `pred`.
-    fn walk_records<const N: usize>(
-        t: &TransactionTable<N>,
+    fn walk_records<const N: usize, const R: usize>(
+        t: &TransactionTable<N, R>,
         pred: impl Fn(&TransactionKey) -> bool,
     ) -> Option<TransactionId> {
         t.accepted
@@ -596,19 +699,35 @@ mod tests {
             .map(|(_, id, _, _)| id)
     }
 
-    fn walk_poll<const N: usize>(t: &TransactionTable<N>) -> Option<Instant> {
+    /// The first Completed record, in slot order, `request` retransmits.
+    fn walk_completed<const N: usize, const R: usize>(
+        t: &TransactionTable<N, R>,
+        request: &Message<'_>,
+    ) -> Option<TransactionId> {
+        t.completed
+            .iter()
+            .find(|(_, _, _, r, _)| CompletedRequests::<R>::response_matches(r, request))
+            .map(|(_, id, _, _, _)| id)
+    }
+
+    fn walk_poll<const N: usize, const R: usize>(t: &TransactionTable<N, R>) -> Option<Instant> {
         let records = t
             .accepted
             .iter()
             .map(|(_, _, _, at)| Instant::from_micros(at));
+        let completed = t
+            .completed
+            .iter()
+            .map(|(_, _, _, _, at)| Instant::from_micros(at));
         t.iter()
             .filter_map(|(_, x)| x.poll_timeout())
             .chain(records)
+            .chain(completed)
             .min()
     }
 
-    fn walk_timer<const N: usize>(
-        t: &mut TransactionTable<N>,
+    fn walk_timer<const N: usize, const R: usize>(
+        t: &mut TransactionTable<N, R>,
         now: Instant,
     ) -> Option<(TransactionId, TimerEvent)> {
         loop {
@@ -624,9 +743,22 @@ mod tests {
                 .map(|(index, id, _, at)| (index, id, Instant::from_micros(at)))
                 .filter(|(_, _, at)| *at <= now)
                 .min_by_key(|(_, _, at)| *at);
+            let completed = t
+                .completed
+                .iter()
+                .map(|(index, id, _, _, at)| (index, id, Instant::from_micros(at)))
+                .filter(|(_, _, at)| *at <= now)
+                .min_by_key(|(_, _, at)| *at);
+            // Timer L before Timer J at the same instant.
             if let Some((index, id, at)) = record {
-                if slot.is_none_or(|(_, s)| at < s) {
+                if slot.is_none_or(|(_, s)| at < s) && completed.is_none_or(|(_, _, c)| at <= c) {
                     assert_eq!(t.accepted.expire(index), Some(id));
+                    return Some((id, TimerEvent::Terminated));
+                }
+            }
+            if let Some((index, id, at)) = completed {
+                if slot.is_none_or(|(_, s)| at < s) {
+                    assert_eq!(t.completed.expire(index), Some(id));
                     return Some((id, TimerEvent::Terminated));
                 }
             }
@@ -640,7 +772,9 @@ mod tests {
         }
     }
 
-    fn walk_remove_terminated<const N: usize>(t: &mut TransactionTable<N>) -> usize {
+    fn walk_remove_terminated<const N: usize, const R: usize>(
+        t: &mut TransactionTable<N, R>,
+    ) -> usize {
         let dead: std::vec::Vec<_> = t
             .iter()
             .filter(|(_, x)| x.is_terminated())
@@ -649,9 +783,9 @@ mod tests {
         dead.iter().filter(|&&id| t.remove(id).is_some()).count()
     }
 
-    fn random_live<const N: usize>(
+    fn random_live<const N: usize, const R: usize>(
         rng: &mut Rng,
-        t: &TransactionTable<N>,
+        t: &TransactionTable<N, R>,
     ) -> Option<TransactionId> {
         let n = u32::try_from(t.len()).unwrap();
         if n == 0 {
@@ -763,12 +897,143 @@ mod tests {
         );
     }
 
+    /// A non-INVITE server transaction answered with `code` at `at`.
+    fn answered<const N: usize, const R: usize>(
+        table: &mut TransactionTable<N, R>,
+        method: &str,
+        branch: &str,
+        code: u16,
+        at: Instant,
+    ) -> (TransactionId, String, String) {
+        let peer = "192.0.2.9:5060".parse().unwrap();
+        let req = request(method, branch, "a.example.com");
+        let t = NonInviteServerTransaction::new(
+            req.as_bytes(),
+            peer,
+            Reliability::Unreliable,
+            TimerConfig::default(),
+            at,
+        )
+        .unwrap();
+        let resp = response_for(code, t.key());
+        let id = table.insert(t).unwrap();
+        table
+            .get_mut(id)
+            .unwrap()
+            .send_response(at, resp.as_bytes())
+            .unwrap();
+        (id, req, resp)
+    }
+
+    /// RFC 3261 §17.2.2: an answered BYE leaves its slot for a record that
+    /// answers each retransmission with the same bytes and ends with
+    /// Timer J, all under its first handle.
+    #[test]
+    fn a_completed_request_moves_to_a_record_until_timer_j() {
+        let mut table: TransactionTable<4, 2> = TransactionTable::new();
+        let cfg = TimerConfig::default();
+        let at = Instant::from_micros(1_000);
+        let (id, bye, ok) = answered(&mut table, "BYE", "z9hG4bKa", 200, at);
+        let m = Message::parse_datagram(bye.as_bytes()).unwrap();
+        assert_eq!(table.on_request(at, &m), Some((id, ServerEvent::Resend)));
+        assert_eq!((table.len(), table.completed_len()), (0, 1));
+        assert!(table.get(id).is_none());
+        let peer = "192.0.2.9:5060".parse().unwrap();
+        assert_eq!(table.last_response(&m), Some((peer, ok.as_bytes())));
+        // Another sent-by or method is another transaction (§17.2.3).
+        for (method, host) in [("BYE", "b.example.com"), ("OPTIONS", "a.example.com")] {
+            let other = request(method, "z9hG4bKa", host);
+            let m = Message::parse_datagram(other.as_bytes()).unwrap();
+            assert_eq!(table.find_server(&m), None);
+            assert_eq!(table.last_response(&m), None);
+        }
+        // The host compares without case (RFC 3261 §19.1.4).
+        let shouted = request("BYE", "z9hG4bKa", "A.EXAMPLE.com");
+        let m = Message::parse_datagram(shouted.as_bytes()).unwrap();
+        assert_eq!(table.find_server(&m), Some(id));
+        // A new transaction may take the freed slot meanwhile.
+        let (other_id, _, _) = answered(&mut table, "OPTIONS", "z9hG4bKb", 100, at);
+        assert_eq!(other_id.index(), id.index());
+        assert_ne!(other_id, id);
+        let timer_j = at + cfg.t1_x64();
+        assert_eq!(table.poll_timeout(), Some(timer_j));
+        let just_before = Instant::from_micros(timer_j.as_micros() - 1);
+        assert_eq!(table.handle_timer(just_before), None);
+        assert_eq!(
+            table.handle_timer(timer_j),
+            Some((id, TimerEvent::Terminated))
+        );
+        assert_eq!(table.completed_len(), 0);
+        let m = Message::parse_datagram(bye.as_bytes()).unwrap();
+        assert_eq!(table.find_server(&m), None);
+        assert_eq!(table.len(), 1);
+    }
+
+    /// Without records, with every record taken, or with a response too
+    /// long for a record, the transaction keeps its slot and still answers.
+    #[test]
+    fn a_completed_request_stays_in_its_slot_without_a_record_for_it() {
+        let at = Instant::ZERO;
+        let mut none: TransactionTable<2> = TransactionTable::new();
+        let (id, _, _) = answered(&mut none, "BYE", "z9hG4bKa", 200, at);
+        assert!(none.get(id).is_some());
+        assert_eq!(none.completed_len(), 0);
+
+        let mut one: TransactionTable<4, 1> = TransactionTable::new();
+        answered(&mut one, "BYE", "z9hG4bKa", 200, at);
+        let (id, bye, ok) = answered(&mut one, "BYE", "z9hG4bKb", 200, at);
+        assert_eq!((one.len(), one.completed_len()), (1, 1));
+        let m = Message::parse_datagram(bye.as_bytes()).unwrap();
+        assert_eq!(one.on_request(at, &m), Some((id, ServerEvent::Resend)));
+        let peer = "192.0.2.9:5060".parse().unwrap();
+        assert_eq!(one.last_response(&m), Some((peer, ok.as_bytes())));
+
+        let mut long: TransactionTable<4, 2> = TransactionTable::new();
+        let req = request("BYE", "z9hG4bKc", "a.example.com");
+        let t = NonInviteServerTransaction::new(
+            req.as_bytes(),
+            peer,
+            Reliability::Unreliable,
+            TimerConfig::default(),
+            at,
+        )
+        .unwrap();
+        let short = response_for(200, t.key());
+        let padding = "x".repeat(crate::transaction::MAX_COMPLETED_RESPONSE);
+        let big = short.replace(
+            "Content-Length",
+            &format!("Warning: 399 h \"{padding}\"\r\nContent-Length"),
+        );
+        let id = long.insert(t).unwrap();
+        long.get_mut(id)
+            .unwrap()
+            .send_response(at, big.as_bytes())
+            .unwrap();
+        let m = Message::parse_datagram(req.as_bytes()).unwrap();
+        assert_eq!(long.on_request(at, &m), Some((id, ServerEvent::Resend)));
+        assert_eq!((long.len(), long.completed_len()), (1, 0));
+        assert_eq!(long.last_response(&m), Some((peer, big.as_bytes())));
+    }
+
     #[test]
     fn indexed_table_answers_as_a_whole_table_walk() {
+        model::<0>();
+    }
+
+    #[test]
+    fn indexed_table_with_completed_records_answers_as_a_whole_table_walk() {
+        model::<8>();
+    }
+
+    /// The same random operations on two tables of `R` Completed records,
+    /// one answering through its indexes, the other by walks.
+    fn model<const R: usize>() {
+        // The most records of each kind seen at once, over all seeds.
+        let (mut accepted, mut completed) = (0, 0);
         for seed in 1..=12 {
             let mut rng = Rng::new(seed);
-            let mut fast: TransactionTable<24> = TransactionTable::new();
-            let mut slow: TransactionTable<24> = TransactionTable::new();
+            let mut fast: TransactionTable<24, R> = TransactionTable::new();
+            let mut slow: TransactionTable<24, R> = TransactionTable::new();
             let mut now = Instant::ZERO;
             for step in 0..3_000 {
                 let ctx = format!("seed {seed} step {step}");
@@ -806,15 +1071,26 @@ mod tests {
                             assert_eq!(fast.find_cancelled_invite(&m), expect, "{ctx}");
                         }
                         let expect = walk(&slow, |x| x.key().matches_request(&m))
-                            .or_else(|| walk_records(&slow, |k| k.matches_request(&m)));
+                            .or_else(|| walk_records(&slow, |k| k.matches_request(&m)))
+                            .or_else(|| walk_completed(&slow, &m));
                         assert_eq!(fast.find_server(&m), expect, "{ctx}");
+                        let last = expect.and_then(|id| match slow.get(id) {
+                            Some(x) => Some((x.peer(), x.message())),
+                            None => slow
+                                .completed
+                                .iter()
+                                .find(|(_, i, _, _, _)| *i == id)
+                                .map(|(_, _, peer, r, _)| (peer, r)),
+                        });
+                        assert_eq!(fast.last_response(&m), last, "{ctx}");
                         let got = fast.on_request(now, &m);
                         // RFC 6026 §8.7: in Accepted an ACK goes up, an
-                        // INVITE is absorbed.
-                        let accepted = if method == "ACK" {
-                            ServerEvent::Deliver
-                        } else {
-                            ServerEvent::Absorb
+                        // INVITE is absorbed; RFC 3261 §17.2.2: in
+                        // Completed the response goes again.
+                        let accepted = match method {
+                            "ACK" => ServerEvent::Deliver,
+                            "INVITE" => ServerEvent::Absorb,
+                            _ => ServerEvent::Resend,
                         };
                         let want = expect.map(|id| match slow.get_mut(id) {
                             Some(x) => (id, x.on_request(now, &m)),
@@ -829,7 +1105,14 @@ mod tests {
                         };
                         let what = rng.below(4);
                         let other = new_transaction(&mut rng, now);
-                        let r = response([180, 200, 486][rng.below(3) as usize], "INVITE", "x");
+                        let code = [180, 200, 486][rng.below(3) as usize];
+                        // Mostly a response of the transaction's own; at
+                        // times another branch's, which it refuses.
+                        let r = if rng.below(4) == 0 {
+                            response(code, "INVITE", "x")
+                        } else {
+                            response_for(code, slow.get(id).unwrap().key())
+                        };
                         for t in [&mut fast, &mut slow] {
                             let x = t.get_mut(id).unwrap();
                             match what {
@@ -844,6 +1127,9 @@ mod tests {
                                 }
                                 _ => {}
                             }
+                            // Both look at the lent slot now: an answered
+                            // one moves to a record at that moment.
+                            t.take_back();
                         }
                     }
                     6 => {
@@ -875,8 +1161,13 @@ mod tests {
                 }
                 assert_eq!(fast.len(), slow.len(), "{ctx}");
                 assert_eq!(fast.accepted_len(), slow.accepted_len(), "{ctx}");
+                assert_eq!(fast.completed_len(), slow.completed_len(), "{ctx}");
                 assert_eq!(fast.poll_timeout(), walk_poll(&slow), "{ctx}");
+                accepted = accepted.max(fast.accepted_len());
+                completed = completed.max(fast.completed_len());
             }
         }
+        assert!(accepted > 1, "{accepted} Accepted records at most");
+        assert_eq!(completed > 1, R > 1, "{completed} Completed records at most");
     }
 }
