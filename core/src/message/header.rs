@@ -1,7 +1,7 @@
 //! Header names (full and compact forms) and iteration over a header
 //! section, folding included.
 
-use super::scan::{eq_ic, find_byte, is_token_char, trim_lws, word_at};
+use super::scan::{eq_ic, find_byte, is_token_char, splat, trim_lws, word_at, zero_bytes};
 
 macro_rules! header_names {
     ($( $(#[$doc:meta])* $variant:ident => $full:literal $(, $compact:literal)? ;)*) => {
@@ -258,6 +258,7 @@ pub(crate) fn known_index_bytes(name: &[u8]) -> Option<usize> {
 /// control byte can fold onto them), and which bytes belong to the name.
 #[derive(Clone, Copy)]
 struct NameWords {
+    len: usize,
     lower: [u64; 3],
     fold: [u64; 3],
     mask: [u64; 3],
@@ -268,6 +269,7 @@ struct NameWords {
 #[allow(clippy::indexing_slicing)]
 const NAME_WORDS: [NameWords; KNOWN.len()] = {
     let mut t = [NameWords {
+        len: 0,
         lower: [0; 3],
         fold: [0; 3],
         mask: [0; 3],
@@ -276,6 +278,7 @@ const NAME_WORDS: [NameWords; KNOWN.len()] = {
     while i < FULL_NAMES.len() {
         let b = FULL_NAMES[i].as_bytes();
         assert!(b.len() <= 24, "known header name longer than three words");
+        t[i].len = b.len();
         let mut j = 0;
         while j < b.len() {
             let c = b[j];
@@ -312,6 +315,61 @@ fn starts_with_known(line: &[u8], i: usize) -> Option<bool> {
         differ |= ((word_at(line, k * 8)? | fold) ^ lower) & mask;
     }
     Some(differ == 0)
+}
+
+/// The common header line start at `at` of `b`: a known name, full or
+/// compact in any case, followed at once by `:`. Returns the offset of that
+/// colon and the name's position in [`KNOWN`]; `None` for anything else
+/// (white space before the colon, unknown names, malformed lines, fewer
+/// than eight bytes left), which [`line_name`] then reads. The colon is
+/// sought in the first three words of the line only, where every known
+/// name ends; the words loaded for it are those the name is compared by.
+#[inline(always)]
+pub(crate) fn known_name_at(b: &[u8], at: usize) -> Option<(usize, usize)> {
+    let colon_in = |w: u64| zero_bytes(w ^ splat(b':'));
+    let w0 = word_at(b, at)?;
+    let (len, words) = match colon_in(w0) {
+        0 => {
+            let w1 = word_at(b, at + 8)?;
+            match colon_in(w1) {
+                0 => {
+                    let w2 = word_at(b, at + 16)?;
+                    let found = colon_in(w2);
+                    if found == 0 {
+                        return None;
+                    }
+                    (16 + (found.trailing_zeros() / 8) as usize, [w0, w1, w2])
+                }
+                found => (8 + (found.trailing_zeros() / 8) as usize, [w0, w1, 0]),
+            }
+        }
+        found => ((found.trailing_zeros() / 8) as usize, [w0, 0, 0]),
+    };
+    let first = w0 as u8;
+    let known = match len {
+        0 => return None,
+        1 => {
+            let letter = (first | 0x20).wrapping_sub(b'a');
+            usize::from(*COMPACT_TABLE.get(usize::from(letter))?).checked_sub(1)?
+        }
+        _ => {
+            let last_word = *words.get((len - 1) / 8)?;
+            let last = (last_word >> ((len - 1) % 8 * 8)) as u8;
+            let slot = *FULL_TABLE.get(name_hash(len, first, last))?;
+            let i = usize::from(slot).checked_sub(1)?;
+            let w = NAME_WORDS.get(i)?;
+            // Known full names hold only letters, digits and `-`: this
+            // proves the name a token (see [`NameWords`]).
+            let differ = (((words[0] | w.fold[0]) ^ w.lower[0]) & w.mask[0])
+                | (((words[1] | w.fold[1]) ^ w.lower[1]) & w.mask[1])
+                | (((words[2] | w.fold[2]) ^ w.lower[2]) & w.mask[2]);
+            if w.len != len || differ != 0 {
+                return None;
+            }
+            i
+        }
+    };
+    Some((at + len, known))
 }
 
 /// Reads the name of a header line whose first `:` is at `colon`: `None`
@@ -536,6 +594,58 @@ mod tests {
         ] {
             assert_eq!(HeaderName::parse(other), HeaderName::Other(other));
         }
+    }
+
+    #[test]
+    fn the_word_wise_name_reading_agrees_with_the_general_one() {
+        let mut line = [0u8; 64];
+        let mut names: [&str; 2 * KNOWN.len()] = [""; 2 * KNOWN.len()];
+        for (i, name) in KNOWN.iter().enumerate() {
+            names[2 * i] = name.as_str();
+            names[2 * i + 1] = name.compact().unwrap_or("Subject");
+        }
+        for name in names {
+            for upper in [false, true] {
+                let n = name.len();
+                line[..n].copy_from_slice(name.as_bytes());
+                if upper {
+                    line[..n].make_ascii_uppercase();
+                }
+                line[n..n + 12].copy_from_slice(b": value\r\n\r\n ");
+                let known = known_index(name);
+                assert!(known.is_some(), "{name}");
+                assert_eq!(known_name_at(&line, 0), Some((n, known.unwrap())), "{name}");
+                assert_eq!(line_name(&line, n), Some((n, known)));
+                // Shifted into the line, and with white space before the colon.
+                let mut shifted = [b'x'; 70];
+                shifted[3..67].copy_from_slice(&line);
+                assert_eq!(known_name_at(&shifted, 3), Some((n + 3, known.unwrap())));
+                line[n] = b' ';
+                line[n + 1] = b':';
+                assert_eq!(known_name_at(&line, 0), None, "{name}");
+                assert_eq!(line_name(&line, n + 1), Some((n, known)));
+                // Any byte of the name changed to one that folds onto it or
+                // is no token character: not this known name.
+                for at in 0..n {
+                    for bad in [b'\r', b'-', b' ', b'@', 0xc1, b'\n'] {
+                        let keep = line[at];
+                        if bad == keep {
+                            continue;
+                        }
+                        line[at] = bad;
+                        line[n] = b':';
+                        let got = known_name_at(&line, 0);
+                        assert!(got.is_none() || got.unwrap().1 != known.unwrap(), "{name}");
+                        line[at] = keep;
+                    }
+                }
+            }
+        }
+        assert_eq!(known_name_at(b"X-Foo: bar\r\n\r\n", 0), None);
+        assert_eq!(known_name_at(b": bar\r\n\r\n", 0), None);
+        assert_eq!(known_name_at(b"Via:x\r\n", 0), None, "fewer than 8 bytes");
+        let via = HeaderName::Via.index().unwrap();
+        assert_eq!(known_name_at(b"v:\r\n\r\n\r\n", 0), Some((1, via)));
     }
 
     #[test]

@@ -49,8 +49,9 @@ const FAR: u16 = u16::MAX;
 pub(crate) enum Lookup {
     /// The header does not occur.
     Absent,
-    /// The value of its first line (white space trimmed) is this range of
-    /// the header section.
+    /// The value of its first line is this range of the header section:
+    /// from after the colon to the line's LF, white space around it not
+    /// yet trimmed.
     At(usize, usize),
     /// Unknown: scan the whole section.
     Scan,
@@ -95,7 +96,8 @@ impl HeaderIndex {
     }
 
     /// Records that the first value of the hot header in `slot` spans
-    /// `start..end` of the header section.
+    /// `start..end` of the header section (white space around it
+    /// included).
     pub(crate) fn set_value(&mut self, slot: usize, start: usize, end: usize) {
         if let Some(value) = self.value.get_mut(slot) {
             *value = match (u16::try_from(start), u16::try_from(end)) {

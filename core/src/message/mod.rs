@@ -31,6 +31,7 @@ mod tokens;
 mod uri;
 mod validate;
 mod via;
+mod walk;
 mod write;
 
 pub use accessors::NameAddrs;
@@ -54,12 +55,9 @@ pub use via::Via;
 pub use write::{reason_phrase, MessageWriter};
 
 use accessors::Origin;
-use header::line_name;
 use index::{HeaderIndex, Lookup};
-use scan::{
-    find_byte, is_lws, is_token, is_token_char, parse_u32, parse_u32_bytes, run_end, trim_lws,
-    trim_lws_bytes,
-};
+use scan::{is_token, is_token_char, parse_u32, run_end, trim_lws};
+use walk::walk_head;
 
 /// A SIP method (RFC 3261 §7.1 and the extensions the phone speaks).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -414,7 +412,7 @@ impl<'a> Message<'a> {
     pub fn header(&self, name: HeaderName<'_>) -> Option<&'a str> {
         match self.index.lookup(&name) {
             Lookup::Absent => None,
-            Lookup::At(start, end) => self.headers.get(start..end),
+            Lookup::At(start, end) => self.headers.get(start..end).map(trim_lws),
             Lookup::Scan => self.headers().next_named(&name).map(|h| h.value),
         }
     }
@@ -430,12 +428,11 @@ impl<'a> Message<'a> {
     pub fn header_values<'n>(&self, name: HeaderName<'n>) -> HeaderValues<'a, 'n> {
         let (headers, first) = match self.index.lookup(&name) {
             Lookup::Absent => (Headers::new(""), None),
-            // The lines after the first start inside its line, past the
-            // value: only white space and the line break are left of it,
-            // which no header name matches.
+            // The lines after the first start at the LF that ends it: an
+            // empty line, which no header name matches.
             Lookup::At(start, end) => (
                 Headers::new(self.headers.get(end..).unwrap_or("")),
-                self.headers.get(start..end),
+                self.headers.get(start..end).map(trim_lws),
             ),
             Lookup::Scan => (self.headers(), None),
         };
@@ -463,7 +460,7 @@ impl<'a> Message<'a> {
     /// The value of the first `name` line, when the index holds it.
     fn first_value(&self, name: HeaderName<'_>) -> Option<&'a str> {
         match self.index.lookup(&name) {
-            Lookup::At(start, end) => self.headers.get(start..end),
+            Lookup::At(start, end) => self.headers.get(start..end).map(trim_lws),
             _ => None,
         }
     }
@@ -550,156 +547,6 @@ impl<'a> Iterator for HeaderValues<'a, '_> {
                 return Some(value);
             }
         }
-    }
-}
-
-/// What one walk over the head found. Offsets are relative to the walked
-/// bytes.
-struct HeadWalk {
-    /// The length of the start line and the header lines, the blank line
-    /// excluded.
-    head_len: usize,
-    /// Where the body starts, after the blank line.
-    body_start: usize,
-    /// Where the header section starts, after the start line's LF.
-    section_start: usize,
-    /// The known headers present, and where the hot ones first occur
-    /// (offsets in the header section).
-    index: HeaderIndex,
-    /// The Content-Length, or the first malformed header line.
-    content_length: Result<Option<usize>, ParseError>,
-}
-
-/// Walks the head of a message once: finds the start line's end and the
-/// empty line that ends the header section, checks each header line in
-/// between, indexes the known ones and reads Content-Length. `None` when
-/// there is no empty line. Lines end in CRLF; a bare LF is tolerated.
-fn walk_head(b: &[u8]) -> Option<HeadWalk> {
-    let section_start = find_byte(b, b'\n')? + 1;
-    let section = b.get(section_start..)?;
-    let mut lines = LineChecker {
-        index: HeaderIndex::new(),
-        content_length: Ok(None),
-        section_start,
-    };
-    // The start of the current line in `section`.
-    let mut at = 0;
-    loop {
-        let rest = section.get(at..)?;
-        let blank_len = match rest {
-            [b'\r', b'\n', ..] => 2,
-            [b'\n', ..] => 1,
-            // After the first bad line only the end of the head is sought:
-            // the error is reported once framing and the start line pass.
-            _ if lines.content_length.is_err() => {
-                at += logical_line_end(rest, 0)? + 1;
-                continue;
-            }
-            _ => {
-                at += lines.check(rest, at)? + 1;
-                continue;
-            }
-        };
-        return Some(HeadWalk {
-            head_len: section_start + at,
-            body_start: section_start + at + blank_len,
-            section_start,
-            index: lines.index,
-            content_length: lines.content_length,
-        });
-    }
-}
-
-/// The offset of the LF that ends the logical line `line` starts with,
-/// searched from `from`: the first LF not followed by SP or HT, as folded
-/// continuation lines belong to the line (RFC 3261 §7.3.1).
-fn logical_line_end(line: &[u8], mut from: usize) -> Option<usize> {
-    loop {
-        let lf = from + find_byte(line.get(from..)?, b'\n')?;
-        if !matches!(line.get(lf + 1), Some(b' ' | b'\t')) {
-            return Some(lf);
-        }
-        from = lf + 1;
-    }
-}
-
-/// The per-line part of [`walk_head`].
-struct LineChecker {
-    index: HeaderIndex,
-    /// The Content-Length, or the first malformed header line.
-    content_length: Result<Option<usize>, ParseError>,
-    /// Where the header section starts in the walked bytes.
-    section_start: usize,
-}
-
-impl LineChecker {
-    /// Checks the header line `rest` starts with, at offset `at` of the
-    /// header section (RFC 3261 §7.3.1: a `token` name, optional white
-    /// space, a colon), and indexes it when its header is known. Returns
-    /// the offset of the LF that ends it; `None` when no LF does.
-    fn check(&mut self, rest: &[u8], at: usize) -> Option<usize> {
-        let name = find_byte(rest, b':').and_then(|colon| Some((colon, line_name(rest, colon)?.1)));
-        let Some((colon, known)) = name else {
-            self.content_length = Err(ParseError::new(
-                ParseErrorKind::BadHeader,
-                self.section_start + at,
-            ));
-            return logical_line_end(rest, 0);
-        };
-        // No LF comes before the colon of a well-formed line.
-        let lf = logical_line_end(rest, colon + 1)?;
-        if let Some(known) = known {
-            self.index_line(known, rest, colon + 1, lf, at);
-        }
-        Some(lf)
-    }
-
-    /// Indexes a line of known header `known` (its position in
-    /// [`KNOWN`](header::KNOWN)), whose value lies in `line[from..to]`
-    /// with surrounding white space, and reads it when it is a
-    /// Content-Length.
-    fn index_line(&mut self, known: usize, line: &[u8], from: usize, to: usize, at: usize) {
-        let is_content_length = Some(known) == HeaderName::ContentLength.index();
-        let Some(slot) = self.index.first_line(known) else {
-            if !is_content_length {
-                return;
-            }
-            // Every Content-Length line is read: see below.
-            return self.read_content_length(line, from, to, at);
-        };
-        let Some(slot) = slot else {
-            return;
-        };
-        // The value without surrounding white space, as a header line read
-        // later gives it.
-        let mut start = from;
-        while start < to && line.get(start).is_some_and(|&c| is_lws(c)) {
-            start += 1;
-        }
-        let mut end = to;
-        while end > start && line.get(end - 1).is_some_and(|&c| is_lws(c)) {
-            end -= 1;
-        }
-        self.index.set_value(slot, at + start, at + end);
-        if is_content_length {
-            self.read_content_length(line, start, end, at);
-        }
-    }
-
-    /// Reads a Content-Length value, `line[from..to]` with surrounding
-    /// white space.
-    fn read_content_length(&mut self, line: &[u8], from: usize, to: usize, at: usize) {
-        let value = trim_lws_bytes(line.get(from..to).unwrap_or(&[]));
-        let error = |kind| Err(ParseError::new(kind, self.section_start + at));
-        self.content_length = match (parse_u32_bytes(value), self.content_length) {
-            (None, _) => error(ParseErrorKind::BadContentLength),
-            // Several differing Content-Length values leave the framing
-            // ambiguous: refuse rather than guess.
-            (Some(new), Ok(Some(old))) if old != new as usize => {
-                error(ParseErrorKind::BadContentLength)
-            }
-            (Some(new), _) => Ok(Some(new as usize)),
-        };
     }
 }
 

@@ -104,7 +104,7 @@ pub(crate) fn find_outside(s: &str, sep: u8) -> Option<usize> {
 /// Byte-wise flags of the zero bytes of `w`: the lowest flagged byte is
 /// the lowest zero byte (borrows only run towards higher bytes, so bytes
 /// above a zero byte may be flagged falsely, never bytes below one).
-const fn zero_bytes(w: u64) -> u64 {
+pub(crate) const fn zero_bytes(w: u64) -> u64 {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
     w.wrapping_sub(ONES) & !w & HIGHS
@@ -171,6 +171,28 @@ pub(crate) fn find_byte(b: &[u8], needle: u8) -> Option<usize> {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     let pattern = ONES * u64::from(needle);
     find_word_wise(b, |w| zero_bytes(w ^ pattern), |c| c == needle)
+}
+
+/// Eight copies of `b`, one per byte of a word.
+pub(crate) const fn splat(b: u8) -> u64 {
+    u64::from_ne_bytes([b; 8])
+}
+
+/// The offset of the first LF in `b` at or after `from`, eight bytes per
+/// step; the last few bytes, fewer than a word, one at a time. Unlike
+/// [`find_byte`] it needs no slice of its own, so a walk over many lines
+/// pays no set-up per line.
+#[inline(always)]
+pub(crate) fn find_lf_from(b: &[u8], mut from: usize) -> Option<usize> {
+    while let Some(w) = word_at(b, from) {
+        let found = zero_bytes(w ^ splat(b'\n'));
+        if found != 0 {
+            return Some(from + (found.trailing_zeros() / 8) as usize);
+        }
+        from += 8;
+    }
+    let tail = b.get(from..)?;
+    tail.iter().position(|&c| c == b'\n').map(|i| from + i)
 }
 
 /// Iterates the comma-separated elements of a list header value, skipping
@@ -396,6 +418,11 @@ mod tests {
                     buf[at + 3] = b'\n';
                 }
                 assert_eq!(find_byte(&buf[..len], b'\n'), Some(at), "{len} {at}");
+                assert_eq!(find_lf_from(&buf[..len], 0), Some(at), "{len} {at}");
+                for from in 0..=at {
+                    assert_eq!(find_lf_from(&buf[..len], from), Some(at));
+                }
+                assert_eq!(find_lf_from(&buf[..len], len + 1), None);
                 buf = [b'a'; 40];
             }
         }
