@@ -63,6 +63,9 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
     /// With the policy requiring `100rel`, a new INVITE that neither
     /// requires nor supports it gets 421 Extension Required. `None` lets
     /// the request go on.
+    // Own frame: the refusal's transaction stays off the stack of the
+    // request handlers that run after the check.
+    #[inline(never)]
     pub(super) fn check_extensions(
         &mut self,
         from: SocketAddr,
