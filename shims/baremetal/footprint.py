@@ -65,6 +65,9 @@ def analyse(objdump, elf):
                           check=True, capture_output=True, text=True).stdout
     funcs = {}          # name -> {"addr", "frame", "calls", "indirect", "dynamic"}
     by_addr = {}
+    # Words of the literal pools in `.text` (shown as `.word`): only these,
+    # not the instructions, can hold a function's address.
+    literals = set()
     cur = None
     depth = 0
     for line in text.splitlines():
@@ -81,6 +84,11 @@ def analyse(objdump, elf):
         if FUNC.match(line) or not m or cur is None:
             continue
         op, operands = m.group(2), m.group(3)
+        if op == ".word":
+            word = re.match(r"0x[0-9a-f]+", operands)
+            if word:
+                literals.add(int(word.group(0), 16))
+            continue
         base = op.split(".")[0]
         if base in ("push", "vpush") or (base == "stmdb" and operands.startswith("sp!")):
             depth += reglist_bytes(operands)
@@ -107,7 +115,7 @@ def analyse(objdump, elf):
                 # tail call, counted as a call (an upper bound).
                 cur["calls"].add(t.group(1))
         cur["frame"] = max(cur["frame"], depth)
-    return funcs, by_addr
+    return funcs, by_addr, literals
 
 
 def readable(name):
@@ -132,16 +140,16 @@ def readable(name):
     return path
 
 
-def address_taken(secs, by_addr):
-    taken = set()
+def address_taken(secs, by_addr, literals):
     # Not the vector table: exception handlers are entered by hardware.
-    for name in (".rodata", ".data", ".text"):
+    # In `.text` only the literal pools: a pair of instructions can look
+    # like an address by chance.
+    words = set(literals)
+    for name in (".rodata", ".data"):
         blob = secs.get(name, {}).get("bytes", b"")
         for i in range(0, len(blob) - 3, 4):
-            word, = struct.unpack_from("<I", blob, i)
-            if word & 1 and (word & ~1) in by_addr:
-                taken.add(by_addr[word & ~1])
-    return taken
+            words.add(struct.unpack_from("<I", blob, i)[0])
+    return {by_addr[w & ~1] for w in words if w & 1 and (w & ~1) in by_addr}
 
 
 def deepest(funcs, taken):
@@ -258,8 +266,8 @@ def main():
     objdump, elf = sys.argv[1], sys.argv[2]
     secs = sections(elf)
     size = lambda n: secs.get(n, {}).get("size", 0)
-    funcs, by_addr = analyse(objdump, elf)
-    stack, phases, chain, recursive, dynamic = deepest(funcs, address_taken(secs, by_addr))
+    funcs, by_addr, literals = analyse(objdump, elf)
+    stack, phases, chain, recursive, dynamic = deepest(funcs, address_taken(secs, by_addr, literals))
     # Exceptions (HardFault, SysTick, ...) stack 8 words on entry, or 26
     # with the FPU context, on top of the deepest thread-mode chain.
     exception_frame = 26 * 4
