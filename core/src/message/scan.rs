@@ -183,16 +183,17 @@ pub(crate) const fn splat(b: u8) -> u64 {
 /// [`find_byte`] it needs no slice of its own, so a walk over many lines
 /// pays no set-up per line.
 #[inline(always)]
-pub(crate) fn find_lf_from(b: &[u8], mut from: usize) -> Option<usize> {
-    while let Some(w) = word_at(b, from) {
-        let found = zero_bytes(w ^ splat(b'\n'));
+pub(crate) fn find_lf_from(b: &[u8], from: usize) -> Option<usize> {
+    let mut rest = b.get(from..)?;
+    while let Some((word, tail)) = rest.split_first_chunk::<8>() {
+        let found = zero_bytes(u64::from_le_bytes(*word) ^ splat(b'\n'));
         if found != 0 {
-            return Some(from + (found.trailing_zeros() / 8) as usize);
+            return Some(b.len() - rest.len() + (found.trailing_zeros() / 8) as usize);
         }
-        from += 8;
+        rest = tail;
     }
-    let tail = b.get(from..)?;
-    tail.iter().position(|&c| c == b'\n').map(|i| from + i)
+    let at = b.len() - rest.len();
+    rest.iter().position(|&c| c == b'\n').map(|i| at + i)
 }
 
 /// Iterates the comma-separated elements of a list header value, skipping
