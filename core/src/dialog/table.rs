@@ -112,6 +112,13 @@ impl<const N: usize> DialogTable<N> {
         self.slots.remove(handle)
     }
 
+    /// Like [`remove`](Self::remove), dropping the dialog where it lies
+    /// instead of moving it onto the caller's stack; false when `handle`
+    /// is stale.
+    pub fn discard(&mut self, handle: DialogHandle) -> bool {
+        self.slots.discard(handle)
+    }
+
     /// Every live dialog with its handle.
     pub fn iter(&self) -> impl Iterator<Item = (DialogHandle, &Dialog)> + '_ {
         self.slots.iter()

@@ -252,7 +252,7 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
         if let Some(d) = call.dialog {
             // A REFER subscription may outlive the call (RFC 5057 §5).
             if !self.transfer_keeps_dialog(handle, d) {
-                self.dialogs.remove(d);
+                self.dialogs.discard(d);
             }
         }
         self.event(Event::Ended {
@@ -790,7 +790,7 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
             .is_some_and(|d| d.confirm_with_response(resp).is_ok());
         if !fits {
             if let Some(d) = call.dialog.take() {
-                self.dialogs.remove(d);
+                self.dialogs.discard(d);
             }
             match Dialog::new_uac(&req, resp, false) {
                 Ok(d) => call.dialog = self.dialogs.insert(d).ok(),

@@ -323,7 +323,7 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
         if let Some(Some(call)) = self.calls.get_mut(slot) {
             // An early dialog with the first target ends with its 3xx.
             if let Some(d) = call.dialog.take() {
-                self.dialogs.remove(d);
+                self.dialogs.discard(d);
             }
             call.invite_tx = Some(new_id);
             call.invite_cseq = next_cseq;

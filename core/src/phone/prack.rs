@@ -331,7 +331,7 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
         };
         if let Ok(dh) = self.dialogs.insert(d) {
             let _ = self.send_in_dialog_of(dh, Method::Prack, &extra, None, b"");
-            self.dialogs.remove(dh);
+            self.dialogs.discard(dh);
         }
     }
 

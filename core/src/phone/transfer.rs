@@ -682,7 +682,7 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
                 .flatten()
                 .any(|j| j.dialog == dialog);
         if !in_use {
-            self.dialogs.remove(dialog);
+            self.dialogs.discard(dialog);
         }
     }
 
