@@ -412,7 +412,7 @@ impl<'a> Message<'a> {
     pub fn header(&self, name: HeaderName<'_>) -> Option<&'a str> {
         match self.index.lookup(&name) {
             Lookup::Absent => None,
-            Lookup::At(start, end) => self.headers.get(start..end).map(trim_lws),
+            Lookup::At(start, end) => self.value_at(start, end),
             Lookup::Scan => self.headers().next_named(&name).map(|h| h.value),
         }
     }
@@ -432,7 +432,7 @@ impl<'a> Message<'a> {
             // empty line, which no header name matches.
             Lookup::At(start, end) => (
                 Headers::new(self.headers.get(end..).unwrap_or("")),
-                self.headers.get(start..end).map(trim_lws),
+                self.value_at(start, end),
             ),
             Lookup::Scan => (self.headers(), None),
         };
@@ -460,9 +460,20 @@ impl<'a> Message<'a> {
     /// The value of the first `name` line, when the index holds it.
     fn first_value(&self, name: HeaderName<'_>) -> Option<&'a str> {
         match self.index.lookup(&name) {
-            Lookup::At(start, end) => self.headers.get(start..end).map(trim_lws),
+            Lookup::At(start, end) => self.value_at(start, end),
             _ => None,
         }
+    }
+
+    /// The value the index holds at `start..end` of the header section,
+    /// without the white space around it.
+    #[inline]
+    fn value_at(&self, start: usize, end: usize) -> Option<&'a str> {
+        let b = self.headers.as_bytes();
+        // The common line: one space after the colon, CRLF at the end.
+        let start = start + usize::from(b.get(start) == Some(&b' '));
+        let end = end - usize::from(end > start && b.get(end.wrapping_sub(1)) == Some(&b'\r'));
+        self.headers.get(start..end).map(trim_lws)
     }
 
     /// Every Via in order, topmost first.

@@ -40,6 +40,12 @@ pub(crate) const fn is_lws(b: u8) -> bool {
 /// `s` without leading and trailing linear white space.
 #[inline]
 pub(crate) fn trim_lws(s: &str) -> &str {
+    // Most values have nothing to trim: two bytes tell.
+    if let (Some(&first), Some(&last)) = (s.as_bytes().first(), s.as_bytes().last()) {
+        if !is_lws(first) && !is_lws(last) {
+            return s;
+        }
+    }
     let (start, end) = lws_bounds(s.as_bytes());
     // Both ends sit next to ASCII bytes, so they are char boundaries.
     s.get(start..end).unwrap_or("")
