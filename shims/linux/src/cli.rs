@@ -26,7 +26,8 @@ pub enum Capacity {
     /// A test target: [`SERVER_CALLS`] calls, [`SERVER_TXNS`]
     /// transactions.
     Server,
-    /// A load target: [`LOAD_CALLS`] calls, [`LOAD_TXNS`] transactions.
+    /// A load target: [`LOAD_CALLS`] calls, [`LOAD_TXNS`] transactions,
+    /// [`LOAD_COMPLETED`] records of answered non-INVITE requests.
     Load,
 }
 
@@ -41,10 +42,16 @@ pub const SERVER_TXNS: usize = 2048;
 /// its BYE; at 2,000 calls/s, 1,024 slots ride out half a second in which
 /// the caller or the phone is kept off the CPU.
 pub const LOAD_CALLS: usize = 1024;
-/// Transaction slots of the load capacity: a 5 s burst at 2,000 calls/s
-/// leaves 2 × 10,000 server transactions waiting out Timers L and J, and
-/// new callers may take three quarters of the table (24,576 slots).
-pub const LOAD_TXNS: usize = 32768;
+/// Transaction slots of the load capacity, and as many compact records
+/// of answered INVITEs waiting out Timer L (64·T1 = 32 s, RFC 6026 §8.7):
+/// at 2,000 calls/s, 64,000 INVITEs wait at once, 40,960 in records and
+/// the rest in slots, where new callers may take three quarters of the
+/// table (30,720 slots).
+pub const LOAD_TXNS: usize = 40960;
+/// Compact records of the load capacity for answered non-INVITE requests
+/// (the BYEs) waiting out Timer J (64·T1 = 32 s, RFC 3261 §17.2.2): the
+/// most a table has, 2,048 calls/s for 32 s.
+pub const LOAD_COMPLETED: usize = 65536;
 
 /// Flags every phone command takes.
 #[derive(Debug, Clone, Args)]
@@ -397,8 +404,8 @@ fn secs(s: f64, flag: &str) -> Result<Duration, Failure> {
 }
 
 /// Registers (when a registrar is set) and waits for the outcome.
-pub fn register_first<const C: usize, const T: usize>(
-    rt: &mut Runtime<C, T>,
+pub fn register_first<const C: usize, const T: usize, const D: usize>(
+    rt: &mut Runtime<C, T, D>,
     settings: &Settings,
     quiet: bool,
 ) -> Result<(), Failure> {
@@ -448,12 +455,12 @@ pub fn register_first<const C: usize, const T: usize>(
     ))
 }
 
-fn start<const C: usize, const T: usize>(
+fn start<const C: usize, const T: usize, const D: usize>(
     common: &Common,
     audio: AudioPlan,
     towards: Option<std::net::SocketAddr>,
     adjust: impl FnOnce(&mut Settings),
-) -> Result<(Settings, Runtime<C, T>), Failure> {
+) -> Result<(Settings, Runtime<C, T, D>), Failure> {
     let mut settings = common.settings().map_err(|e| Failure::new(2, e.0))?;
     adjust(&mut settings);
     let rt =
@@ -469,15 +476,17 @@ fn start<const C: usize, const T: usize>(
 /// `handset register`.
 pub fn register(args: RegisterArgs) -> Result<(), Failure> {
     match args.common.capacity.unwrap_or(Capacity::Desk) {
-        Capacity::Desk => register_with::<4, 64>(args),
-        Capacity::Server => register_with::<SERVER_CALLS, SERVER_TXNS>(args),
-        Capacity::Load => register_with::<LOAD_CALLS, LOAD_TXNS>(args),
+        Capacity::Desk => register_with::<4, 64, 0>(args),
+        Capacity::Server => register_with::<SERVER_CALLS, SERVER_TXNS, 0>(args),
+        Capacity::Load => register_with::<LOAD_CALLS, LOAD_TXNS, LOAD_COMPLETED>(args),
     }
 }
 
-fn register_with<const C: usize, const T: usize>(args: RegisterArgs) -> Result<(), Failure> {
+fn register_with<const C: usize, const T: usize, const D: usize>(
+    args: RegisterArgs,
+) -> Result<(), Failure> {
     let stay = secs(args.stay, "--stay")?;
-    let (settings, mut rt) = start::<C, T>(&args.common, AudioPlan::default(), None, |_| {})?;
+    let (settings, mut rt) = start::<C, T, D>(&args.common, AudioPlan::default(), None, |_| {})?;
     if settings.registrar.is_none() {
         return Err(Failure::new(
             2,
@@ -520,9 +529,9 @@ fn register_with<const C: usize, const T: usize>(args: RegisterArgs) -> Result<(
 /// `handset call`.
 pub fn call(args: CallArgs) -> Result<(), Failure> {
     match args.common.capacity.unwrap_or(Capacity::Desk) {
-        Capacity::Desk => call_with::<4, 64>(args),
-        Capacity::Server => call_with::<SERVER_CALLS, SERVER_TXNS>(args),
-        Capacity::Load => call_with::<LOAD_CALLS, LOAD_TXNS>(args),
+        Capacity::Desk => call_with::<4, 64, 0>(args),
+        Capacity::Server => call_with::<SERVER_CALLS, SERVER_TXNS, 0>(args),
+        Capacity::Load => call_with::<LOAD_CALLS, LOAD_TXNS, LOAD_COMPLETED>(args),
     }
 }
 
@@ -535,7 +544,9 @@ fn uri_addr(uri: &str) -> Option<std::net::SocketAddr> {
     ))
 }
 
-fn call_with<const C: usize, const T: usize>(args: CallArgs) -> Result<(), Failure> {
+fn call_with<const C: usize, const T: usize, const D: usize>(
+    args: CallArgs,
+) -> Result<(), Failure> {
     let (plan, play_secs) = args.audio.plan().map_err(|m| Failure::new(2, m))?;
     if handset_core::message::Uri::parse(&args.uri).is_err() {
         return Err(Failure::new(2, format!("{:?} is not a SIP URI", args.uri)));
@@ -550,7 +561,7 @@ fn call_with<const C: usize, const T: usize>(args: CallArgs) -> Result<(), Failu
     };
     let ring_timeout = secs(args.ring_timeout, "--ring-timeout")?;
     let quiet = args.common.quiet;
-    let (settings, mut rt) = start::<C, T>(&args.common, plan, uri_addr(&args.uri), |s| {
+    let (settings, mut rt) = start::<C, T, D>(&args.common, plan, uri_addr(&args.uri), |s| {
         // A transferor keeps its call until the transferee reports the
         // outcome (RFC 5589 §6.1), then hangs up.
         if transfer.is_some() {
@@ -750,13 +761,15 @@ pub fn print_event(e: &Event, quiet: bool) {
 /// `handset answer`.
 pub fn answer(args: AnswerArgs) -> Result<(), Failure> {
     match args.common.capacity.unwrap_or(Capacity::Server) {
-        Capacity::Desk => answer_with::<4, 64>(args),
-        Capacity::Server => answer_with::<SERVER_CALLS, SERVER_TXNS>(args),
-        Capacity::Load => answer_with::<LOAD_CALLS, LOAD_TXNS>(args),
+        Capacity::Desk => answer_with::<4, 64, 0>(args),
+        Capacity::Server => answer_with::<SERVER_CALLS, SERVER_TXNS, 0>(args),
+        Capacity::Load => answer_with::<LOAD_CALLS, LOAD_TXNS, LOAD_COMPLETED>(args),
     }
 }
 
-fn answer_with<const C: usize, const T: usize>(args: AnswerArgs) -> Result<(), Failure> {
+fn answer_with<const C: usize, const T: usize, const D: usize>(
+    args: AnswerArgs,
+) -> Result<(), Failure> {
     let (plan, _) = args.audio.plan().map_err(|m| Failure::new(2, m))?;
     let hangup_after = args
         .hangup_after
@@ -764,7 +777,7 @@ fn answer_with<const C: usize, const T: usize>(args: AnswerArgs) -> Result<(), F
         .transpose()?;
     let run_for = secs(args.duration, "--duration")?;
     let quiet = args.common.quiet;
-    let (settings, mut rt) = start::<C, T>(&args.common, plan, None, |s| {
+    let (settings, mut rt) = start::<C, T, D>(&args.common, plan, None, |s| {
         s.transfer.policy = if args.accept_refer {
             TransferPolicy::AcceptAll
         } else {

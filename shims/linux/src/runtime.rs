@@ -141,8 +141,8 @@ enum SipSocket {
 
 /// A phone with `CALLS` call slots and `TXNS` transaction slots, live on
 /// sockets.
-pub struct Runtime<const CALLS: usize, const TXNS: usize> {
-    phone: Box<Phone<CALLS, TXNS>>,
+pub struct Runtime<const CALLS: usize, const TXNS: usize, const COMPLETED: usize = 0> {
+    phone: Box<Phone<CALLS, TXNS, COMPLETED>>,
     clock: Clock,
     poll: Poll,
     mio_events: Events,
@@ -182,7 +182,9 @@ fn to_std(d: Duration) -> StdDuration {
     StdDuration::from_micros(d.as_micros())
 }
 
-impl<const CALLS: usize, const TXNS: usize> Runtime<CALLS, TXNS> {
+impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize>
+    Runtime<CALLS, TXNS, COMPLETED>
+{
     /// Binds the SIP socket and builds the phone. `towards` helps pick the
     /// local IP when the bind address is unspecified.
     pub fn start(
@@ -250,7 +252,7 @@ impl<const CALLS: usize, const TXNS: usize> Runtime<CALLS, TXNS> {
     }
 
     /// The phone.
-    pub fn phone(&self) -> &Phone<CALLS, TXNS> {
+    pub fn phone(&self) -> &Phone<CALLS, TXNS, COMPLETED> {
         &self.phone
     }
 
@@ -796,7 +798,9 @@ impl<const CALLS: usize, const TXNS: usize> Runtime<CALLS, TXNS> {
     }
 }
 
-impl<const CALLS: usize, const TXNS: usize> Drop for Runtime<CALLS, TXNS> {
+impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Drop
+    for Runtime<CALLS, TXNS, COMPLETED>
+{
     fn drop(&mut self) {
         for slot in 0..self.media.len() {
             self.close_media(slot);
@@ -824,20 +828,25 @@ fn bind_sip_udp(addr: SocketAddr) -> io::Result<UdpSocket> {
 }
 
 /// A phone on the heap, built on a thread of its own. The core builds a
-/// phone by value, and its fixed tables pass through stack temporaries on
-/// the way into the box (two in a release build, more in a debug build);
-/// on the builder's stack those copies are unmapped when it exits, instead
-/// of staying resident on the stack of the thread that runs the loop.
-fn boxed_phone<const CALLS: usize, const TXNS: usize>(
+/// phone by value; with the box allocated first, a release build writes
+/// most of it straight into the box, and what still passes through stack
+/// temporaries (more in a debug build) sits on the builder's stack, which
+/// is unmapped when it exits instead of staying resident on the stack of
+/// the thread that runs the loop.
+fn boxed_phone<const CALLS: usize, const TXNS: usize, const COMPLETED: usize>(
     config: Config,
     seed: u64,
-) -> Result<Box<Phone<CALLS, TXNS>>, StartError> {
-    let stack = 8 * std::mem::size_of::<Phone<CALLS, TXNS>>() + (16 << 20);
+) -> Result<Box<Phone<CALLS, TXNS, COMPLETED>>, StartError> {
+    let stack = 8 * std::mem::size_of::<Phone<CALLS, TXNS, COMPLETED>>() + (16 << 20);
     std::thread::scope(|s| {
         let builder = std::thread::Builder::new()
             .name("phone-init".into())
             .stack_size(stack)
-            .spawn_scoped(s, move || Box::new(Phone::new(config, seed)))
+            // The box is there before the phone is built, so the build
+            // can write into it instead of into a temporary to be copied.
+            .spawn_scoped(s, move || {
+                Box::write(Box::new_uninit(), Phone::new(config, seed))
+            })
             .map_err(|e| StartError::Io("cannot start a thread to build the phone".into(), e))?;
         match builder.join() {
             Ok(phone) => Ok(phone),
