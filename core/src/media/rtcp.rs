@@ -11,7 +11,7 @@ pub const RTCP_MIN_INTERVAL: Duration = Duration::from_secs(5);
 pub const RTCP_INITIAL_MIN_INTERVAL: Duration = Duration::from_millis(2500);
 /// RFC 3550 §6.3.1: `e − 3/2`, the compensation for timer reconsideration
 /// converging below the intended bandwidth, in parts per 10^9.
-const COMPENSATION_PPB: u128 = 1_218_281_828;
+const COMPENSATION_PPB: u64 = 1_218_281_828;
 
 /// The 64-bit NTP-format timestamp of `t` (RFC 3550 §4): seconds since the
 /// caller's clock origin in the high word, the fraction in the low word.
@@ -94,20 +94,21 @@ impl RtcpTimer {
         // §6.3.1: when senders are at most a quarter of the members they
         // share 25 % of the bandwidth and receivers the remaining 75 %.
         // Bandwidth is kept in quarters so the split stays integral.
-        let mut n = u128::from(view.members.max(1));
-        let mut bw_quarters = u128::from(self.bandwidth) * 4;
-        if u128::from(view.senders) * 4 <= u128::from(view.members) {
+        let mut n = u64::from(view.members.max(1));
+        let mut bw_quarters = u64::from(self.bandwidth) * 4;
+        if u64::from(view.senders) * 4 <= u64::from(view.members) {
             if view.we_sent {
-                bw_quarters = u128::from(self.bandwidth);
-                n = u128::from(view.senders.max(1));
+                bw_quarters = u64::from(self.bandwidth);
+                n = u64::from(view.senders.max(1));
             } else {
-                bw_quarters = u128::from(self.bandwidth) * 3;
-                n = u128::from(view.members.saturating_sub(view.senders).max(1));
+                bw_quarters = u64::from(self.bandwidth) * 3;
+                n = u64::from(view.members.saturating_sub(view.senders).max(1));
             }
         }
-        // t = avg_size × n / bw, with avg × 16 and bw × 4 folded in.
-        let us = u128::from(self.avg_size_x16) * n * 4 * 1_000_000 / (16 * bw_quarters);
-        let t = Duration::from_micros(u64::try_from(us).unwrap_or(u64::MAX));
+        // t = avg_size × n / bw, with avg × 16 and bw × 4 folded in:
+        // avg_x16 × n × 4 × 10^6 / (16 × bw_quarters).
+        let us = mul_div(self.avg_size_x16.saturating_mul(n), 250_000, bw_quarters);
+        let t = Duration::from_micros(us);
         if t < min {
             min
         } else {
@@ -118,10 +119,15 @@ impl RtcpTimer {
     /// The randomised interval (§6.3.1): the deterministic one times a
     /// uniform factor in [0.5, 1.5), divided by `e − 3/2`.
     pub fn interval(&self, view: SessionView, rng: &mut Rng) -> Duration {
-        let t = u128::from(self.deterministic_interval(view).as_micros());
-        let randomised = t / 2 + ((t * u128::from(rng.next_u32())) >> 32);
-        let compensated = randomised * 1_000_000_000 / COMPENSATION_PPB;
-        Duration::from_micros(u64::try_from(compensated).unwrap_or(u64::MAX))
+        let t = self.deterministic_interval(view).as_micros();
+        // (t × r) >> 32 for a 32-bit r, without 128-bit arithmetic:
+        // t = hi·2^32 + lo gives hi·r + (lo·r >> 32) exactly.
+        let r = u64::from(rng.next_u32());
+        let scaled = (t >> 32)
+            .saturating_mul(r)
+            .saturating_add(((t & 0xffff_ffff) * r) >> 32);
+        let randomised = (t / 2).saturating_add(scaled);
+        Duration::from_micros(mul_div(randomised, 1_000_000_000, COMPENSATION_PPB))
     }
 
     /// The timer has expired at `now` (A.7 `OnExpire`, §6.3.6): with the
@@ -150,9 +156,35 @@ impl RtcpTimer {
     }
 }
 
+/// `a × b / c` rounded down, in 64-bit arithmetic (a Cortex-M has no
+/// cheap 128-bit division): exact while the result fits, saturating beyond.
+/// With `a = q·c + r`, `a·b/c = q·b + r·b/c`, and `r·b` stays small for the
+/// `b` and `c` used here.
+fn mul_div(a: u64, b: u64, c: u64) -> u64 {
+    let c = c.max(1);
+    let (q, r) = (a / c, a % c);
+    let rest = r.checked_mul(b).map_or(u64::MAX, |rb| rb / c);
+    q.saturating_mul(b).saturating_add(rest)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mul_div_matches_128_bit_arithmetic() {
+        let mut rng = Rng::new(7);
+        for _ in 0..10_000 {
+            let a = u64::from(rng.next_u32()) << (rng.next_u32() % 33);
+            let b = u64::from(rng.next_u32() % 1_000_000_001);
+            let c = u64::from(rng.next_u32()).max(1) << (rng.next_u32() % 3);
+            let wide = u128::from(a) * u128::from(b) / u128::from(c);
+            let want = u64::try_from(wide).unwrap_or(u64::MAX);
+            if u128::from(a % c) * u128::from(b) <= u128::from(u64::MAX) {
+                assert_eq!(mul_div(a, b, c), want, "{a} {b} {c}");
+            }
+        }
+    }
 
     const TWO_PARTY: SessionView = SessionView {
         members: 2,

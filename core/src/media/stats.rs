@@ -286,7 +286,11 @@ impl ReceiveStats {
 
 /// A delay in the DLSR unit of 1/65536 s (RFC 3550 §6.4.1), saturating.
 pub fn dlsr_units(delay: Duration) -> u32 {
-    let units = u128::from(delay.as_micros()) * 65536 / 1_000_000;
+    // In 64 bits: a delay too long to multiply is past u32::MAX units anyway.
+    let units = delay
+        .as_micros()
+        .checked_mul(65536)
+        .map_or(u64::MAX, |x| x / 1_000_000);
     u32::try_from(units).unwrap_or(u32::MAX)
 }
 
