@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds the example firmware for 1, 2 and 4 call slots at opt-level "z"
-# and "s" and prints flash and RAM of each image as Markdown tables.
+# and "s", as the complete phone and as the minimal one (transfer and media
+# timing, the core's optional usages left out), and prints flash and RAM of
+# each image as Markdown tables.
 #
 #   shims/baremetal/footprint.sh            # the tables of docs/footprint.md
 #   shims/baremetal/footprint.sh --json     # one JSON line per image
@@ -78,23 +80,31 @@ if d["recursive"]:
 PY
 }
 
-$json || {
-    echo "| calls | opt-level | flash | .data + .bss | stack, run loop | stack, boot | RAM |"
-    echo "|---:|:---:|---:|---:|---:|---:|---:|"
-}
-for opt in z s; do
-    for calls in 1 2 4; do
-        build "$opt" "calls-$calls"
-        line="$(python3 "$here/footprint.py" "$objdump" "$elf")"
-        if $json; then
-            python3 -c 'import json,sys; d=json.loads(sys.argv[1]); d["calls"]=int(sys.argv[2]); d["opt"]=sys.argv[3]; print(json.dumps(d))' "$line" "$calls" "$opt"
-        else
-            row "$line" "$calls" "$opt"
-        fi
+for phone in full minimal; do
+    # The complete phone has the firmware's `full` feature.
+    extra=""
+    [ "$phone" = full ] && extra=",full"
+    $json || {
+        echo
+        echo "$phone phone:"
+        echo
+        echo "| calls | opt-level | flash | .data + .bss | stack, run loop | stack, boot | RAM |"
+        echo "|---:|:---:|---:|---:|---:|---:|---:|"
+    }
+    for opt in z s; do
+        for calls in 1 2 4; do
+            build "$opt" "calls-$calls$extra"
+            line="$(python3 "$here/footprint.py" "$objdump" "$elf")"
+            if $json; then
+                python3 -c 'import json,sys; d=json.loads(sys.argv[1]); d["calls"]=int(sys.argv[2]); d["opt"]=sys.argv[3]; d["phone"]=sys.argv[4]; print(json.dumps(d))' "$line" "$calls" "$opt" "$phone"
+            else
+                row "$line" "$calls" "$opt"
+            fi
+        done
     done
 done
 
 # Where the RAM goes: the size of each part of a 4-call phone on this target.
-build z "calls-4,size-report"
+build z "calls-4,full,size-report"
 line="$(python3 "$here/footprint.py" "$objdump" "$elf")"
 if $json; then echo "$line"; else parts "$line"; fi

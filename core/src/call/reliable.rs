@@ -37,6 +37,10 @@ pub enum ReliableProvisional {
 impl ReliableProvisional {
     /// The header lines an initial INVITE carries for this setting.
     pub fn invite_headers(self) -> &'static [(&'static str, &'static str)] {
+        // Built without the `prack` feature, every setting acts as `Off`.
+        if !cfg!(feature = "prack") {
+            return &[];
+        }
         match self {
             ReliableProvisional::Off => &[],
             ReliableProvisional::Supported => &[("Supported", OPTION_TAG)],
@@ -48,13 +52,17 @@ impl ReliableProvisional {
     /// (`peer_requires`) or supports (`peer_supports`) `100rel` goes out
     /// reliably (RFC 3262 §3).
     pub fn answers_reliably(self, peer_requires: bool, peer_supports: bool) -> bool {
-        peer_requires || (peer_supports && self != ReliableProvisional::Off)
+        cfg!(feature = "prack")
+            && (peer_requires || (peer_supports && self != ReliableProvisional::Off))
     }
 
     /// Whether an INVITE that neither requires nor supports `100rel` is
     /// refused with 421 Extension Required (RFC 3261 §21.4.15).
     pub fn refuses_without(self, peer_requires: bool, peer_supports: bool) -> bool {
-        self == ReliableProvisional::Required && !peer_requires && !peer_supports
+        cfg!(feature = "prack")
+            && self == ReliableProvisional::Required
+            && !peer_requires
+            && !peer_supports
     }
 }
 
@@ -286,6 +294,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "prack")]
     fn settings_decide_reliability_and_421() {
         use ReliableProvisional::*;
         assert!(!Off.answers_reliably(false, true));

@@ -216,7 +216,8 @@ impl SessionTimer {
 
     /// Whether the call uses session timers.
     pub fn enabled(&self) -> bool {
-        self.settings.enabled
+        // Built without the `session-timer` feature, never.
+        cfg!(feature = "session-timer") && self.settings.enabled
     }
 
     /// The Supported value for the call's requests and 2xx responses.
@@ -322,7 +323,10 @@ impl SessionTimer {
     /// Whether our next refresh goes as an UPDATE: the settings ask for it
     /// and the peer allows the method.
     pub fn refresh_by_update(&self) -> bool {
-        self.settings.refresh_method == RefreshMethod::UpdateWhenAllowed && self.peer_allows_update
+        // UPDATE comes with the `prack` feature (RFC 3311).
+        cfg!(feature = "prack")
+            && self.settings.refresh_method == RefreshMethod::UpdateWhenAllowed
+            && self.peer_allows_update
     }
 
     /// Decides on a peer's INVITE (initial or re-INVITE) as its UAS
@@ -557,5 +561,5 @@ fn refresher_token(r: Refresher) -> &'static str {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "session-timer"))]
 mod tests;

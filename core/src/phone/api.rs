@@ -246,4 +246,7 @@ pub enum CommandError {
     NoResources,
     /// Not a DTMF digit, or a tone of no length.
     InvalidDtmf,
+    /// The phone was built without the cargo feature the command needs
+    /// (`mwi` for the mailbox subscription, `prack` for UPDATE).
+    Unsupported,
 }

@@ -46,6 +46,7 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
                 digit,
                 duration,
             } => self.send_dtmf(call, digit, duration),
+            Command::Update(_) if !cfg!(feature = "prack") => Err(CommandError::Unsupported),
             Command::Update(h) => self.update_media(h),
             Command::Register
             | Command::Unregister
@@ -1208,11 +1209,11 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
             }
             Method::Invite => self.on_reinvite(slot, from, raw, req),
             Method::Options => self.respond_in_transaction(raw, req, from, 200),
-            Method::Info => self.on_info(slot, from, raw, req),
+            Method::Info if cfg!(feature = "info-dtmf") => self.on_info(slot, from, raw, req),
             Method::Refer => self.on_refer(slot, from, raw, req),
             Method::Notify => self.on_notify(slot, from, raw, req),
-            Method::Prack => self.on_prack(slot, from, raw, req),
-            Method::Update => self.on_update(slot, from, raw, req),
+            Method::Prack if cfg!(feature = "prack") => self.on_prack(slot, from, raw, req),
+            Method::Update if cfg!(feature = "prack") => self.on_update(slot, from, raw, req),
             _ => {
                 let _ = handle;
                 self.respond_in_transaction(raw, req, from, 501)

@@ -166,7 +166,12 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
         if !confirmed {
             return Err(CommandError::WrongState);
         }
-        let mode = self.policy.dtmf_mode;
+        // Built without `info-dtmf`, every mode sends RFC 4733 events.
+        let mode = if cfg!(feature = "info-dtmf") {
+            self.policy.dtmf_mode
+        } else {
+            DtmfMode::Rfc4733
+        };
         let rtp = if matches!(mode, DtmfMode::Rfc4733 | DtmfMode::Both) {
             self.send_rtp_dtmf(slot, digit, duration)
         } else {
@@ -301,5 +306,5 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "info-dtmf"))]
 mod tests;

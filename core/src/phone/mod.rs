@@ -40,6 +40,16 @@ mod session_timer;
 #[cfg(test)]
 mod test_support;
 mod transfer;
+#[cfg(all(
+    test,
+    not(all(
+        feature = "prack",
+        feature = "session-timer",
+        feature = "info-dtmf",
+        feature = "mwi"
+    ))
+))]
+mod without_features;
 
 pub use crate::call::reliable::ReliableProvisional;
 pub use crate::call::session_timer::SessionTimerSettings;
@@ -359,7 +369,9 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
             next = earliest(next, f.poll_timeout());
         }
         next = earliest(next, self.transfer_poll_timeout());
-        next = earliest(next, self.mwi.poll_timeout());
+        if cfg!(feature = "mwi") {
+            next = earliest(next, self.mwi.poll_timeout());
+        }
         next
     }
 
@@ -387,6 +399,9 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
             }
             Command::Unregister => self.registration.stop(self.now),
             Command::SetPolicy(p) => self.policy = p.clone(),
+            Command::SubscribeMwi { .. } | Command::UnsubscribeMwi if !cfg!(feature = "mwi") => {
+                self.event(Event::CommandFailed(CommandError::Unsupported))
+            }
             Command::SubscribeMwi { mailbox } => self.mwi_start(mailbox),
             Command::UnsubscribeMwi => self.mwi_stop(),
             other => self.handle_call_command(other),
@@ -470,7 +485,9 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
                 Ok(())
             }
             Some(Method::Cancel) => self.on_cancel(from, raw, req),
-            Some(Method::Notify) if self.mwi_owns(req) => self.mwi_on_notify(from, raw, req),
+            Some(Method::Notify) if cfg!(feature = "mwi") && self.mwi_owns(req) => {
+                self.mwi_on_notify(from, raw, req)
+            }
             _ if in_dialog => self.on_in_dialog_request(from, raw, req),
             Some(Method::Invite) => self.on_new_invite(from, raw, req),
             Some(Method::Options) => self.respond_in_transaction(raw, req, from, 200),
@@ -478,7 +495,7 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
             // A transfer is only taken from the party of a call.
             Some(Method::Refer) => self.respond_in_transaction(raw, req, from, 403),
             // RFC 3262 §3, RFC 3311 §5.2: only inside a dialog.
-            Some(Method::Prack | Method::Update) => {
+            Some(Method::Prack | Method::Update) if cfg!(feature = "prack") => {
                 self.respond_in_transaction(raw, req, from, 481)
             }
             _ => self.respond_in_transaction(raw, req, from, 501),
@@ -609,10 +626,11 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
         if !matches!(ev, ClientEvent::Deliver | ClientEvent::DeliverAndAck) {
             return Ok(());
         }
+        // Compiled out with their cargo features, the usages see nothing.
         if self.transfer_on_response(id, resp)
-            || self.mwi_on_response(id, resp)
-            || self.info_on_response(id, resp)
-            || self.update_on_response(id, resp)
+            || (cfg!(feature = "mwi") && self.mwi_on_response(id, resp))
+            || (cfg!(feature = "info-dtmf") && self.info_on_response(id, resp))
+            || (cfg!(feature = "prack") && self.update_on_response(id, resp))
         {
             return Ok(());
         }
@@ -661,9 +679,15 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
                 TimerEvent::Retransmit => self.resend_stored(id),
                 TimerEvent::Timeout => {
                     self.transfer_on_timeout(id);
-                    self.mwi_on_timeout(id);
-                    self.info_on_timeout(id);
-                    self.update_on_timeout(id);
+                    if cfg!(feature = "mwi") {
+                        self.mwi_on_timeout(id);
+                    }
+                    if cfg!(feature = "info-dtmf") {
+                        self.info_on_timeout(id);
+                    }
+                    if cfg!(feature = "prack") {
+                        self.update_on_timeout(id);
+                    }
                     self.on_tx_timer(id, ev);
                     if Some(id) == self.register_tx {
                         self.register_tx = None;
@@ -678,13 +702,21 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
         }
         self.txns.remove_terminated();
         self.run_call_timers();
-        self.run_session_timers();
-        self.run_reliable_timers();
+        if cfg!(feature = "session-timer") {
+            self.run_session_timers();
+        }
+        if cfg!(feature = "prack") {
+            self.run_reliable_timers();
+        }
         self.run_feature_timers();
         self.run_transfer_timers();
         self.poll_registration();
-        self.poll_mwi();
-        self.poll_info_dtmf();
+        if cfg!(feature = "mwi") {
+            self.poll_mwi();
+        }
+        if cfg!(feature = "info-dtmf") {
+            self.poll_info_dtmf();
+        }
     }
 
     fn poll_registration(&mut self) {

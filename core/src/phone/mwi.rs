@@ -292,7 +292,7 @@ fn dialog_hop(d: &Dialog, outbound_proxy: Option<SocketAddr>) -> Option<SocketAd
     uri_address(next).or(outbound_proxy)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "mwi"))]
 mod tests {
     extern crate std;
     use std::format;

@@ -41,9 +41,9 @@ const MAX_UNSUPPORTED: usize = 128;
 const PRACK_TIMEOUT_STATUS: u16 = 500;
 
 /// Whether `tag` names an extension this phone supports: one it lists in
-/// Supported (`supported`), or `100rel`.
+/// Supported (`supported`), or `100rel` (with the `prack` feature).
 fn supports_option(supported: &str, tag: &str) -> bool {
-    tag.eq_ignore_ascii_case(OPTION_TAG)
+    (cfg!(feature = "prack") && tag.eq_ignore_ascii_case(OPTION_TAG))
         || supported
             .split(',')
             .any(|t| t.trim().eq_ignore_ascii_case(tag))
@@ -187,6 +187,9 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
     /// provisional response that carried SDP (RFC 3262 §3); the answer
     /// then goes out with that PRACK.
     pub(super) fn answer_waits_for_prack(&mut self, slot: usize) -> bool {
+        if !cfg!(feature = "prack") {
+            return false;
+        }
         match self.calls.get_mut(slot) {
             Some(Some(c)) if c.reliable.uas.holds_final() => {
                 c.reliable.uas.answer_waiting = true;
@@ -200,7 +203,8 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
     /// the answer already went in a reliable provisional response, and an
     /// answer is given once (RFC 3264 §4, RFC 3262 §5).
     pub(super) fn answered_in_provisional(&self, slot: usize) -> bool {
-        matches!(self.calls.get(slot), Some(Some(c))
+        cfg!(feature = "prack")
+            && matches!(self.calls.get(slot), Some(Some(c))
             if c.state == CallState::Ringing
                 && c.reliable.uas.sdp_sent()
                 && !c.media.offer_pending())
@@ -256,7 +260,11 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
         slot: usize,
         resp: &Message<'_>,
     ) -> Option<Option<u32>> {
-        let reliable = resp.status().is_some_and(|c| c > 100) && lists_100rel(resp.require());
+        // RFC 3262 §4: without the `prack` feature the INVITE never said
+        // it supports 100rel, so every provisional counts as unreliable.
+        let reliable = cfg!(feature = "prack")
+            && resp.status().is_some_and(|c| c > 100)
+            && lists_100rel(resp.require());
         let Some(Ok(rseq)) = resp.rseq().filter(|_| reliable) else {
             return Some(None);
         };
@@ -694,5 +702,5 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "prack"))]
 mod tests;

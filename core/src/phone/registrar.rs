@@ -35,7 +35,7 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "registrar-failover"))]
 mod tests {
     extern crate std;
     use std::format;

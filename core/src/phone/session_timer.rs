@@ -354,5 +354,5 @@ fn call_dialog_cseq<const CALLS: usize, const TXNS: usize, const COMPLETED: usiz
     phone.dialogs.get(dh)?.local_cseq()
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "session-timer"))]
 mod tests;

@@ -30,7 +30,11 @@ pub(crate) fn header<'t>(msg: &'t str, name: &str) -> Option<&'t str> {
 /// A datagram a phone sent.
 #[derive(Clone)]
 pub(crate) struct Datagram {
-    /// When it was sent.
+    /// When it was sent (read by the PRACK and session-timer tests).
+    #[cfg_attr(
+        not(any(feature = "prack", feature = "session-timer")),
+        allow(dead_code)
+    )]
     pub(crate) at: Instant,
     pub(crate) from: SocketAddr,
     pub(crate) to: SocketAddr,

@@ -49,6 +49,10 @@ pub(super) struct Failover {
 
 /// How many registrars the configuration names (primary included).
 fn server_count(config: &RegisterConfig) -> u8 {
+    // Built without the `registrar-failover` feature: the primary only.
+    if !cfg!(feature = "registrar-failover") {
+        return 1;
+    }
     1 + config.backup_registrars.len().min(MAX_BACKUP_REGISTRARS) as u8
 }
 
@@ -135,7 +139,7 @@ impl Registration {
         code: u16,
         config: &RegisterConfig,
     ) -> Option<RegistrationOutcome> {
-        if self.removing {
+        if self.removing || !cfg!(feature = "registrar-failover") {
             return None;
         }
         if let Some(r) = self.failover.resume.take() {
@@ -185,7 +189,7 @@ impl Registration {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "registrar-failover"))]
 mod tests {
     use super::super::*;
     use crate::message::Message;

@@ -22,8 +22,14 @@ pub const MAX_CALL_ID: usize = 128;
 /// The product token sent in User-Agent and Server (RFC 3261 §20.41).
 pub const PRODUCT: &str = "handset/0.1";
 
-/// Methods the phone accepts, for Allow (RFC 3261 §20.5).
-pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, REFER, NOTIFY, INFO, UPDATE, PRACK";
+/// Methods the phone accepts, for Allow (RFC 3261 §20.5): INFO with the
+/// `info-dtmf` cargo feature, UPDATE and PRACK with `prack`.
+pub const ALLOW: &str = match (cfg!(feature = "info-dtmf"), cfg!(feature = "prack")) {
+    (true, true) => "INVITE, ACK, CANCEL, BYE, OPTIONS, REFER, NOTIFY, INFO, UPDATE, PRACK",
+    (true, false) => "INVITE, ACK, CANCEL, BYE, OPTIONS, REFER, NOTIFY, INFO",
+    (false, true) => "INVITE, ACK, CANCEL, BYE, OPTIONS, REFER, NOTIFY, UPDATE, PRACK",
+    (false, false) => "INVITE, ACK, CANCEL, BYE, OPTIONS, REFER, NOTIFY",
+};
 
 /// Extensions the phone supports, for Supported (RFC 3261 §20.37).
 pub const SUPPORTED: &str = "replaces, norefersub";

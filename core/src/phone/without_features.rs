@@ -1,0 +1,190 @@
+//! The phone built without its optional usages (cargo features off): it
+//! behaves as a phone that never had them. Run with
+//! `cargo test -p handset-core --no-default-features`.
+
+// Which helpers a build uses depends on which features it leaves out.
+#![allow(dead_code, unused_imports)]
+
+extern crate std;
+
+use std::string::String;
+use std::vec::Vec;
+
+use super::test_support::{self, addr, header};
+use super::{Command, CommandError, Config, Event, Phone, Policy};
+use crate::time::Duration;
+
+type Net = test_support::Net<2, 16>;
+
+const BOB: &str = "sip:bob@10.0.0.2:5060";
+
+/// Alice (0) and Bob (1), both with `policy`.
+fn two_phones(policy: &Policy) -> Net {
+    let phone = |i: usize, user: &str| {
+        Phone::new(
+            Config::new(user, "example.com", addr(i)).unwrap(),
+            90 + i as u64,
+        )
+    };
+    let mut net = Net::new(std::vec![phone(0, "alice"), phone(1, "bob")]);
+    for i in 0..2 {
+        net.command(i, Command::SetPolicy(policy));
+    }
+    net
+}
+
+/// The text of every datagram phone `i` sent whose first line starts with
+/// `start`.
+fn sent(net: &Net, i: usize, start: &str) -> Vec<String> {
+    net.transmitted
+        .iter()
+        .filter(|d| d.from == addr(i) && d.text.starts_with(start))
+        .map(|d| d.text.clone())
+        .collect()
+}
+
+/// `m` with an extra header line after the first line.
+fn add_header(m: &str, line: &str) -> String {
+    let (first, rest) = m.split_once("\r\n").unwrap();
+    std::format!("{first}\r\n{line}\r\n{rest}")
+}
+
+/// A request of `method` inside the call's dialog from Alice to Bob: the
+/// re-INVITE Alice sends for hold, renamed.
+fn in_dialog_request(net: &mut Net, method: &str) -> String {
+    net.call(0, 1, BOB);
+    let out = net.last_call(0);
+    net.command(0, Command::Hold(out));
+    let reinvite = sent(net, 0, "INVITE").last().unwrap().clone();
+    net.wire.clear();
+    let (head, _) = reinvite.split_once("\r\n\r\n").unwrap();
+    let head = head.replacen("INVITE sip:", &std::format!("{method} sip:"), 1);
+    let cseq = header(&head, "CSeq").unwrap();
+    let head = head.replace(
+        &std::format!("CSeq: {cseq}"),
+        &std::format!("CSeq: {}", cseq.replace("INVITE", method)),
+    );
+    let head: String = head
+        .lines()
+        .filter(|l| !l.starts_with("Content-"))
+        .map(|l| std::format!("{l}\r\n"))
+        .collect();
+    std::format!("{head}Content-Length: 0\r\n\r\n")
+}
+
+/// The last response Bob sent.
+fn bobs_answer(net: &Net) -> String {
+    sent(net, 1, "SIP/2.0").last().unwrap().clone()
+}
+
+#[test]
+#[cfg(not(feature = "prack"))]
+fn without_prack_100rel_is_neither_offered_nor_accepted() {
+    use crate::call::reliable::ReliableProvisional;
+    let policy = Policy {
+        reliable_provisional: ReliableProvisional::Required,
+        ..Policy::default()
+    };
+    let mut net = two_phones(&policy);
+    net.command(0, Command::Dial { to: BOB });
+    let invite = sent(&net, 0, "INVITE").pop().unwrap();
+    assert_eq!(header(&invite, "Require"), None, "{invite}");
+    assert!(!header(&invite, "Allow").unwrap().contains("PRACK"));
+    net.wire.clear();
+    // RFC 3261 §8.2.2.3: an extension the phone lacks, required, is refused.
+    net.inject(
+        addr(0),
+        1,
+        add_header(&invite, "Require: 100rel").as_bytes(),
+    );
+    let answer = bobs_answer(&net);
+    assert!(answer.starts_with("SIP/2.0 420 "), "{answer}");
+    assert_eq!(header(&answer, "Unsupported"), Some("100rel"));
+    // Merely supported, it rings as usual: no 421 for the Required
+    // setting, no reliable 180.
+    let supported = add_header(&invite, "Supported: 100rel")
+        .replace("z9hG4bK", "z9hG4bKs")
+        .replace("Call-ID: ", "Call-ID: s");
+    net.inject(addr(0), 1, supported.as_bytes());
+    let ringing = bobs_answer(&net);
+    assert!(ringing.starts_with("SIP/2.0 180 "), "{ringing}");
+    assert_eq!(header(&ringing, "RSeq"), None);
+}
+
+#[test]
+#[cfg(not(feature = "prack"))]
+fn without_prack_update_is_not_implemented() {
+    let mut net = two_phones(&Policy::default());
+    let update = in_dialog_request(&mut net, "UPDATE");
+    net.inject(addr(0), 1, update.as_bytes());
+    let answer = bobs_answer(&net);
+    assert!(answer.starts_with("SIP/2.0 501 "), "{answer}");
+    let allow = header(&answer, "Allow").unwrap();
+    assert!(
+        !allow.contains("UPDATE") && !allow.contains("PRACK"),
+        "{allow}"
+    );
+    let inc = net.last_call(1);
+    net.command(1, Command::Update(inc));
+    assert!(net.saw(1, |e| *e == Event::CommandFailed(CommandError::Unsupported)));
+}
+
+#[test]
+#[cfg(not(feature = "info-dtmf"))]
+fn without_info_dtmf_info_is_not_implemented_and_digits_go_in_rtp() {
+    use crate::phone::DtmfMode;
+    let policy = Policy {
+        dtmf_mode: DtmfMode::SipInfo,
+        ..Policy::default()
+    };
+    let mut net = two_phones(&policy);
+    let info = in_dialog_request(&mut net, "INFO");
+    net.inject(addr(0), 1, info.as_bytes());
+    let answer = bobs_answer(&net);
+    assert!(answer.starts_with("SIP/2.0 501 "), "{answer}");
+    assert!(!header(&answer, "Allow").unwrap().contains("INFO"));
+    let inc = net.last_call(1);
+    net.command(1, Command::Resume(inc));
+    net.run(Duration::from_millis(100));
+    let digit = Command::SendDtmf {
+        call: net.last_call(0),
+        digit: '5',
+        duration: Duration::from_millis(100),
+    };
+    net.command(0, digit);
+    net.run(Duration::from_millis(100));
+    assert!(sent(&net, 0, "INFO").is_empty());
+}
+
+#[test]
+#[cfg(not(feature = "mwi"))]
+fn without_mwi_the_mailbox_subscription_is_refused() {
+    let mut net = two_phones(&Policy::default());
+    net.command(0, Command::SubscribeMwi { mailbox: None });
+    net.run(Duration::from_secs(1));
+    assert!(net.saw(0, |e| *e == Event::CommandFailed(CommandError::Unsupported)));
+    assert!(sent(&net, 0, "SUBSCRIBE").is_empty());
+}
+
+#[test]
+#[cfg(not(feature = "session-timer"))]
+fn without_session_timers_the_setting_changes_nothing_on_the_wire() {
+    use crate::phone::SessionTimerSettings;
+    let policy = Policy {
+        session_timer: SessionTimerSettings {
+            enabled: true,
+            ..SessionTimerSettings::default()
+        },
+        ..Policy::default()
+    };
+    let mut net = two_phones(&policy);
+    net.command(0, Command::Dial { to: BOB });
+    let invite = sent(&net, 0, "INVITE").pop().unwrap();
+    assert_eq!(header(&invite, "Session-Expires"), None, "{invite}");
+    assert!(!header(&invite, "Supported").unwrap().contains("timer"));
+    net.wire.clear();
+    net.inject(addr(0), 1, add_header(&invite, "Require: timer").as_bytes());
+    let answer = bobs_answer(&net);
+    assert!(answer.starts_with("SIP/2.0 420 "), "{answer}");
+    assert_eq!(header(&answer, "Unsupported"), Some("timer"));
+}
