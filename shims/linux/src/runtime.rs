@@ -828,11 +828,11 @@ fn bind_sip_udp(addr: SocketAddr) -> io::Result<UdpSocket> {
 }
 
 /// A phone on the heap, built on a thread of its own. The core builds a
-/// phone by value; with the box allocated first, a release build writes
-/// most of it straight into the box, and what still passes through stack
-/// temporaries (more in a debug build) sits on the builder's stack, which
-/// is unmapped when it exits instead of staying resident on the stack of
-/// the thread that runs the loop.
+/// phone by value, and it passes through a stack temporary on the way into
+/// the box (in a release build one copy of all but the slot tables, which
+/// hold no bytes while empty; more in a debug build); on the builder's
+/// stack that copy is unmapped when it exits, instead of staying resident
+/// on the stack of the thread that runs the loop.
 fn boxed_phone<const CALLS: usize, const TXNS: usize, const COMPLETED: usize>(
     config: Config,
     seed: u64,
@@ -842,11 +842,7 @@ fn boxed_phone<const CALLS: usize, const TXNS: usize, const COMPLETED: usize>(
         let builder = std::thread::Builder::new()
             .name("phone-init".into())
             .stack_size(stack)
-            // The box is there before the phone is built, so the build
-            // can write into it instead of into a temporary to be copied.
-            .spawn_scoped(s, move || {
-                Box::write(Box::new_uninit(), Phone::new(config, seed))
-            })
+            .spawn_scoped(s, move || Box::new(Phone::new(config, seed)))
             .map_err(|e| StartError::Io("cannot start a thread to build the phone".into(), e))?;
         match builder.join() {
             Ok(phone) => Ok(phone),
