@@ -20,8 +20,8 @@ use crate::message::Message;
 use crate::slots::Slots;
 
 /// The longest final response a record keeps; a transaction with a longer
-/// one stays in its slot. A 200 to a BYE with the phone's Allow and
-/// Supported headers takes about 450 bytes.
+/// one stays in its slot. The phone's 200 to a BYE from a peer on the
+/// same host, with its Allow and Supported headers, takes about 400 bytes.
 pub const MAX_COMPLETED_RESPONSE: usize = 512;
 
 /// One non-INVITE server transaction waiting out Timer J.
