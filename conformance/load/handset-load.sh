@@ -23,9 +23,10 @@
 #
 # A UDP call keeps its INVITE and BYE server transactions for 64*T1 = 32 s
 # after it ends (RFC 6026 Timer L, RFC 3261 Timer J), so a run of STEP
-# seconds at rate R needs about 2*R*STEP transaction slots (2*R*32 once STEP
-# exceeds 32 s); the handset answers 503 when three quarters of its fixed
-# table is taken and 486 when every call slot is, which SIPp counts as failed.
+# seconds at rate R keeps about 2*R*STEP of them (2*R*32 once STEP exceeds
+# 32 s), in compact records while the capacity has them, else in slots; the
+# handset answers 503 when three quarters of its slots are taken and 486
+# when every call slot is, which SIPp counts as failed.
 # SIPp gets a 4 MiB socket buffer (-buff_size; its default of 64 KiB drops
 # responses in bursts), as the handset's SIP socket has.
 set -euo pipefail
