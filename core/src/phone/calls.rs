@@ -736,8 +736,8 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
             }
             // Early media: an answer in a 183 (RFC 3261 §13.2.1 / RFC 3960).
             if !resp.body().is_empty() && call.media.offer_pending() {
-                if let Ok(sdp) = SessionDescription::parse(resp.body()) {
-                    early_media = call.media.process_answer(&sdp).is_ok();
+                if let Ok(sdp) = &SessionDescription::parse(resp.body()) {
+                    early_media = call.media.process_answer(sdp).is_ok();
                 }
             }
         }
@@ -803,8 +803,9 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
         // (RFC 3262 §5); the 2xx need not repeat it.
         let negotiated = if call.media.offer_pending() && !call.update_offer_pending() {
             SessionDescription::parse(resp.body())
+                .as_ref()
                 .ok()
-                .and_then(|sdp| call.media.process_answer(&sdp).ok())
+                .and_then(|sdp| call.media.process_answer(sdp).ok())
         } else {
             call.media.negotiated()
         };
@@ -850,8 +851,9 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
                 return;
             }
             let neg = SessionDescription::parse(resp.body())
+                .as_ref()
                 .ok()
-                .and_then(|sdp| call.media.process_answer(&sdp).ok());
+                .and_then(|sdp| call.media.process_answer(sdp).ok());
             if let Some(d) = call.dialog.and_then(|d| self.dialogs.get_mut(d)) {
                 let _ = d.refresh_remote_target(resp);
             }
@@ -1014,8 +1016,9 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
         let offered = !req.body().is_empty();
         if offered {
             let answer = SessionDescription::parse(req.body())
+                .as_ref()
                 .map_err(|_| crate::sdp::NegotiationError::NoAudio)
-                .and_then(|sdp| media.answer_offer(&self.config.media, &sdp));
+                .and_then(|sdp| media.answer_offer(&self.config.media, sdp));
             if answer.is_err() {
                 self.reply_in_invite_tx(id, req, 488, &[]);
                 return Ok(());
@@ -1150,8 +1153,9 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
         // Late offer: the answer arrives in the ACK.
         if call.media.offer_pending() && !call.update_offer_pending() {
             let ok = SessionDescription::parse(body)
+                .as_ref()
                 .ok()
-                .and_then(|sdp| call.media.process_answer(&sdp).ok())
+                .and_then(|sdp| call.media.process_answer(sdp).ok())
                 .is_some();
             if !ok {
                 self.send_bye(slot);
@@ -1287,8 +1291,9 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
             Ok(None)
         } else {
             SessionDescription::parse(req.body())
+                .as_ref()
                 .map_err(|_| crate::sdp::NegotiationError::NoAudio)
-                .and_then(|sdp| call.media.answer_offer(&self.config.media, &sdp))
+                .and_then(|sdp| call.media.answer_offer(&self.config.media, sdp))
                 .map(Some)
         };
         let neg = match result {

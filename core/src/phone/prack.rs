@@ -237,8 +237,8 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
         // A late-offer INVITE: our offer went in the provisional response,
         // the answer comes in the PRACK (RFC 3262 §5).
         if call.media.offer_pending() && !req.body().is_empty() {
-            if let Ok(sdp) = SessionDescription::parse(req.body()) {
-                let _ = call.media.process_answer(&sdp);
+            if let Ok(sdp) = &SessionDescription::parse(req.body()) {
+                let _ = call.media.process_answer(sdp);
             }
         }
         let answer_now = core::mem::take(&mut call.reliable.uas.answer_waiting);
@@ -322,16 +322,17 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
             return;
         }
         // Another fork: its early dialog, built from the INVITE and this
-        // response, lives just long enough to send the PRACK.
-        let mut req_copy = [0u8; MAX_MESSAGE];
+        // response, lives just long enough to send the PRACK. The INVITE
+        // is read where its transaction keeps it; the dialog borrows
+        // nothing of it, so the phone is free again once it is built.
         let tx = match self.calls.get(slot) {
             Some(Some(c)) => c.invite_tx,
             _ => None,
         };
-        let Some(n) = tx.and_then(|id| self.request_of(id, &mut req_copy)) else {
+        let Some(invite) = tx.and_then(|id| self.txns.get(id)).map(|t| t.message()) else {
             return;
         };
-        let Ok(req) = Message::parse_datagram(req_copy.get(..n).unwrap_or(&[])) else {
+        let Ok(req) = Message::parse_datagram(invite) else {
             return;
         };
         let Ok(d) = Dialog::new_uac(&req, resp, false) else {
@@ -437,8 +438,9 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
             UpdateVerdict::Answer => {
                 let was_held = call.held_by_peer;
                 let answer = SessionDescription::parse(req.body())
+                    .as_ref()
                     .map_err(|_| crate::sdp::NegotiationError::NoAudio)
-                    .and_then(|sdp| call.media.answer_offer(&self.config.media, &sdp));
+                    .and_then(|sdp| call.media.answer_offer(&self.config.media, sdp));
                 let Ok(neg) = answer else {
                     return self.respond_to_update(slot, raw, req, from, 488);
                 };
@@ -638,8 +640,9 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
             if own.offer {
                 let body = resp.map_or(&[][..], |r| r.body());
                 let answered = SessionDescription::parse(body)
+                    .as_ref()
                     .ok()
-                    .and_then(|sdp| call.media.process_answer(&sdp).ok())
+                    .and_then(|sdp| call.media.process_answer(sdp).ok())
                     .is_some();
                 if !answered {
                     // The agreed media stay as they were.
