@@ -50,6 +50,7 @@ pub use scan::CommaList;
 pub use session_timer::{parse_delta_params, Refresher, SessionExpires};
 pub use text::{push_all, AddrText, Decimal};
 pub use tokens::TokenList;
+pub(crate) use uri::{parse_ip, parse_ipv6};
 pub use uri::{percent_decode, Host, Scheme, Uri};
 pub use via::Via;
 pub use write::{reason_phrase, MessageWriter};

@@ -41,7 +41,7 @@ impl Host<'_> {
     pub fn parse(s: &str) -> Option<Host<'_>> {
         if let Some(inner) = s.strip_prefix('[') {
             let inner = inner.strip_suffix(']')?;
-            return inner.parse().ok().map(Host::V6);
+            return parse_ipv6(inner).map(Host::V6);
         }
         let (end, class) = host_run(s.as_bytes(), 0);
         if end != s.len() {
@@ -111,7 +111,7 @@ const HOST_BYTES: [u8; 256] = {
 
 /// A dotted-quad IPv4 address of digits and dots: four decimal octets of
 /// at most 255, without leading zeros (as `Ipv4Addr`'s parser reads them).
-fn parse_ipv4(b: &[u8]) -> Option<core::net::Ipv4Addr> {
+pub(crate) fn parse_ipv4(b: &[u8]) -> Option<core::net::Ipv4Addr> {
     let mut octets = [0u8; 4];
     let mut n = 0; // octets completed
     let mut value = 0u16;
@@ -133,6 +133,96 @@ fn parse_ipv4(b: &[u8]) -> Option<core::net::Ipv4Addr> {
     }
     *octets.get_mut(n)? = u8::try_from(value).ok().filter(|_| digits > 0)?;
     (n == 3).then_some(octets.into())
+}
+
+/// An IPv4 or IPv6 address in its text form, as `IpAddr`'s parser reads
+/// it.
+pub(crate) fn parse_ip(s: &str) -> Option<core::net::IpAddr> {
+    let b = s.as_bytes();
+    if b.iter().all(|c| c.is_ascii_digit() || *c == b'.') {
+        parse_ipv4(b).map(Into::into)
+    } else {
+        parse_ipv6(s).map(Into::into)
+    }
+}
+
+/// An IPv6 address in its text form (RFC 4291 §2.2): eight groups of one
+/// to four hex digits, one `::` standing for one or more zero groups, the
+/// last two groups optionally as a dotted IPv4 address. Accepts what
+/// `Ipv6Addr`'s parser accepts, without linking it.
+pub(crate) fn parse_ipv6(s: &str) -> Option<core::net::Ipv6Addr> {
+    let b = s.as_bytes();
+    let mut groups = [0u16; 8];
+    let (head, at, head_v4) = ipv6_groups(b, 0, &mut groups)?;
+    if head == 8 {
+        return (at == b.len()).then_some(groups.into());
+    }
+    if head_v4 || b.get(at..at + 2) != Some(b"::".as_slice()) {
+        return None;
+    }
+    // `::` stands for at least one group.
+    let mut tail = [0u16; 7];
+    let limit = 7 - head;
+    let (tail_len, end, _) = ipv6_groups(b, at + 2, tail.get_mut(..limit)?)?;
+    if end != b.len() {
+        return None;
+    }
+    for (dst, src) in groups
+        .get_mut(8 - tail_len..)?
+        .iter_mut()
+        .zip(tail.get(..tail_len)?)
+    {
+        *dst = *src;
+    }
+    Some(groups.into())
+}
+
+/// Reads `:`-separated groups from `at` into `out` (at most its length):
+/// how many, where reading stopped, and whether the last two came from a
+/// dotted IPv4 address. A separator not followed by a group is not read.
+fn ipv6_groups(b: &[u8], mut at: usize, out: &mut [u16]) -> Option<(usize, usize, bool)> {
+    let limit = out.len();
+    for i in 0..limit {
+        let start = if i > 0 {
+            if b.get(at) != Some(&b':') {
+                return Some((i, at, false));
+            }
+            at + 1
+        } else {
+            at
+        };
+        // A dotted IPv4 address fills the last two groups.
+        if i + 1 < limit {
+            let v4_end = b
+                .get(start..)?
+                .iter()
+                .position(|c| !(c.is_ascii_digit() || *c == b'.'))
+                .map_or(b.len(), |p| start + p);
+            if let Some(v4) = b.get(start..v4_end).and_then(parse_ipv4) {
+                let [o1, o2, o3, o4] = v4.octets();
+                *out.get_mut(i)? = u16::from_be_bytes([o1, o2]);
+                *out.get_mut(i + 1)? = u16::from_be_bytes([o3, o4]);
+                return Some((i + 2, v4_end, true));
+            }
+        }
+        let digits = b
+            .get(start..)?
+            .iter()
+            .take(4)
+            .take_while(|c| c.is_ascii_hexdigit())
+            .count();
+        if digits == 0 {
+            return Some((i, at, false));
+        }
+        let mut group = 0u16;
+        for &c in b.get(start..start + digits)? {
+            let d = (c as char).to_digit(16)? as u16;
+            group = group << 4 | d;
+        }
+        *out.get_mut(i)? = group;
+        at = start + digits;
+    }
+    Some((limit, at, false))
 }
 
 impl core::fmt::Display for Host<'_> {
@@ -633,6 +723,78 @@ fn hex_val(b: u8) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipv6_text_is_read_as_the_standard_parser_reads_it() {
+        use crate::rng::Rng;
+        extern crate std;
+        use std::string::String;
+        let fixed = [
+            "::",
+            "::1",
+            "1::",
+            "1::2",
+            "1:2:3:4:5:6:7:8",
+            "1:2:3:4:5:6:7::",
+            "::2:3:4:5:6:7:8",
+            "1:2:3:4:5:6:7:8:9",
+            "1:2:3:4:5:6::7:8",
+            "1::2::3",
+            ":::",
+            ":1::",
+            "1:",
+            ":1",
+            "::ffff:192.0.2.1",
+            "::192.0.2.1",
+            "1:2:3:4:5:6:1.2.3.4",
+            "1:2:3:4:5:6:7:1.2.3.4",
+            "::1.2.3.04",
+            "::1.2.3.256",
+            "::1.2.3",
+            "::1.2.3.4.5",
+            "12345::",
+            "fFfF::AbCd",
+            "0000:0000::0",
+            "2001:db8::192.0.2.1:1",
+            "",
+            "g::",
+            "1::1.2.3.4:5",
+            "::01.2.3.4",
+        ];
+        for s in fixed {
+            assert_eq!(parse_ipv6(s), s.parse().ok(), "{s:?}");
+        }
+        let alphabet = b"0123456789abcdefABCDEF::::....x";
+        let mut rng = Rng::new(11);
+        for _ in 0..200_000 {
+            let len = rng.below(24) as usize;
+            let s: String = (0..len)
+                .map(|_| char::from(alphabet[rng.below(alphabet.len() as u32) as usize]))
+                .collect();
+            assert_eq!(parse_ipv6(&s), s.parse().ok(), "{s:?}");
+        }
+        // Addresses written out, then shortened and mangled.
+        for _ in 0..20_000 {
+            let groups: std::vec::Vec<String> = (0..8)
+                .map(|_| match rng.below(3) {
+                    0 => String::from("0"),
+                    1 => std::format!("{:x}", rng.next_u32() & 0xff),
+                    _ => std::format!("{:x}", rng.next_u32() & 0xffff),
+                })
+                .collect();
+            let full = groups.join(":");
+            let cut = rng.below(8) as usize;
+            let keep = rng.below(8 - cut as u32) as usize;
+            let short = std::format!(
+                "{}::{}",
+                groups[..cut].join(":"),
+                groups[8 - keep..].join(":")
+            );
+            for s in [full, short] {
+                assert_eq!(parse_ipv6(&s), s.parse().ok(), "{s:?}");
+            }
+        }
+    }
 
     #[test]
     fn sip_uri_parts() {

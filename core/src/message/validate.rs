@@ -289,7 +289,7 @@ fn check_via(item: &str) -> Result<(), ParseError> {
         let ok = if name.eq_ignore_ascii_case("ttl") {
             value.and_then(|v| v.parse::<u8>().ok()).is_some()
         } else if name.eq_ignore_ascii_case("received") {
-            value.is_some_and(|v| v.parse::<core::net::IpAddr>().is_ok())
+            value.is_some_and(|v| super::uri::parse_ip(v).is_some())
         } else if name.eq_ignore_ascii_case("maddr") {
             value.is_some_and(|v| Host::parse(v).is_some())
         } else if name.eq_ignore_ascii_case("rport") {

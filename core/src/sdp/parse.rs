@@ -1,10 +1,11 @@
 //! A zero-copy, bounded view over a received SDP body (RFC 8866 §5).
 
-use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use core::net::IpAddr;
 
 use heapless::Vec;
 
 use super::{Codec, Direction, SdpError, SdpErrorKind, MAX_FORMATS, MAX_MEDIA};
+use crate::message::{parse_ip, parse_ipv6};
 
 /// The address family named in `o=` and `c=` lines.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -378,8 +379,8 @@ fn parse_connection<'a>(body: &'a [u8], text: &'a str) -> Result<Connection<'a>,
         None
     } else {
         match addrtype {
-            AddrType::Ip4 => address.parse::<Ipv4Addr>().ok().map(IpAddr::V4),
-            AddrType::Ip6 => address.parse::<Ipv6Addr>().ok().map(IpAddr::V6),
+            AddrType::Ip4 => parse_ip(address).filter(IpAddr::is_ipv4),
+            AddrType::Ip6 => parse_ipv6(address).map(IpAddr::V6),
             AddrType::Other => None,
         }
     };
