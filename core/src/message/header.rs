@@ -327,49 +327,59 @@ fn starts_with_known(line: &[u8], i: usize) -> Option<bool> {
 #[inline(always)]
 pub(crate) fn known_name_at(b: &[u8], at: usize) -> Option<(usize, usize)> {
     let colon_in = |w: u64| zero_bytes(w ^ splat(b':'));
+    // The known full name of `len` bytes that `b` may hold at `at`, by its
+    // hash ([`name_hash`]), and the words to compare it by.
+    let candidate = |len: usize| {
+        let first = *b.get(at)?;
+        let last = *b.get(at + len - 1)?;
+        let slot = *FULL_TABLE.get(name_hash(len, first, last))?;
+        let i = usize::from(slot).checked_sub(1)?;
+        let words = NAME_WORDS.get(i).filter(|w| w.len == len)?;
+        Some((i, words))
+    };
+    // Known full names hold only letters, digits and `-`: equal words
+    // prove the name a token (see [`NameWords`]).
+    let differ = |w: u64, fold: u64, lower: u64, mask: u64| ((w | fold) ^ lower) & mask;
     let w0 = word_at(b, at)?;
-    let (len, words) = match colon_in(w0) {
-        0 => {
-            let w1 = word_at(b, at + 8)?;
-            match colon_in(w1) {
-                0 => {
-                    let w2 = word_at(b, at + 16)?;
-                    let found = colon_in(w2);
-                    if found == 0 {
-                        return None;
-                    }
-                    (16 + (found.trailing_zeros() / 8) as usize, [w0, w1, w2])
+    let found = colon_in(w0);
+    if found != 0 {
+        let len = (found.trailing_zeros() / 8) as usize;
+        let known = match len {
+            0 => return None,
+            1 => {
+                let letter = (w0 as u8 | 0x20).wrapping_sub(b'a');
+                usize::from(*COMPACT_TABLE.get(usize::from(letter))?).checked_sub(1)?
+            }
+            _ => {
+                let (i, words) = candidate(len)?;
+                if differ(w0, words.fold[0], words.lower[0], words.mask[0]) != 0 {
+                    return None;
                 }
-                found => (8 + (found.trailing_zeros() / 8) as usize, [w0, w1, 0]),
+                i
             }
+        };
+        return Some((at + len, known));
+    }
+    let w1 = word_at(b, at + 8)?;
+    let found = colon_in(w1);
+    let (len, w2) = if found != 0 {
+        (8 + (found.trailing_zeros() / 8) as usize, 0)
+    } else {
+        let w2 = word_at(b, at + 16)?;
+        let found = colon_in(w2);
+        if found == 0 {
+            return None;
         }
-        found => ((found.trailing_zeros() / 8) as usize, [w0, 0, 0]),
+        (16 + (found.trailing_zeros() / 8) as usize, w2)
     };
-    let first = w0 as u8;
-    let known = match len {
-        0 => return None,
-        1 => {
-            let letter = (first | 0x20).wrapping_sub(b'a');
-            usize::from(*COMPACT_TABLE.get(usize::from(letter))?).checked_sub(1)?
-        }
-        _ => {
-            let last_word = *words.get((len - 1) / 8)?;
-            let last = (last_word >> ((len - 1) % 8 * 8)) as u8;
-            let slot = *FULL_TABLE.get(name_hash(len, first, last))?;
-            let i = usize::from(slot).checked_sub(1)?;
-            let w = NAME_WORDS.get(i)?;
-            // Known full names hold only letters, digits and `-`: this
-            // proves the name a token (see [`NameWords`]).
-            let differ = (((words[0] | w.fold[0]) ^ w.lower[0]) & w.mask[0])
-                | (((words[1] | w.fold[1]) ^ w.lower[1]) & w.mask[1])
-                | (((words[2] | w.fold[2]) ^ w.lower[2]) & w.mask[2]);
-            if w.len != len || differ != 0 {
-                return None;
-            }
-            i
-        }
-    };
-    Some((at + len, known))
+    let (i, words) = candidate(len)?;
+    let [f0, f1, f2] = words.fold;
+    let [l0, l1, l2] = words.lower;
+    let [m0, m1, m2] = words.mask;
+    if differ(w0, f0, l0, m0) | differ(w1, f1, l1, m1) | differ(w2, f2, l2, m2) != 0 {
+        return None;
+    }
+    Some((at + len, i))
 }
 
 /// Reads the name of a header line whose first `:` is at `colon`: `None`

@@ -57,7 +57,7 @@ pub use write::{reason_phrase, MessageWriter};
 
 use accessors::Origin;
 use index::{HeaderIndex, Lookup};
-use scan::{is_token, is_token_char, parse_u32, run_end, trim_lws};
+use scan::{is_token, is_token_char, parse_u32, trim_lws};
 use walk::walk_head;
 
 /// A SIP method (RFC 3261 §7.1 and the extensions the phone speaks).
@@ -192,23 +192,25 @@ impl<'a> CSeq<'a> {
         let s = trim_lws(s);
         // The common shape first: digits, one space, a token to the end.
         let b = s.as_bytes();
-        let digits = run_end(b, 0, |c| c.is_ascii_digit());
-        if (1..=9).contains(&digits) && b.get(digits) == Some(&b' ') {
-            let method = s.get(digits + 1..).unwrap_or("");
-            if is_token(method) {
-                let seq = b
-                    .get(..digits)
-                    .unwrap_or(&[])
-                    .iter()
-                    .fold(0u32, |v, &d| v * 10 + u32::from(d - b'0'));
+        let (mut seq, mut digits) = (0u32, 0);
+        // Nine digits at most here: no overflow, and 10^9 > 2^31.
+        while let Some(d) = b.get(digits).map(|c| c.wrapping_sub(b'0')) {
+            if d > 9 || digits == 9 {
+                break;
+            }
+            seq = seq * 10 + u32::from(d);
+            digits += 1;
+        }
+        if digits > 0 && b.get(digits) == Some(&b' ') {
+            let token = s.get(digits + 1..).unwrap_or("");
+            // A known method is a token; any other is checked.
+            let method = Method::from_token(token);
+            if !matches!(method, Method::Extension(_)) || is_token(token) {
                 // RFC 3261 §8.1.1.5: the sequence number MUST be less than 2^31.
                 if seq >= 1 << 31 {
                     return Err(ParseError::new(ParseErrorKind::Overflow, 0));
                 }
-                return Ok(CSeq {
-                    seq,
-                    method: Method::from_token(method),
-                });
+                return Ok(CSeq { seq, method });
             }
         }
         let sp = s.find(|c: char| c.is_ascii_whitespace()).ok_or(bad)?;
