@@ -57,7 +57,7 @@ pub use write::{reason_phrase, MessageWriter};
 
 use accessors::Origin;
 use index::{HeaderIndex, Lookup};
-use scan::{is_token, is_token_char, parse_u32, trim_lws};
+use scan::{bytes_in, is_token, is_token_char, parse_u32, splat, trim_lws, word_at};
 use walk::walk_head;
 
 /// A SIP method (RFC 3261 §7.1 and the extensions the phone speaks).
@@ -578,6 +578,29 @@ const REQUEST_URI_BYTES: [bool; 256] = {
     t
 };
 
+/// The end of the run of [`REQUEST_URI_BYTES`] from `start` of `b`, eight
+/// bytes per step while eight are left; `None` when it runs to the end.
+fn request_uri_end(b: &[u8], start: usize) -> Option<usize> {
+    let mut at = start;
+    while let Some(w) = word_at(b, at) {
+        // Visible ASCII but the three delimiters.
+        let delimiters =
+            bytes_in(w, b'<', b'<') | bytes_in(w, b'>', b'>') | bytes_in(w, b'"', b'"');
+        let ends = (!bytes_in(w, 0x21, 0x7e) | delimiters) & splat(0x80);
+        if ends != 0 {
+            return Some(at + (ends.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    let len = b.get(at..)?.iter().position(|&c| {
+        !REQUEST_URI_BYTES
+            .get(usize::from(c))
+            .copied()
+            .unwrap_or(false)
+    })?;
+    Some(at + len)
+}
+
 /// The common request line in one pass: a `token` method, one space, a
 /// Request-URI of [`REQUEST_URI_BYTES`], one space, `SIP/2.0`. `None` for
 /// anything else, which the general reading judges (and reads the same).
@@ -588,14 +611,8 @@ fn parse_plain_request_line(line: &str) -> Option<RequestLine<'_>> {
         return None;
     }
     let uri_start = m_end + 1;
-    let u_len = b.get(uri_start..)?.iter().position(|&c| {
-        !REQUEST_URI_BYTES
-            .get(usize::from(c))
-            .copied()
-            .unwrap_or(false)
-    })?;
-    let uri_end = uri_start + u_len;
-    if u_len == 0 || b.get(uri_end) != Some(&b' ') {
+    let uri_end = request_uri_end(b, uri_start)?;
+    if uri_end == uri_start || b.get(uri_end) != Some(&b' ') {
         return None;
     }
     let version = line.get(uri_end + 1..)?;

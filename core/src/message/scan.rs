@@ -184,6 +184,18 @@ pub(crate) const fn splat(b: u8) -> u64 {
     u64::from_ne_bytes([b; 8])
 }
 
+/// Byte-wise flags (the high bit of each byte) of the bytes of `w` that
+/// lie in `lo..=hi`, for `0 < lo <= hi < 0x7f`. Exact in every byte: the
+/// additions work on the low seven bits, which cannot carry into the next
+/// byte.
+#[inline(always)]
+pub(crate) const fn bytes_in(w: u64, lo: u8, hi: u8) -> u64 {
+    let low7 = w & splat(0x7f);
+    let at_least_lo = low7 + splat(0x80 - lo);
+    let above_hi = low7 + splat(0x7f - hi);
+    at_least_lo & !above_hi & !w & splat(0x80)
+}
+
 /// The offset of the first LF in `b` at or after `from`, eight bytes per
 /// step; the last few bytes, fewer than a word, one at a time. Unlike
 /// [`find_byte`] it needs no slice of its own, so a walk over many lines
@@ -444,6 +456,31 @@ mod tests {
         }
         assert_eq!(find_any_of3(b"abcdefghijk", b',', b'"', b'<'), None);
         assert_eq!(find_byte(&[0xff; 9], 0x7f), None);
+    }
+
+    #[test]
+    fn bytes_in_flags_exactly_the_bytes_in_range() {
+        for (lo, hi) in [
+            (1u8, 1u8),
+            (b'!', b'~'),
+            (b'<', b'<'),
+            (b'0', b'9'),
+            (0x7e, 0x7e),
+        ] {
+            for x in 0..=255u8 {
+                // Each byte of the word, among neighbours that could carry.
+                for (at, fill) in [(0, 0xffu8), (3, 0x00), (7, 0x7f)] {
+                    let mut w = [fill; 8];
+                    w[at] = x;
+                    let flags = bytes_in(u64::from_le_bytes(w), lo, hi);
+                    let expect = (lo..=hi).contains(&x);
+                    assert_eq!(flags >> (8 * at + 7) & 1 == 1, expect, "{lo} {hi} {x}");
+                    let others = flags & !(0x80 << (8 * at));
+                    let fill_in = (lo..=hi).contains(&fill);
+                    assert_eq!(others.count_ones(), if fill_in { 7 } else { 0 });
+                }
+            }
+        }
     }
 
     #[test]
