@@ -685,8 +685,10 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
         match code {
             100..=199 => self.on_provisional(slot, id, code, resp),
             200..=299 => self.on_invite_ok(slot, id, resp),
-            300..=399 if self.follow_redirect(slot, id, resp) => {}
-            422 if self.session_timer_retry(slot, id, resp) => {}
+            // RFC 3261 §8.1.3.4: without the `redirect` feature a 3xx ends
+            // the call like any failure.
+            300..=399 if cfg!(feature = "redirect") && self.follow_redirect(slot, id, resp) => {}
+            422 if cfg!(feature = "session-timer") && self.session_timer_retry(slot, id, resp) => {}
             _ => {
                 let reason = match self.calls.get(slot) {
                     Some(Some(c)) => match c.cancel_reason {

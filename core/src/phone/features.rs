@@ -497,6 +497,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "redirect")]
     fn a_302_is_followed_with_a_new_invite_in_the_same_call() {
         let mut p = phone();
         let _ = p.handle_input(

@@ -46,7 +46,8 @@ mod transfer;
         feature = "prack",
         feature = "session-timer",
         feature = "info-dtmf",
-        feature = "mwi"
+        feature = "mwi",
+        feature = "redirect"
     ))
 ))]
 mod without_features;

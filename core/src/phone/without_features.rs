@@ -188,3 +188,29 @@ fn without_session_timers_the_setting_changes_nothing_on_the_wire() {
     assert!(answer.starts_with("SIP/2.0 420 "), "{answer}");
     assert_eq!(header(&answer, "Unsupported"), Some("timer"));
 }
+
+#[test]
+#[cfg(not(feature = "redirect"))]
+fn without_redirect_a_3xx_ends_the_call() {
+    use crate::message::Message;
+    use crate::phone::EndReason;
+    use crate::ua;
+    let mut net = two_phones(&Policy::default());
+    net.command(0, Command::Dial { to: BOB });
+    let call = net.last_call(0);
+    let invite = sent(&net, 0, "INVITE").pop().unwrap();
+    net.wire.clear();
+    let invite = Message::parse_datagram(invite.as_bytes()).unwrap();
+    let mut buf = [0u8; 1300];
+    let contact = [("Contact", "<sip:carol@10.0.0.3:5060>")];
+    let n = ua::write_simple_response(&mut buf, &invite, 302, Some("r1"), &contact).unwrap();
+    net.inject(addr(1), 0, &buf[..n]);
+    let ended = Event::Ended {
+        call,
+        reason: EndReason::Failed(302),
+    };
+    assert!(net.saw(0, |e| *e == ended), "{:?}", net.events[0]);
+    assert!(!net.saw(0, |e| matches!(e, Event::Redirected(_))));
+    assert_eq!(sent(&net, 0, "INVITE").len(), 1);
+    assert_eq!(sent(&net, 0, "ACK").len(), 1);
+}

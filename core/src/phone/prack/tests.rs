@@ -446,6 +446,7 @@ fn a_second_fork_is_pracked_in_its_own_early_dialog() {
 }
 
 #[test]
+#[cfg(feature = "redirect")]
 fn after_a_redirect_the_new_target_has_its_own_rseq_sequence() {
     let mut net = two_phones([ReliableProvisional::Supported, ReliableProvisional::Off]);
     net.command(0, Command::Dial { to: BOB });
