@@ -1168,6 +1168,10 @@ mod tests {
             }
         }
         assert!(accepted > 1, "{accepted} Accepted records at most");
-        assert_eq!(completed > 1, R > 1, "{completed} Completed records at most");
+        assert_eq!(
+            completed > 1,
+            R > 1,
+            "{completed} Completed records at most"
+        );
     }
 }
