@@ -37,6 +37,43 @@ impl<'a> Params<'a> {
     /// parameter names).
     pub(crate) fn get_token(&self, name: &str) -> Option<Option<&'a str>> {
         let rest = self.rest?;
+        let b = rest.as_bytes();
+        let n = name.as_bytes();
+        // The plain elements first, each in one pass: a token name, then
+        // `;` or the end, or `=` and a value without white space, quotes,
+        // brackets or `;`. At the first element of another shape the
+        // general reading below takes over from there.
+        let mut at = 0;
+        loop {
+            let name_end = run_end(b, at, is_token_char);
+            let (value, end) = match b.get(name_end) {
+                None | Some(b';') => (None, name_end),
+                Some(b'=') => {
+                    let value_end = run_end(b, name_end + 1, is_plain_value);
+                    if !matches!(b.get(value_end), None | Some(b';')) {
+                        break;
+                    }
+                    (Some((name_end + 1, value_end)), value_end)
+                }
+                Some(_) => break,
+            };
+            if b.get(at..name_end).is_some_and(|head| same_name(head, n)) {
+                return Some(match value {
+                    Some((from, to)) => Some(rest.get(from..to)?),
+                    None => None,
+                });
+            }
+            if end >= b.len() {
+                return None;
+            }
+            at = end + 1;
+        }
+        self.get_token_general(name, at)
+    }
+
+    /// [`Params::get_token`] from the element at `at` on, any shape.
+    fn get_token_general(&self, name: &str, from: usize) -> Option<Option<&'a str>> {
+        let rest = self.rest?;
         // A token name is compared with the start of each element, and
         // only an element that starts with it is split at its `=`: an
         // element whose name is `name` starts with it, and one that starts
@@ -44,7 +81,7 @@ impl<'a> Params<'a> {
         // longer name.
         let b = rest.as_bytes();
         let n = name.as_bytes();
-        let mut at = 0;
+        let mut at = from;
         loop {
             let tail = b.get(at..)?;
             let (end, next) = match find_any_of3(tail, b';', b'"', b'<') {
@@ -98,6 +135,24 @@ impl<'a> Iterator for Params<'a> {
             }
         }
     }
+}
+
+/// The bytes of a plain parameter value ([`Params::get_token`]): all but
+/// `;`, quotes, brackets and white space.
+// Built at compile time: an index out of range would fail the build.
+#[allow(clippy::indexing_slicing)]
+const PLAIN_VALUE: [bool; 256] = {
+    let mut t = [true; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = !matches!(i as u8, b';' | b'"' | b'<' | b' ' | b'\t' | b'\r' | b'\n');
+        i += 1;
+    }
+    t
+};
+
+fn is_plain_value(c: u8) -> bool {
+    PLAIN_VALUE.get(usize::from(c)).copied().unwrap_or(false)
 }
 
 /// One `name[=value]` element, white space trimmed; `None` when empty.
@@ -225,6 +280,31 @@ mod tests {
         assert_eq!(p.get("q"), Some(Some("0.5")));
         assert_eq!(p.get("x"), None);
         assert_eq!(p.count(), 3);
+    }
+
+    #[test]
+    fn token_lookup_agrees_with_splitting_every_element() {
+        let lists = [
+            ";tag=abc;lr",
+            "tag=abc",
+            "lr;TAG=x,y>z",
+            ";tagx=1;tag",
+            ";tag = 1",
+            "; tag=2",
+            ";a=\"q;tag=3\";tag=4",
+            ";a=<x;tag=5>;tag=6",
+            ";;tag=;x",
+            ";x=1;y;tag=\t7",
+            ";x=1 ;tag=8",
+            ";branch=z9hG4bK1;received=192.0.2.1;rport",
+        ];
+        for list in lists {
+            let p = Params::new(list);
+            for name in ["tag", "lr", "branch", "rport", "x", "y", "a"] {
+                let split = p.clone().find(|(n, _)| eq_ic(n, name)).map(|(_, v)| v);
+                assert_eq!(p.get_token(name), split, "{list} {name}");
+            }
+        }
     }
 
     #[test]

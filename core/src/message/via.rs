@@ -180,13 +180,35 @@ impl<'a> Via<'a> {
     }
 }
 
+/// The bytes a plain Via parameter value runs over: all but `;` and what
+/// ends a plain Via (`,`, `"`, `<` and white space).
+// Built at compile time: an index out of range would fail the build.
+#[allow(clippy::indexing_slicing)]
+const PLAIN_VALUE_BYTES: [bool; 256] = {
+    let mut t = [true; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = !matches!(
+            i as u8,
+            b';' | b',' | b'"' | b'<' | b' ' | b'\t' | b'\r' | b'\n'
+        );
+        i += 1;
+    }
+    t
+};
+
 /// The end of the plain parameters at the start of `params`: `;`
 /// elements without white space, quotes, brackets or commas, each
 /// non-empty one with a `token` name before any `=`. `None` when an
 /// element breaks those rules before its end.
 fn plain_params_end(params: &[u8]) -> Option<usize> {
     // Bytes a value runs over: all but `;` and what ends a plain Via.
-    let in_value = |c: u8| !matches!(c, b';' | b',' | b'"' | b'<' | b' ' | b'\t' | b'\r' | b'\n');
+    let in_value = |c: u8| {
+        PLAIN_VALUE_BYTES
+            .get(usize::from(c))
+            .copied()
+            .unwrap_or(false)
+    };
     let mut at = 0;
     while params.get(at) == Some(&b';') {
         let name_start = at + 1;
