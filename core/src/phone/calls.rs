@@ -1396,13 +1396,15 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
                 self.end_call(slot, EndReason::Timeout);
                 continue;
             }
-            let mut resend: Option<(SocketAddr, MessageBuf)> = None;
             let mut give_up = false;
             if let Some(p) = call.pending_ok.as_mut() {
                 if p.give_up <= self.now {
                     give_up = true;
                 } else if p.next <= self.now {
-                    resend = Some((p.to, p.bytes.clone()));
+                    // Queued straight from the call's copy: no
+                    // message-sized copy on the stack.
+                    let from = self.config.identity.local;
+                    let _ = self.outbox.push(from, p.to, p.bytes.as_bytes());
                     // §13.3.1.4: T1 doubling, capped at T2.
                     p.interval = (p.interval + p.interval).min(self.config.timers.t2);
                     p.next = self.now + p.interval;
@@ -1426,9 +1428,6 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
                     self.end_call(slot, EndReason::Timeout);
                     continue;
                 }
-            }
-            if let Some((to, bytes)) = resend {
-                self.transmit(to, bytes.as_bytes());
             }
             let Some(Some(call)) = self.calls.get_mut(slot) else {
                 continue;
