@@ -4,7 +4,7 @@
 use super::error::{ParseError, ParseErrorKind};
 use super::params::{check_generic_params, plain_generic_params_end, unquote, Params};
 use super::scan::{
-    is_lws, is_token_char, offset_in, quoted_string_len, run_end, skip_lws, trim_lws,
+    find_byte, is_lws, is_token_char, offset_in, quoted_string_len, run_end, skip_lws, trim_lws,
 };
 use super::uri::{scan_uri, Uri};
 
@@ -111,6 +111,7 @@ impl<'a> NameAddr<'a> {
     /// Parses `[display-name] <uri> *(;param)` or a bare addr-spec, whose
     /// parameters then belong to the header, not the URI (RFC 3261 §20.10).
     /// Error offsets are relative to `s`.
+    #[inline]
     pub fn parse(s: &'a str) -> Result<NameAddr<'a>, ParseError> {
         let t = trim_lws(s);
         if let Some((addr, end)) = Self::parse_plain(t) {
@@ -139,8 +140,13 @@ impl<'a> NameAddr<'a> {
     /// [`CommaList`](super::CommaList) gives, read as `NameAddr::parse`
     /// reads it.
     pub(crate) fn parse_first_plain(list: &'a str) -> Option<NameAddr<'a>> {
-        let (addr, end) = Self::parse_plain(trim_lws(list))?;
-        matches!(trim_lws(list).as_bytes().get(end), None | Some(b',')).then_some(addr)
+        let t = trim_lws(list);
+        let (addr, end) = Self::parse_plain(t)?;
+        if matches!(t.as_bytes().get(end), None | Some(b',')) {
+            Some(addr)
+        } else {
+            None
+        }
     }
 
     /// The common name-addr shape at the start of trimmed `t`, in one
@@ -150,6 +156,7 @@ impl<'a> NameAddr<'a> {
     /// the address, its parameters up to where the plain ones end, and
     /// that end. `None` for other shapes (addr-specs, errors), which
     /// [`split_addr`] then reads; what this reads, that reads the same way.
+    #[inline(always)]
     fn parse_plain(t: &'a str) -> Option<(NameAddr<'a>, usize)> {
         let b = t.as_bytes();
         let (display_name, lt) = match b.first()? {
@@ -202,8 +209,21 @@ impl<'a> NameAddr<'a> {
     /// quote, `?`, `,` or white space, nor do plain parameters; should any
     /// byte follow them, it is left to the full rules.
     fn parse_plain_addr_spec(t: &'a str) -> Option<(NameAddr<'a>, usize)> {
-        let (uri, uri_end) = Uri::parse_plain(t, false)?;
         let b = t.as_bytes();
+        let (uri, uri_end) = match Uri::parse_plain(t, false) {
+            Some((uri, end)) if matches!(b.get(end), None | Some(b';' | b',')) => (uri, end),
+            _ => {
+                // Other URI shapes (escapes, a password, tel): the URI ends
+                // at the first ';' and holds no '?', ',' or LWS (RFC 3261
+                // §20.10), as `split_addr` reads it; LWS ends the scan.
+                let uri_end = find_byte(b, b';').unwrap_or(b.len());
+                let uri = t.get(..uri_end)?;
+                if uri.bytes().any(|c| matches!(c, b'?' | b',')) {
+                    return None;
+                }
+                (Uri::parse(uri).ok()?, uri_end)
+            }
+        };
         let end = uri_end + plain_generic_params_end(b.get(uri_end..)?);
         if !matches!(b.get(end), None | Some(b',')) {
             return None;

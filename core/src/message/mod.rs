@@ -495,16 +495,19 @@ impl<'a> Message<'a> {
     }
 
     /// The From header.
+    #[inline]
     pub fn from(&self) -> Option<Result<NameAddr<'a>, ParseError>> {
         self.header(HeaderName::From).map(NameAddr::parse)
     }
 
     /// The To header.
+    #[inline]
     pub fn to(&self) -> Option<Result<NameAddr<'a>, ParseError>> {
         self.header(HeaderName::To).map(NameAddr::parse)
     }
 
     /// The first Contact, `None` for none or `Contact: *`.
+    #[inline]
     pub fn contact(&self) -> Option<Result<NameAddr<'a>, ParseError>> {
         // As for the top Via: a plain first element is read in place.
         let first = self.first_value(HeaderName::Contact);

@@ -43,21 +43,21 @@ impl Host<'_> {
             let inner = inner.strip_suffix(']')?;
             return parse_ipv6(inner).map(Host::V6);
         }
-        let (end, class) = host_run(s.as_bytes(), 0);
-        if end != s.len() {
+        if host_run(s.as_bytes(), 0) != s.len() {
             return None;
         }
-        Host::from_run(s, class)
+        Host::from_run(s)
     }
 
-    /// The host `s`, all of whose bytes are hostname bytes of the classes
-    /// `class` ([`host_run`]).
-    pub(crate) fn from_run(s: &str, class: u8) -> Option<Host<'_>> {
+    /// The host `s`, all of whose bytes are hostname bytes ([`host_run`]).
+    pub(crate) fn from_run(s: &str) -> Option<Host<'_>> {
         let b = s.as_bytes();
         if matches!(b.first(), None | Some(b'.' | b'-')) {
             return None;
         }
-        if class & HOST_NUMERIC != 0 {
+        // Only a run of digits and dots may be an IPv4address, which
+        // `parse_ipv4` checks as it reads.
+        if b.first().is_some_and(u8::is_ascii_digit) {
             if let Some(a) = parse_ipv4(b) {
                 return Some(Host::V4(a));
             }
@@ -68,42 +68,25 @@ impl Host<'_> {
 }
 
 /// The end of the run of hostname bytes (alphanumerics, `-`, `.`) in `b`
-/// from `start`, and the classes all of them share: whether all are
-/// digits and dots, the only case that may be an IPv4address.
-pub(crate) fn host_run(b: &[u8], start: usize) -> (usize, u8) {
-    let mut all = HOST_NUMERIC | HOST_BYTE;
+/// from `start`.
+pub(crate) fn host_run(b: &[u8], start: usize) -> usize {
     let rest = b.get(start..).unwrap_or(&[]);
-    let len = rest
-        .iter()
-        .position(|&c| {
-            let class = HOST_BYTES.get(usize::from(c)).copied().unwrap_or(0);
-            if class != 0 {
-                all &= class;
-            }
-            class == 0
+    start
+        + run_end(rest, 0, |c| {
+            HOST_BYTES.get(usize::from(c)).copied().unwrap_or(false)
         })
-        .unwrap_or(rest.len());
-    (start + len, all)
 }
 
-/// [`HOST_BYTES`] flags: a hostname byte; a digit or dot.
-const HOST_BYTE: u8 = 1;
-const HOST_NUMERIC: u8 = 2;
-
-/// The class of each byte in a host: alphanumerics, `-` and `.`
-/// (RFC 3261 §25.1 hostname, IPv4address).
+/// The bytes of a host: alphanumerics, `-` and `.` (RFC 3261 §25.1
+/// hostname, IPv4address).
 // Built at compile time: an index out of range would fail the build.
 #[allow(clippy::indexing_slicing)]
-const HOST_BYTES: [u8; 256] = {
-    let mut t = [0u8; 256];
+const HOST_BYTES: [bool; 256] = {
+    let mut t = [false; 256];
     let mut i = 0;
     while i < 256 {
         let b = i as u8;
-        if b.is_ascii_digit() || b == b'.' {
-            t[i] = HOST_BYTE | HOST_NUMERIC;
-        } else if b.is_ascii_alphabetic() || b == b'-' {
-            t[i] = HOST_BYTE;
-        }
+        t[i] = b.is_ascii_alphanumeric() || b == b'.' || b == b'-';
         i += 1;
     }
     t
@@ -124,7 +107,7 @@ pub(crate) fn parse_ipv4(b: &[u8]) -> Option<core::net::Ipv4Addr> {
             (value, digits, leading_zero) = (0, 0, false);
             continue;
         }
-        if leading_zero || digits == 3 {
+        if leading_zero || digits == 3 || !c.is_ascii_digit() {
             return None;
         }
         leading_zero = digits == 0 && c == b'0';
@@ -426,8 +409,8 @@ impl<'a> Uri<'a> {
             Some(b'@') => return None,
             _ => (None, base),
         };
-        let (host_end, class) = host_run(b, host_start);
-        let host = Host::from_run(s.get(host_start..host_end)?, class)?;
+        let host_end = host_run(b, host_start);
+        let host = Host::from_run(s.get(host_start..host_end)?)?;
         let mut end = host_end;
         let port = if b.get(end) == Some(&b':') {
             let port_end = run_end(b, end + 1, |c| c.is_ascii_digit());

@@ -70,8 +70,8 @@ impl<'a> Via<'a> {
             let (host_str, port) = split_host_port_lws(s.get(by_start..by_end)?)?;
             (Host::parse(host_str)?, port, by_end)
         } else {
-            let (host_end, class) = host_run(b, by_start);
-            let host = Host::from_run(s.get(by_start..host_end)?, class)?;
+            let host_end = host_run(b, by_start);
+            let host = Host::from_run(s.get(by_start..host_end)?)?;
             match b.get(host_end) {
                 Some(b':') => {
                     let port_end = run_end(b, host_end + 1, |c| c.is_ascii_digit());
