@@ -2,14 +2,14 @@
 //! Refer-To, Referred-By (RFC 3261 §20.10, §25.1).
 
 use super::error::{ParseError, ParseErrorKind};
-use super::params::{check_generic_params, plain_generic_params_end, unquote, Params};
+use super::params::{check_generic_params, plain_generic_params_end, unquote, ParamSeen, Params};
 use super::scan::{
     find_byte, is_lws, is_token_char, offset_in, quoted_string_len, run_end, skip_lws, trim_lws,
 };
 use super::uri::{scan_uri, Uri};
 
 /// An address with optional display name and header parameters.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Eq)]
 pub struct NameAddr<'a> {
     /// The display name as written (quoted or a run of tokens), if any.
     pub display_name: Option<&'a str>,
@@ -17,6 +17,28 @@ pub struct NameAddr<'a> {
     pub uri: Uri<'a>,
     /// Header parameters after the address, e.g. `;tag=...` (may be empty).
     pub params: &'a str,
+    /// Where the tag parameter stands in `params`, when the parse saw it:
+    /// [`NameAddr::tag`] then reads no parameter again.
+    tag_seen: ParamSeen,
+}
+
+impl PartialEq for NameAddr<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        // `tag_seen` only remembers what `params` holds.
+        self.display_name == other.display_name
+            && self.uri == other.uri
+            && self.params == other.params
+    }
+}
+
+impl core::fmt::Debug for NameAddr<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("NameAddr")
+            .field("display_name", &self.display_name)
+            .field("uri", &self.uri)
+            .field("params", &self.params)
+            .finish()
+    }
 }
 
 /// The parts of a name-addr or addr-spec value before the URI is parsed.
@@ -121,7 +143,11 @@ impl<'a> NameAddr<'a> {
             // Parameters beyond the plain ones: checked by the full rules.
             let params = t.get(offset_in(t, addr.params)..).unwrap_or("");
             if check_generic_params(params).is_ok() {
-                return Ok(NameAddr { params, ..addr });
+                return Ok(NameAddr {
+                    params,
+                    tag_seen: ParamSeen::Unread,
+                    ..addr
+                });
             }
         }
         let parts = split_addr(s)?;
@@ -131,6 +157,7 @@ impl<'a> NameAddr<'a> {
             display_name: parts.display_name,
             uri,
             params: parts.params,
+            tag_seen: ParamSeen::Unread,
         })
     }
 
@@ -192,12 +219,14 @@ impl<'a> NameAddr<'a> {
             return None;
         }
         let params_start = lt + gt + 2;
-        let end = params_start + plain_generic_params_end(b.get(params_start..)?);
+        let (params_len, tag_seen) = plain_generic_params_end(b.get(params_start..)?, b"tag");
+        let end = params_start + params_len;
         Some((
             NameAddr {
                 display_name,
                 uri,
                 params: t.get(params_start..end)?,
+                tag_seen,
             },
             end,
         ))
@@ -224,7 +253,8 @@ impl<'a> NameAddr<'a> {
                 (Uri::parse(uri).ok()?, uri_end)
             }
         };
-        let end = uri_end + plain_generic_params_end(b.get(uri_end..)?);
+        let (params_len, tag_seen) = plain_generic_params_end(b.get(uri_end..)?, b"tag");
+        let end = uri_end + params_len;
         if !matches!(b.get(end), None | Some(b',')) {
             return None;
         }
@@ -233,6 +263,7 @@ impl<'a> NameAddr<'a> {
                 display_name: None,
                 uri,
                 params: t.get(uri_end..end)?,
+                tag_seen,
             },
             end,
         ))
@@ -245,7 +276,7 @@ impl<'a> NameAddr<'a> {
 
     /// The tag parameter (RFC 3261 §19.3).
     pub fn tag(&self) -> Option<&'a str> {
-        self.param_list().get_token("tag").flatten()
+        self.tag_seen.lookup(self.params, "tag")
     }
 
     /// The display name without its quotes (quoted-pair escapes stay; see

@@ -168,7 +168,7 @@ fn split_param(item: &str) -> Option<(&str, Option<&str>)> {
 }
 
 /// Whether `a` is `token` name `b` in any case.
-fn same_name(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn same_name(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len()
         && a.iter()
             .zip(b)
@@ -218,25 +218,72 @@ pub(crate) fn check_generic_params(s: &str) -> Result<(), ParseError> {
 /// `b`: each parameter a `token` name and an optional value of `token`
 /// or host characters, with no white space or quotes. What this runs
 /// over, [`check_generic_params`] accepts.
-pub(crate) fn plain_generic_params_end(b: &[u8]) -> usize {
+/// On the way, notes where the first parameter named `name` (a `token`,
+/// compared case-insensitively) stands, as [`Params::get_token`] finds
+/// it in `b[..end]` (not in a longer list: an element may go on past
+/// `end`).
+pub(crate) fn plain_generic_params_end(b: &[u8], name: &[u8]) -> (usize, ParamSeen) {
+    let mut seen = ParamSeen::Absent;
     let mut at = 0;
     while b.get(at) == Some(&b';') {
         let name_end = run_end(b, at + 1, is_token_char);
         if name_end == at + 1 {
-            return at;
+            return (at, seen);
         }
+        let named = seen == ParamSeen::Absent
+            && b.get(at + 1..name_end).is_some_and(|n| same_name(n, name));
         at = name_end;
         if b.get(at) == Some(&b'=') {
             let value_end = run_end(b, at + 1, |c| {
                 is_token_char(c) || matches!(c, b':' | b'[' | b']')
             });
             if value_end == at + 1 {
-                return name_end;
+                return (name_end, seen);
+            }
+            if named {
+                seen = ParamSeen::value(at + 1, value_end);
             }
             at = value_end;
+        } else if named {
+            seen = ParamSeen::Bare;
         }
     }
-    at
+    (at, seen)
+}
+
+/// What the reading of a parameter list learnt about one parameter, so
+/// that looking it up later needs no second pass over the list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ParamSeen {
+    /// Not known: the list is searched.
+    Unread,
+    /// No such parameter in the list.
+    Absent,
+    /// The first one has no value.
+    Bare,
+    /// The first one's value: its start and end in the list.
+    Value(u16, u16),
+}
+
+impl ParamSeen {
+    /// A value at `start..end` of the list (unknown past 64 KiB).
+    pub(crate) fn value(start: usize, end: usize) -> Self {
+        match (u16::try_from(start), u16::try_from(end)) {
+            (Ok(s), Ok(e)) => ParamSeen::Value(s, e),
+            _ => ParamSeen::Unread,
+        }
+    }
+
+    /// The value of the parameter `name` in `params`, flattened as
+    /// `get_token(name).flatten()`.
+    #[inline]
+    pub(crate) fn lookup<'a>(self, params: &'a str, name: &str) -> Option<&'a str> {
+        match self {
+            ParamSeen::Unread => Params::new(params).get_token(name).flatten(),
+            ParamSeen::Absent | ParamSeen::Bare => None,
+            ParamSeen::Value(s, e) => params.get(usize::from(s)..usize::from(e)),
+        }
+    }
 }
 
 /// Removes one pair of surrounding double quotes, if present. Quoted-pair

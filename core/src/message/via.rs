@@ -1,12 +1,12 @@
 //! The Via header (RFC 3261 §20.42, §18.2.1; RFC 3581 rport).
 
 use super::error::{ParseError, ParseErrorKind};
-use super::params::Params;
+use super::params::{same_name, ParamSeen, Params};
 use super::scan::{is_token, is_token_char, run_end, trim_lws};
 use super::uri::{host_run, Host};
 
 /// One Via value: `SIP/2.0/UDP host:port;branch=...`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Eq)]
 pub struct Via<'a> {
     /// The transport, e.g. `UDP`, `TCP`, `TLS`.
     pub transport: &'a str,
@@ -18,6 +18,32 @@ pub struct Via<'a> {
     pub params: &'a str,
     /// The whole value as written.
     pub raw: &'a str,
+    /// Where the branch parameter stands in `params`, when the parse saw
+    /// it: [`Via::branch`] then reads no parameter again.
+    branch_seen: ParamSeen,
+}
+
+impl PartialEq for Via<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        // `branch_seen` only remembers what `params` holds.
+        self.transport == other.transport
+            && self.host == other.host
+            && self.port == other.port
+            && self.params == other.params
+            && self.raw == other.raw
+    }
+}
+
+impl core::fmt::Debug for Via<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Via")
+            .field("transport", &self.transport)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("params", &self.params)
+            .field("raw", &self.raw)
+            .finish()
+    }
 }
 
 fn bad() -> ParseError {
@@ -87,13 +113,15 @@ impl<'a> Via<'a> {
                 _ => (host, None, host_end),
             }
         };
-        let end = by_end + plain_params_end(b.get(by_end..)?)?;
+        let (params_len, branch_seen) = plain_params_end(b.get(by_end..)?)?;
+        let end = by_end + params_len;
         Some(Via {
             transport,
             host,
             port,
             params: s.get(by_end..end)?,
             raw: s.get(..end)?,
+            branch_seen,
         })
     }
 
@@ -138,6 +166,7 @@ impl<'a> Via<'a> {
             port,
             params,
             raw: s,
+            branch_seen: ParamSeen::Unread,
         })
     }
 
@@ -148,7 +177,7 @@ impl<'a> Via<'a> {
 
     /// The branch parameter (RFC 3261 §8.1.1.7).
     pub fn branch(&self) -> Option<&'a str> {
-        self.param_list().get_token("branch").flatten()
+        self.branch_seen.lookup(self.params, "branch")
     }
 
     /// The received parameter (RFC 3261 §18.2.1).
@@ -200,8 +229,9 @@ const PLAIN_VALUE_BYTES: [bool; 256] = {
 /// The end of the plain parameters at the start of `params`: `;`
 /// elements without white space, quotes, brackets or commas, each
 /// non-empty one with a `token` name before any `=`. `None` when an
-/// element breaks those rules before its end.
-fn plain_params_end(params: &[u8]) -> Option<usize> {
+/// element breaks those rules before its end. On the way, notes where
+/// the first `branch` parameter stands, as [`Params::get_token`] finds it.
+fn plain_params_end(params: &[u8]) -> Option<(usize, ParamSeen)> {
     // Bytes a value runs over: all but `;` and what ends a plain Via.
     let in_value = |c: u8| {
         PLAIN_VALUE_BYTES
@@ -209,17 +239,33 @@ fn plain_params_end(params: &[u8]) -> Option<usize> {
             .copied()
             .unwrap_or(false)
     };
+    let mut seen = ParamSeen::Absent;
     let mut at = 0;
     while params.get(at) == Some(&b';') {
         let name_start = at + 1;
         let name_end = run_end(params, name_start, is_token_char);
+        let named = seen == ParamSeen::Absent
+            && params
+                .get(name_start..name_end)
+                .is_some_and(|n| same_name(n, b"branch"));
         at = match params.get(name_end) {
-            Some(b'=') if name_end > name_start => run_end(params, name_end + 1, in_value),
+            Some(b'=') if name_end > name_start => {
+                let value_end = run_end(params, name_end + 1, in_value);
+                if named {
+                    seen = ParamSeen::value(name_end + 1, value_end);
+                }
+                value_end
+            }
             Some(b'=') => return None,
-            _ => name_end,
+            _ => {
+                if named {
+                    seen = ParamSeen::Bare;
+                }
+                name_end
+            }
         };
     }
-    Some(at)
+    Some((at, seen))
 }
 
 /// sent-by = host [ COLON port ], where COLON allows LWS on both sides
