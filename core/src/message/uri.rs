@@ -385,8 +385,8 @@ fn is_plain_run(c: u8) -> bool {
 
 impl<'a> Uri<'a> {
     /// The common SIP or SIPS URI at the start of `s`, in one pass:
-    /// `sip:` or `sips:`, an optional user part without escapes, `;` or a
-    /// password, a host name or IPv4 address, an optional port, and
+    /// `sip:` or `sips:`, an optional user part (complete escapes, no `;`
+    /// or password), a host name or IPv4 address, an optional port, and
     /// parameters without escapes, `:` or `@`. Returns the URI and where
     /// it ends: at the first byte that is none of these, which a caller
     /// must check ends the URI (a `?`, `%`, `:`, `,` or `@` there means the
@@ -403,7 +403,16 @@ impl<'a> Uri<'a> {
             }
             _ => return None,
         };
-        let user_end = run_end(b, base, is_plain_run);
+        let mut user_end = run_end(b, base, is_plain_run);
+        // A user part may hold escapes (RFC 4475 §3.1.1.10 esc01), each
+        // complete: "%" HEXDIG HEXDIG (RFC 3261 §25.1 escaped).
+        while b.get(user_end) == Some(&b'%') {
+            let hex = |i: usize| b.get(i).is_some_and(u8::is_ascii_hexdigit);
+            if !(hex(user_end + 1) && hex(user_end + 2)) {
+                return None;
+            }
+            user_end = run_end(b, user_end + 3, is_plain_run);
+        }
         let (user, host_start) = match b.get(user_end) {
             Some(b'@') if user_end > base => (Some(s.get(base..user_end)?), user_end + 1),
             Some(b'@') => return None,
@@ -706,6 +715,27 @@ fn hex_val(b: u8) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escaped_user_read_in_one_pass_as_by_the_split() {
+        for raw in [
+            "sip:%75se%72@example.com",
+            "sip:null-%00-null@example.com;lr",
+        ] {
+            let (plain, end) = Uri::parse_plain(raw, true).unwrap();
+            assert_eq!(end, raw.len());
+            let (scan_end, marks) = scan_uri(raw.as_bytes()).unwrap();
+            assert_eq!(scan_end, raw.len());
+            assert_eq!(plain, Uri::split(raw, marks).unwrap());
+        }
+        assert_eq!(
+            Uri::parse("sip:%75se%72@example.com").unwrap().user,
+            Some("%75se%72")
+        );
+        // An incomplete escape is left to the full rules, which refuse it.
+        assert!(Uri::parse_plain("sip:a%7@example.com", true).is_none());
+        assert!(Uri::parse("sip:a%7@example.com").is_err());
+    }
 
     #[test]
     fn ipv6_text_is_read_as_the_standard_parser_reads_it() {
