@@ -3,6 +3,7 @@
 
 use super::error::{ParseError, ParseErrorKind};
 use super::params::{check_generic_params, plain_generic_params_end, unquote, ParamSeen, Params};
+use super::scan::byte_set;
 use super::scan::{
     find_byte, is_lws, is_token_char, offset_in, quoted_string_len, run_end, skip_lws, trim_lws,
 };
@@ -312,18 +313,10 @@ fn find_outside_quotes(s: &str, b: u8) -> Result<Option<usize>, ParseError> {
     Ok(None)
 }
 
-/// A byte of an unquoted display name: a `token` byte or LWS.
-// Built at compile time: an index out of range would fail the build.
-#[allow(clippy::indexing_slicing)]
-const DISPLAY_CHARS: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut i = 0;
-    while i < 256 {
-        t[i] = is_token_char(i as u8) || is_lws(i as u8);
-        i += 1;
-    }
-    t
-};
+byte_set!(
+    /// A byte of an unquoted display name: a `token` byte or LWS.
+    DISPLAY_CHARS = |b| is_token_char(b) || is_lws(b)
+);
 
 fn is_display_char(c: u8) -> bool {
     DISPLAY_CHARS.get(usize::from(c)).copied().unwrap_or(false)

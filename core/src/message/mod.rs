@@ -57,6 +57,7 @@ pub use write::{reason_phrase, MessageWriter};
 
 use accessors::Origin;
 use index::{HeaderIndex, Lookup};
+use scan::byte_set;
 use scan::{bytes_in, is_token, is_token_char, parse_u32, splat, trim_lws, word_at};
 use walk::walk_head;
 
@@ -567,19 +568,11 @@ impl<'a> Iterator for HeaderValues<'a, '_> {
     }
 }
 
-/// The bytes a Request-URI may hold, as the start line checks them: visible
-/// ASCII but the `<`, `>` and `"` that delimit URIs elsewhere.
-// Built at compile time: an index out of range would fail the build.
-#[allow(clippy::indexing_slicing)]
-const REQUEST_URI_BYTES: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut i = 0x21;
-    while i < 0x7f {
-        t[i] = !matches!(i as u8, b'<' | b'>' | b'"');
-        i += 1;
-    }
-    t
-};
+byte_set!(
+    /// The bytes a Request-URI may hold, as the start line checks them: visible
+    /// ASCII but the `<`, `>` and `"` that delimit URIs elsewhere.
+    REQUEST_URI_BYTES = |b| b > 0x20 && b < 0x7f && !matches!(b, b'<' | b'>' | b'"')
+);
 
 /// The end of the run of [`REQUEST_URI_BYTES`] from `start` of `b`, eight
 /// bytes per step while eight are left; `None` when it runs to the end.

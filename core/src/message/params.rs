@@ -2,6 +2,7 @@
 //! uri-parameter).
 
 use super::error::{ParseError, ParseErrorKind};
+use super::scan::byte_set;
 use super::scan::{
     eq_ic, find_any_of3, is_lws, is_token, is_token_char, quoted_string_len, run_end, skip_lws,
     split_outside, trim_lws,
@@ -137,19 +138,11 @@ impl<'a> Iterator for Params<'a> {
     }
 }
 
-/// The bytes of a plain parameter value ([`Params::get_token`]): all but
-/// `;`, quotes, brackets and white space.
-// Built at compile time: an index out of range would fail the build.
-#[allow(clippy::indexing_slicing)]
-const PLAIN_VALUE: [bool; 256] = {
-    let mut t = [true; 256];
-    let mut i = 0;
-    while i < 256 {
-        t[i] = !matches!(i as u8, b';' | b'"' | b'<' | b' ' | b'\t' | b'\r' | b'\n');
-        i += 1;
-    }
-    t
-};
+byte_set!(
+    /// The bytes of a plain parameter value ([`Params::get_token`]): all but
+    /// `;`, quotes, brackets and white space.
+    PLAIN_VALUE = |b| !matches!(b, b';' | b'"' | b'<' | b' ' | b'\t' | b'\r' | b'\n')
+);
 
 fn is_plain_value(c: u8) -> bool {
     PLAIN_VALUE.get(usize::from(c)).copied().unwrap_or(false)

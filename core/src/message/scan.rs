@@ -9,22 +9,35 @@ pub(crate) const fn is_token_char(b: u8) -> bool {
     TOKEN_CHARS[b as usize]
 }
 
-// Built at compile time: an index out of range would fail the build.
-#[allow(clippy::indexing_slicing)]
-const TOKEN_CHARS: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut i = 0;
-    while i < 256 {
-        let b = i as u8;
-        t[i] = b.is_ascii_alphanumeric()
-            || matches!(
-                b,
-                b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
-            );
-        i += 1;
-    }
-    t
-};
+/// Defines a 256-entry table of the bytes `b` for which `test` holds,
+/// built at compile time (an index out of range would fail the build), so
+/// a byte class costs one load on the hot paths.
+macro_rules! byte_set {
+    ($(#[$m:meta])* $vis:vis $name:ident = |$b:ident| $test:expr) => {
+        $(#[$m])*
+        #[allow(clippy::indexing_slicing)]
+        $vis const $name: [bool; 256] = {
+            let mut t = [false; 256];
+            let mut i = 0;
+            while i < 256 {
+                let $b = i as u8;
+                t[i] = $test;
+                i += 1;
+            }
+            t
+        };
+    };
+}
+pub(crate) use byte_set;
+
+byte_set!(
+    /// `token` characters (RFC 3261 §25.1).
+    TOKEN_CHARS = |b| b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
+        )
+);
 
 /// True when every byte of a non-empty `s` is a token character.
 pub(crate) fn is_token(s: &str) -> bool {

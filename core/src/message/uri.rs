@@ -3,6 +3,7 @@
 
 use super::error::{ParseError, ParseErrorKind};
 use super::params::Params;
+use super::scan::byte_set;
 use super::scan::run_end;
 
 /// A URI scheme this codec understands.
@@ -77,20 +78,11 @@ pub(crate) fn host_run(b: &[u8], start: usize) -> usize {
         })
 }
 
-/// The bytes of a host: alphanumerics, `-` and `.` (RFC 3261 §25.1
-/// hostname, IPv4address).
-// Built at compile time: an index out of range would fail the build.
-#[allow(clippy::indexing_slicing)]
-const HOST_BYTES: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut i = 0;
-    while i < 256 {
-        let b = i as u8;
-        t[i] = b.is_ascii_alphanumeric() || b == b'.' || b == b'-';
-        i += 1;
-    }
-    t
-};
+byte_set!(
+    /// The bytes of a host: alphanumerics, `-` and `.` (RFC 3261 §25.1
+    /// hostname, IPv4address).
+    HOST_BYTES = |b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-'
+);
 
 /// A dotted-quad IPv4 address of digits and dots: four decimal octets of
 /// at most 255, without leading zeros (as `Ipv4Addr`'s parser reads them).
@@ -364,20 +356,12 @@ pub(crate) fn scan_uri(b: &[u8]) -> Result<(usize, Marks), ParseError> {
     Ok((i, marks))
 }
 
-/// The bytes a plain user part and a plain parameter run over: URI
-/// characters but the delimiters `:`, `;`, `?`, `@`, the `%` of escapes
-/// and the `,` that an addr-spec may not hold.
-// Built at compile time: an index out of range would fail the build.
-#[allow(clippy::indexing_slicing)]
-const PLAIN_RUN: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut i = 0;
-    while i < 256 {
-        t[i] = URI_CHARS[i] == URI_PLAIN && i as u8 != b';' && i as u8 != b',';
-        i += 1;
-    }
-    t
-};
+byte_set!(
+    /// The bytes a plain user part and a plain parameter run over: URI
+    /// characters but the delimiters `:`, `;`, `?`, `@`, the `%` of escapes
+    /// and the `,` that an addr-spec may not hold.
+    PLAIN_RUN = |b| URI_CHARS[b as usize] == URI_PLAIN && b != b';' && b != b','
+);
 
 fn is_plain_run(c: u8) -> bool {
     PLAIN_RUN.get(usize::from(c)).copied().unwrap_or(false)

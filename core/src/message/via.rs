@@ -2,6 +2,7 @@
 
 use super::error::{ParseError, ParseErrorKind};
 use super::params::{same_name, ParamSeen, Params};
+use super::scan::byte_set;
 use super::scan::{is_token, is_token_char, run_end, trim_lws};
 use super::uri::{host_run, Host};
 
@@ -209,22 +210,14 @@ impl<'a> Via<'a> {
     }
 }
 
-/// The bytes a plain Via parameter value runs over: all but `;` and what
-/// ends a plain Via (`,`, `"`, `<` and white space).
-// Built at compile time: an index out of range would fail the build.
-#[allow(clippy::indexing_slicing)]
-const PLAIN_VALUE_BYTES: [bool; 256] = {
-    let mut t = [true; 256];
-    let mut i = 0;
-    while i < 256 {
-        t[i] = !matches!(
-            i as u8,
-            b';' | b',' | b'"' | b'<' | b' ' | b'\t' | b'\r' | b'\n'
-        );
-        i += 1;
-    }
-    t
-};
+byte_set!(
+    /// The bytes a plain Via parameter value runs over: all but `;` and what
+    /// ends a plain Via (`,`, `"`, `<` and white space).
+    PLAIN_VALUE_BYTES = |b| !matches!(
+        b,
+        b';' | b',' | b'"' | b'<' | b' ' | b'\t' | b'\r' | b'\n'
+    )
+);
 
 /// The end of the plain parameters at the start of `params`: `;`
 /// elements without white space, quotes, brackets or commas, each
