@@ -844,18 +844,28 @@ mod tests {
         )
         .unwrap();
         let other_id = table.insert(o).unwrap();
-        assert_eq!(other_id.index(), id.index());
-        assert_ne!(other_id, id);
-        let timer_l = at + cfg.t1_x64();
-        assert_eq!(table.poll_timeout(), Some(timer_l));
-        let just_before = Instant::from_micros(timer_l.as_micros() - 1);
-        assert_eq!(table.handle_timer(just_before), None);
-        assert_eq!(
-            table.handle_timer(timer_l),
-            Some((id, TimerEvent::Terminated))
-        );
+        // Timer L (RFC 6026 §8.7).
+        record_ends_after_64_t1(&mut table, id, other_id, at, &invite);
         assert_eq!(table.accepted_len(), 0);
-        let m = Message::parse_datagram(invite.as_bytes()).unwrap();
+    }
+
+    /// The record of `id`, whose slot `other` took meanwhile, ends 64·T1
+    /// after `at` and not a microsecond before; `req` then matches nothing.
+    fn record_ends_after_64_t1<const N: usize, const R: usize>(
+        table: &mut TransactionTable<N, R>,
+        id: TransactionId,
+        other: TransactionId,
+        at: Instant,
+        req: &str,
+    ) {
+        assert_eq!(other.index(), id.index());
+        assert_ne!(other, id);
+        let end = at + TimerConfig::default().t1_x64();
+        assert_eq!(table.poll_timeout(), Some(end));
+        let just_before = Instant::from_micros(end.as_micros() - 1);
+        assert_eq!(table.handle_timer(just_before), None);
+        assert_eq!(table.handle_timer(end), Some((id, TimerEvent::Terminated)));
+        let m = Message::parse_datagram(req.as_bytes()).unwrap();
         assert_eq!(table.find_server(&m), None);
         assert_eq!(table.len(), 1);
     }
@@ -931,7 +941,6 @@ mod tests {
     #[test]
     fn a_completed_request_moves_to_a_record_until_timer_j() {
         let mut table: TransactionTable<4, 2> = TransactionTable::new();
-        let cfg = TimerConfig::default();
         let at = Instant::from_micros(1_000);
         let (id, bye, ok) = answered(&mut table, "BYE", "z9hG4bKa", 200, at);
         let m = Message::parse_datagram(bye.as_bytes()).unwrap();
@@ -953,20 +962,9 @@ mod tests {
         assert_eq!(table.find_server(&m), Some(id));
         // A new transaction may take the freed slot meanwhile.
         let (other_id, _, _) = answered(&mut table, "OPTIONS", "z9hG4bKb", 100, at);
-        assert_eq!(other_id.index(), id.index());
-        assert_ne!(other_id, id);
-        let timer_j = at + cfg.t1_x64();
-        assert_eq!(table.poll_timeout(), Some(timer_j));
-        let just_before = Instant::from_micros(timer_j.as_micros() - 1);
-        assert_eq!(table.handle_timer(just_before), None);
-        assert_eq!(
-            table.handle_timer(timer_j),
-            Some((id, TimerEvent::Terminated))
-        );
+        // Timer J (RFC 3261 §17.2.2).
+        record_ends_after_64_t1(&mut table, id, other_id, at, &bye);
         assert_eq!(table.completed_len(), 0);
-        let m = Message::parse_datagram(bye.as_bytes()).unwrap();
-        assert_eq!(table.find_server(&m), None);
-        assert_eq!(table.len(), 1);
     }
 
     /// Without records, with every record taken, or with a response too
