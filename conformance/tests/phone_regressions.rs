@@ -4,7 +4,8 @@
 
 use handset_conformance::harness::message::Sent;
 use handset_conformance::harness::phone::{
-    Cmd, CodePick, CseqPick, Damage, Driver, Extra, HandlePick, Script, SdpPick, Step, TagPick,
+    Cmd, CodePick, CseqPick, Damage, Driver, Extra, HandlePick, MethodPick, Script, SdpPick, Step,
+    TagPick,
 };
 use handset_core::phone::{EndReason, Event};
 use handset_core::time::Duration;
@@ -37,6 +38,29 @@ fn reply(code: u16, sdp: SdpPick) -> Step {
     }
 }
 
+/// The peer's request of `method` in the newest dialog, tags and CSeq right.
+fn in_dialog(method: MethodPick, sdp: SdpPick) -> Step {
+    Step::InDialog {
+        of: 0,
+        method,
+        tag: TagPick::Right,
+        cseq: CseqPick::Next,
+        sdp,
+        extra: Extra::None,
+        edits: Damage::default(),
+    }
+}
+
+/// The peer's ACK, without a body, for the phone's newest final response.
+fn ack() -> Step {
+    Step::Ack {
+        to: 0,
+        tag: TagPick::Right,
+        sdp: SdpPick::None,
+        edits: Damage::default(),
+    }
+}
+
 fn statuses(d: &Driver) -> Vec<(u16, String)> {
     d.sent()
         .iter()
@@ -52,15 +76,7 @@ fn statuses(d: &Driver) -> Vec<(u16, String)> {
 fn bye_on_an_early_dialog_answers_the_pending_invite_with_487() {
     let mut d = Driver::recording(&script());
     d.step(&invite(SdpPick::Audio));
-    d.step(&Step::InDialog {
-        of: 0,
-        method: handset_conformance::harness::phone::MethodPick::Bye,
-        tag: TagPick::Right,
-        cseq: CseqPick::Next,
-        sdp: SdpPick::None,
-        extra: Extra::None,
-        edits: Damage::default(),
-    });
+    d.step(&in_dialog(MethodPick::Bye, SdpPick::None));
     let codes = statuses(&d);
     assert!(codes.contains(&(200, "BYE".into())), "{codes:?}");
     assert!(codes.contains(&(487, "INVITE".into())), "{codes:?}");
@@ -125,15 +141,7 @@ fn a_reinvite_that_ends_a_late_offer_call_still_gets_a_final_response() {
     let mut d = Driver::recording(&script());
     d.step(&invite(SdpPick::None));
     d.step(&Step::Command(Cmd::Answer(HandlePick::Known(0))));
-    d.step(&Step::InDialog {
-        of: 0,
-        method: handset_conformance::harness::phone::MethodPick::Invite,
-        tag: TagPick::Right,
-        cseq: CseqPick::Next,
-        sdp: SdpPick::None,
-        extra: Extra::None,
-        edits: Damage::default(),
-    });
+    d.step(&in_dialog(MethodPick::Invite, SdpPick::None));
     assert!(d.sent().iter().any(|m| m.starts_with(b"BYE ")));
     let codes = statuses(&d);
     assert_eq!(
@@ -154,21 +162,8 @@ fn a_lost_ack_for_a_reinvite_with_an_offer_keeps_the_call() {
     let mut d = Driver::recording(&script());
     d.step(&invite(SdpPick::Audio));
     d.step(&Step::Command(Cmd::Answer(HandlePick::Known(0))));
-    d.step(&Step::Ack {
-        to: 0,
-        tag: TagPick::Right,
-        sdp: SdpPick::None,
-        edits: Damage::default(),
-    });
-    d.step(&Step::InDialog {
-        of: 0,
-        method: handset_conformance::harness::phone::MethodPick::Invite,
-        tag: TagPick::Right,
-        cseq: CseqPick::Next,
-        sdp: SdpPick::SendOnly,
-        extra: Extra::None,
-        edits: Damage::default(),
-    });
+    d.step(&ack());
+    d.step(&in_dialog(MethodPick::Invite, SdpPick::SendOnly));
     assert!(d.events().iter().any(|e| matches!(e, Event::Held { .. })));
     d.step(&Step::Wait(40_000));
     assert_eq!(d.phone().live_calls().count(), 1, "{:?}", d.events());
@@ -206,12 +201,7 @@ fn a_retry_due_when_an_unacked_200_gives_up_is_sent_in_the_same_tick() {
     let mut d = Driver::recording(&script());
     d.step(&invite(SdpPick::Audio));
     d.step(&Step::Command(Cmd::Answer(HandlePick::Known(0))));
-    d.step(&Step::Ack {
-        to: 0,
-        tag: TagPick::Right,
-        sdp: SdpPick::None,
-        edits: Damage::default(),
-    });
+    d.step(&ack());
     let reinvites = |d: &Driver| {
         d.sent()
             .iter()
@@ -225,15 +215,7 @@ fn a_retry_due_when_an_unacked_200_gives_up_is_sent_in_the_same_tick() {
     // RFC 3261 §21.5.4: 503 with Retry-After 5.
     d.step(&reply(503, SdpPick::None));
     // The peer's re-INVITE gets our 200; its ACK is lost.
-    d.step(&Step::InDialog {
-        of: 0,
-        method: handset_conformance::harness::phone::MethodPick::Invite,
-        tag: TagPick::Right,
-        cseq: CseqPick::Next,
-        sdp: SdpPick::Audio,
-        extra: Extra::None,
-        edits: Damage::default(),
-    });
+    d.step(&in_dialog(MethodPick::Invite, SdpPick::Audio));
     assert_eq!(reinvites(&d), 2);
     // One step past both the retry (5 s) and the 200's give-up (32 s);
     // the driver checks poll_timeout is not in the past after it.
