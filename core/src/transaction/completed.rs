@@ -40,11 +40,15 @@ impl CompletedRequest {
     /// Whether `request` is a retransmission of this transaction's request
     /// (RFC 3261 §17.2.3), read from the stored response's key.
     fn matches(&self, request: &Message<'_>) -> bool {
-        Message::parse_datagram(&self.response)
-            .ok()
-            .and_then(|r| TransactionKey::server_of_response(&r).ok())
-            .is_some_and(|k| k.matches_request(request))
+        key_of_response(&self.response).is_some_and(|k| k.matches_request(request))
     }
+}
+
+/// The key of the server transaction that sent `response`, read from the
+/// request's top Via and CSeq it echoes (RFC 3261 §8.2.6.2, §17.2.3).
+fn key_of_response(response: &[u8]) -> Option<TransactionKey> {
+    let r = Message::parse_datagram(response).ok()?;
+    TransactionKey::server_of_response(&r).ok()
 }
 
 /// Marks handles of [`CompletedRequests`] records.
@@ -96,11 +100,7 @@ impl<const N: usize> CompletedRequests<N> {
         if N == 0 || self.records.is_full() || response.len() > MAX_COMPLETED_RESPONSE {
             return false;
         }
-        let same_key = Message::parse_datagram(response)
-            .ok()
-            .and_then(|r| TransactionKey::server_of_response(&r).ok())
-            .is_some_and(|k| k == *key);
-        if !same_key {
+        if key_of_response(response).as_ref() != Some(key) {
             return false;
         }
         let Ok(record) = self.records.insert(CompletedRequest {
@@ -196,9 +196,6 @@ impl<const N: usize> CompletedRequests<N> {
     /// [`find_request`](Self::find_request) judges it.
     #[cfg(test)]
     pub(crate) fn response_matches(response: &[u8], request: &Message<'_>) -> bool {
-        Message::parse_datagram(response)
-            .ok()
-            .and_then(|r| TransactionKey::server_of_response(&r).ok())
-            .is_some_and(|k| k.matches_request(request))
+        key_of_response(response).is_some_and(|k| k.matches_request(request))
     }
 }
