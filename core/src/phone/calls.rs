@@ -1367,7 +1367,6 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
     /// retry, and media ticks.
     pub(super) fn run_call_timers(&mut self) {
         for slot in self.call_slots() {
-            let handle = self.handle(slot);
             let Some(Some(call)) = self.calls.get_mut(slot) else {
                 continue;
             };
@@ -1440,7 +1439,6 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
                     }
                 }
             }
-            let _ = handle;
         }
         // Media last and for every call, so a call whose timer fired above
         // still has its stream ticked and no deadline is left in the past.
