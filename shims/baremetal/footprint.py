@@ -211,7 +211,10 @@ def deepest(funcs, taken):
 SIZE_NAMES = [
     "runner with phone (whole static)", "Phone", "transaction table",
     "one transaction", "call slots", "one media stream", "one SDP session",
-    "dialog table", "outbox", "registration",
+    "dialog table", "outbox", "registration", "runner outside the phone",
+    "configuration", "events queue", "media-out queue", "policy",
+    "feature timers", "conference", "transfers", "message waiting",
+    "INFO DTMF queue", "rest of Phone (counters, handles, padding)", "one event",
 ]
 
 

@@ -30,6 +30,7 @@
 mod api;
 mod calls;
 mod features;
+mod footprint;
 mod info;
 mod mwi;
 mod outbox;
@@ -56,6 +57,7 @@ pub use crate::call::reliable::ReliableProvisional;
 pub use crate::call::session_timer::SessionTimerSettings;
 pub use crate::transfer::{TransferConfig, TransferPolicy};
 pub use api::{CallHandle, Command, CommandError, EndReason, Event};
+pub use footprint::PartSizes;
 pub use info::{
     parse_dtmf_info, write_dtmf_relay, DtmfMode, InfoBodyError, InfoDigit, DTMF_RELAY_TYPE,
     DTMF_TYPE, INFO_DTMF_QUEUE,

@@ -3,28 +3,39 @@
 
 use core::mem::size_of;
 
-use handset_core::call::Call;
-use handset_core::dialog::DialogTable;
 use handset_core::media::MediaStream;
-use handset_core::phone::{Outbox, Phone, OUTBOX_BYTES, OUTBOX_SLOTS};
-use handset_core::register::Registration;
+use handset_core::phone::{PartSizes, Phone};
 use handset_core::sdp::MediaSession;
-use handset_core::transaction::{Transaction, TransactionTable};
+use handset_core::transaction::Transaction;
 
 use crate::{Board, CALLS, TRANSACTIONS};
+
+const PARTS: PartSizes = Phone::<CALLS, TRANSACTIONS>::PART_SIZES;
 
 /// Sizes in bytes, in the order of `footprint.py`'s `SIZE_NAMES`.
 #[used]
 #[no_mangle]
-pub static FOOTPRINT_SIZES: [u32; 10] = [
+pub static FOOTPRINT_SIZES: [u32; 22] = [
     size_of::<Board>() as u32,
-    size_of::<Phone<CALLS, TRANSACTIONS>>() as u32,
-    size_of::<TransactionTable<TRANSACTIONS>>() as u32,
+    PARTS.whole as u32,
+    PARTS.transactions as u32,
     size_of::<Transaction>() as u32,
-    size_of::<[Option<Call>; CALLS]>() as u32,
+    PARTS.calls as u32,
     size_of::<MediaStream>() as u32,
     size_of::<MediaSession>() as u32,
-    size_of::<DialogTable<CALLS>>() as u32,
-    size_of::<Outbox<OUTBOX_BYTES, OUTBOX_SLOTS>>() as u32,
-    size_of::<Registration>() as u32,
+    PARTS.dialogs as u32,
+    PARTS.outbox as u32,
+    PARTS.registration as u32,
+    (size_of::<Board>() - PARTS.whole) as u32,
+    PARTS.config as u32,
+    PARTS.events as u32,
+    PARTS.media_out as u32,
+    PARTS.policy as u32,
+    PARTS.features as u32,
+    PARTS.conference as u32,
+    PARTS.transfers as u32,
+    PARTS.mwi as u32,
+    PARTS.info_dtmf as u32,
+    PARTS.rest() as u32,
+    size_of::<handset_core::phone::Event>() as u32,
 ];
