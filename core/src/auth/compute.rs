@@ -105,13 +105,15 @@ pub(super) struct Inputs<'a> {
 /// The expected `response=` value.
 pub(super) fn response_for(inputs: &Inputs<'_>) -> Result<DigestHex, AuthError> {
     let alg = inputs.algorithm;
+    // Checked first: without the `sha256` feature a SHA-256 answer is
+    // refused as an unknown algorithm, whatever else is wrong with it.
+    let mut kd = Hasher::new(alg)?;
     // RFC 7616 §3.4.2: cnonce is part of A1 for -sess and of KD with a qop.
     if (alg.is_session() || inputs.qop.is_some()) && inputs.cnonce.is_empty() {
         return Err(AuthError::MissingCnonce);
     }
     let ha1 = ha1(inputs)?;
-    let ha2 = ha2(inputs);
-    let mut kd = Hasher::new(alg);
+    let ha2 = ha2(inputs)?;
     match inputs.qop {
         // RFC 7616 §3.4.1: KD(HA1, nonce:nc:cnonce:qop:HA2).
         Some(qop) => kd.update_joined(&[
@@ -138,19 +140,19 @@ fn ha1(inputs: &Inputs<'_>) -> Result<DigestHex, AuthError> {
                 inputs.realm.as_bytes(),
                 password.as_bytes(),
             ],
-        ),
+        )?,
         Secret::Ha1(stored) => stored_ha1(alg, stored)?,
     };
     if alg.is_session() {
         // RFC 7616 §3.4.2: A1 = H(user:realm:pass):nonce:cnonce for -sess.
-        Ok(hash_joined(
+        hash_joined(
             alg,
             &[
                 base.as_bytes(),
                 inputs.nonce.as_bytes(),
                 inputs.cnonce.as_bytes(),
             ],
-        ))
+        )
     } else {
         Ok(base)
     }
@@ -178,14 +180,14 @@ fn stored_ha1(alg: DigestAlgorithm, stored: &str) -> Result<DigestHex, AuthError
     ))
 }
 
-fn ha2(inputs: &Inputs<'_>) -> DigestHex {
+fn ha2(inputs: &Inputs<'_>) -> Result<DigestHex, AuthError> {
     let alg = inputs.algorithm;
     let method = inputs.method.as_bytes();
     let uri = inputs.uri.as_bytes();
     match inputs.qop {
         // RFC 7616 §3.4.3: A2 = method:uri:H(entity-body) for auth-int.
         Some(Qop::AuthInt) => {
-            let body = hash_joined(alg, &[inputs.body]);
+            let body = hash_joined(alg, &[inputs.body])?;
             hash_joined(alg, &[method, uri, body.as_bytes()])
         }
         Some(Qop::Auth) | None => hash_joined(alg, &[method, uri]),

@@ -3,7 +3,7 @@
 
 use md5::Digest as _;
 
-use super::DigestAlgorithm;
+use super::{AuthError, DigestAlgorithm};
 
 /// A running hash for one [`DigestAlgorithm`]; pieces are fed in order, so
 /// `a:b:c` never has to be assembled in memory.
@@ -12,6 +12,7 @@ pub enum Hasher {
     /// MD5 state.
     Md5(md5::Md5),
     /// SHA-256 state.
+    #[cfg(feature = "sha256")]
     Sha256(sha2::Sha256),
 }
 
@@ -19,18 +20,26 @@ impl core::fmt::Debug for Hasher {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(match self {
             Hasher::Md5(_) => "Hasher::Md5",
+            #[cfg(feature = "sha256")]
             Hasher::Sha256(_) => "Hasher::Sha256",
         })
     }
 }
 
 impl Hasher {
-    /// A fresh hash of the algorithm's function.
-    pub fn new(algorithm: DigestAlgorithm) -> Self {
+    /// A fresh hash of the algorithm's function;
+    /// [`AuthError::UnsupportedAlgorithm`] for one this build does not
+    /// compute (see [`DigestAlgorithm::is_computed`]).
+    pub fn new(algorithm: DigestAlgorithm) -> Result<Self, AuthError> {
         match algorithm {
-            DigestAlgorithm::Md5 | DigestAlgorithm::Md5Sess => Hasher::Md5(md5::Md5::new()),
+            DigestAlgorithm::Md5 | DigestAlgorithm::Md5Sess => Ok(Hasher::Md5(md5::Md5::new())),
+            #[cfg(feature = "sha256")]
             DigestAlgorithm::Sha256 | DigestAlgorithm::Sha256Sess => {
-                Hasher::Sha256(sha2::Sha256::new())
+                Ok(Hasher::Sha256(sha2::Sha256::new()))
+            }
+            #[cfg(not(feature = "sha256"))]
+            DigestAlgorithm::Sha256 | DigestAlgorithm::Sha256Sess => {
+                Err(AuthError::UnsupportedAlgorithm)
             }
         }
     }
@@ -39,6 +48,7 @@ impl Hasher {
     pub fn update(&mut self, bytes: &[u8]) {
         match self {
             Hasher::Md5(h) => h.update(bytes),
+            #[cfg(feature = "sha256")]
             Hasher::Sha256(h) => h.update(bytes),
         }
     }
@@ -57,6 +67,7 @@ impl Hasher {
     pub fn finish_hex(self) -> DigestHex {
         match self {
             Hasher::Md5(h) => DigestHex::from_bytes(&h.finalize()),
+            #[cfg(feature = "sha256")]
             Hasher::Sha256(h) => DigestHex::from_bytes(&h.finalize()),
         }
     }
@@ -114,8 +125,11 @@ impl core::fmt::Display for DigestHex {
 }
 
 /// H(`parts` joined by `:`) in hex.
-pub(super) fn hash_joined(algorithm: DigestAlgorithm, parts: &[&[u8]]) -> DigestHex {
-    let mut h = Hasher::new(algorithm);
+pub(super) fn hash_joined(
+    algorithm: DigestAlgorithm,
+    parts: &[&[u8]],
+) -> Result<DigestHex, AuthError> {
+    let mut h = Hasher::new(algorithm)?;
     h.update_joined(parts);
-    h.finish_hex()
+    Ok(h.finish_hex())
 }

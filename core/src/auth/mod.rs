@@ -61,7 +61,8 @@ pub enum DigestAlgorithm {
 
 impl DigestAlgorithm {
     /// The algorithm named by an `algorithm=` token, compared without case
-    /// (RFC 7616 §3.3); `None` for algorithms this module does not compute.
+    /// (RFC 7616 §3.3); `None` for algorithms this module does not compute
+    /// (SHA-256 among them in a build without the `sha256` feature).
     pub fn from_token(token: &str) -> Option<Self> {
         const NAMES: [(&str, DigestAlgorithm); 4] = [
             ("MD5", DigestAlgorithm::Md5),
@@ -73,6 +74,13 @@ impl DigestAlgorithm {
             .iter()
             .find(|(name, _)| name.eq_ignore_ascii_case(token))
             .map(|&(_, alg)| alg)
+            .filter(|alg| alg.is_computed())
+    }
+
+    /// Whether this build computes the algorithm: MD5 always, SHA-256
+    /// with the `sha256` feature.
+    pub fn is_computed(self) -> bool {
+        cfg!(feature = "sha256") || matches!(self, DigestAlgorithm::Md5 | DigestAlgorithm::Md5Sess)
     }
 
     /// The token written in `algorithm=`.
@@ -219,4 +227,7 @@ pub enum AuthError {
     BadResponse,
     /// A value to be quoted holds CR or LF, which no quoted-string carries.
     UnquotableValue,
+    /// The algorithm is not computed by this build (SHA-256 without the
+    /// `sha256` feature): the same answer as to an algorithm never heard of.
+    UnsupportedAlgorithm,
 }

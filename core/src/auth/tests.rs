@@ -81,6 +81,14 @@ fn credentials_of<'a>(value: &'a str, algorithm: DigestAlgorithm) -> DigestCrede
     }
 }
 
+/// Every algorithm named in the enum, computed by this build or not.
+const ALGORITHMS: [DigestAlgorithm; 4] = [
+    DigestAlgorithm::Md5,
+    DigestAlgorithm::Md5Sess,
+    DigestAlgorithm::Sha256,
+    DigestAlgorithm::Sha256Sess,
+];
+
 #[test]
 fn rfc2617_example_response() {
     let answer = respond(&rfc2617_challenge(), &rfc2617_request()).unwrap();
@@ -103,6 +111,7 @@ fn rfc2617_example_header_value() {
 }
 
 #[test]
+#[cfg(feature = "sha256")]
 fn rfc7616_sha256_example() {
     let answer = respond(
         &rfc7616_challenge(DigestAlgorithm::Sha256),
@@ -136,11 +145,13 @@ fn session_variants_hash_nonce_and_cnonce_into_ha1() {
     )
     .unwrap();
     assert_eq!(md5.response.as_str(), "e783283f46242139c486a698fec7211d");
+    #[cfg(feature = "sha256")]
     let sha = respond(
         &rfc7616_challenge(DigestAlgorithm::Sha256Sess),
         &rfc7616_request(),
     )
     .unwrap();
+    #[cfg(feature = "sha256")]
     assert_eq!(
         sha.response.as_str(),
         "2fd51b3a77ad75bad6afad6003e818d767133c46d9e2749e7f5232ae1ea3efd7"
@@ -210,7 +221,12 @@ fn auth_int_hashes_the_body() {
 
 #[test]
 fn buffer_too_small_never_truncates() {
-    let challenge = rfc7616_challenge(DigestAlgorithm::Sha256);
+    let algorithm = if cfg!(feature = "sha256") {
+        DigestAlgorithm::Sha256
+    } else {
+        DigestAlgorithm::Md5Sess
+    };
+    let challenge = rfc7616_challenge(algorithm);
     let request = rfc7616_request();
     let full = write(&challenge, &request);
     let mut buf = [0u8; 512];
@@ -293,28 +309,21 @@ fn algorithm_tokens_ignore_case() {
     );
     assert_eq!(
         DigestAlgorithm::from_token("sha-256-SESS"),
-        Some(DigestAlgorithm::Sha256Sess)
+        cfg!(feature = "sha256").then_some(DigestAlgorithm::Sha256Sess)
     );
     assert_eq!(DigestAlgorithm::from_token("SHA-512-256"), None);
-    for alg in [
-        DigestAlgorithm::Md5,
-        DigestAlgorithm::Md5Sess,
-        DigestAlgorithm::Sha256,
-        DigestAlgorithm::Sha256Sess,
-    ] {
-        assert_eq!(DigestAlgorithm::from_token(alg.as_str()), Some(alg));
+    for alg in ALGORITHMS {
+        assert_eq!(
+            DigestAlgorithm::from_token(alg.as_str()),
+            alg.is_computed().then_some(alg)
+        );
     }
     assert_eq!(DigestAlgorithm::default(), DigestAlgorithm::Md5);
 }
 
 #[test]
 fn verify_accepts_what_the_client_writes() {
-    for alg in [
-        DigestAlgorithm::Md5,
-        DigestAlgorithm::Md5Sess,
-        DigestAlgorithm::Sha256,
-        DigestAlgorithm::Sha256Sess,
-    ] {
+    for alg in ALGORITHMS.into_iter().filter(|a| a.is_computed()) {
         for qop in [QopOptions::from_list("auth"), QopOptions::ABSENT] {
             let challenge = Challenge {
                 qop,
@@ -348,7 +357,8 @@ fn verify_with_stored_ha1_and_uppercase_hex() {
     let ha1 = super::hash::hash_joined(
         DigestAlgorithm::Md5,
         &[b"Mufasa", b"testrealm@host.com", b"Circle Of Life"],
-    );
+    )
+    .unwrap();
     assert_eq!(
         verify(&creds, "GET", b"", Secret::Ha1(ha1.as_str())),
         Ok(true)
@@ -429,4 +439,36 @@ fn constant_time_eq_compares_whole_slices() {
     assert!(!constant_time_eq(b"abc", b"abd"));
     assert!(!constant_time_eq(b"abc", b"ab"));
     assert!(constant_time_eq(b"", b""));
+}
+
+#[test]
+#[cfg(not(feature = "sha256"))]
+fn without_sha256_it_is_an_algorithm_not_computed() {
+    // RFC 8760 §2.4: a client answers only a challenge of an algorithm it
+    // computes; here SHA-256 is refused as SHA-512-256 is.
+    assert_eq!(DigestAlgorithm::from_token("SHA-256"), None);
+    assert_eq!(DigestAlgorithm::from_token("SHA-256-sess"), None);
+    for alg in [DigestAlgorithm::Sha256, DigestAlgorithm::Sha256Sess] {
+        assert!(!alg.is_computed());
+        let challenge = rfc7616_challenge(alg);
+        assert_eq!(
+            respond(&challenge, &rfc7616_request()),
+            Err(AuthError::UnsupportedAlgorithm)
+        );
+        let mut buf = [0u8; 512];
+        assert_eq!(
+            write_authorization(&challenge, &rfc7616_request(), &mut buf),
+            Err(AuthError::UnsupportedAlgorithm)
+        );
+        // A server check of a SHA-256 answer (64 hex digits) is refused
+        // the same way, not taken as a wrong password.
+        let value = write(&rfc7616_challenge(DigestAlgorithm::Md5), &rfc7616_request());
+        let mut creds = credentials_of(&value, alg);
+        let sha_response = [b'a'; 64];
+        creds.response = core::str::from_utf8(&sha_response).unwrap();
+        assert_eq!(
+            verify(&creds, "GET", b"", Secret::Password("Circle of Life")),
+            Err(AuthError::UnsupportedAlgorithm)
+        );
+    }
 }

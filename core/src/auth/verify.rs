@@ -47,6 +47,9 @@ pub fn verify(
     secret: Secret<'_>,
 ) -> Result<bool, AuthError> {
     let algorithm = credentials.algorithm;
+    if !algorithm.is_computed() {
+        return Err(AuthError::UnsupportedAlgorithm);
+    }
     let nc = match credentials.qop {
         Some(_) => {
             // RFC 7616 §3.4: with a qop the answer carries nc and cnonce.

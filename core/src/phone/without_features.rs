@@ -214,3 +214,82 @@ fn without_redirect_a_3xx_ends_the_call() {
     assert_eq!(sent(&net, 0, "INVITE").len(), 1);
     assert_eq!(sent(&net, 0, "ACK").len(), 1);
 }
+
+/// Phone 0 registers at a registrar that challenges with
+/// `www_authenticate`; what it sends and reports after the 401.
+#[cfg(not(feature = "sha256"))]
+fn register_against(www_authenticate: &str) -> (Vec<String>, Vec<Event>) {
+    use crate::phone::{Input, Output};
+    use crate::time::Instant;
+    let registrar = addr(5);
+    let mut config = Config::new("alice", "example.com", addr(0)).unwrap();
+    config.registrar = Some(registrar);
+    config.register.auth_user = crate::ua::text("alice").unwrap();
+    config.register.password = crate::ua::text("secret").unwrap();
+    let mut phone: Phone<2, 16> = Phone::new(config, 7);
+    let mut sent = Vec::new();
+    let mut events = Vec::new();
+    let mut drain = |phone: &mut Phone<2, 16>, sent: &mut Vec<String>| {
+        while let Some(out) = phone.poll_output() {
+            match out {
+                Output::Transmit { data, .. } => {
+                    sent.push(String::from_utf8_lossy(data).into_owned())
+                }
+                Output::Event(e) => events.push(e),
+                Output::Media { .. } => {}
+            }
+        }
+    };
+    phone
+        .handle_input(Instant::ZERO, Input::Command(Command::Register))
+        .unwrap();
+    drain(&mut phone, &mut sent);
+    let register = sent.first().unwrap().clone();
+    let copy = |name: &str| header(&register, name).unwrap();
+    let challenge = std::format!(
+        "SIP/2.0 401 Unauthorized\r\nVia: {}\r\nFrom: {}\r\nTo: {};tag=r\r\nCall-ID: {}\r\n\
+         CSeq: {}\r\nWWW-Authenticate: {www_authenticate}\r\nContent-Length: 0\r\n\r\n",
+        copy("Via"),
+        copy("From"),
+        copy("To"),
+        copy("Call-ID"),
+        copy("CSeq"),
+    );
+    let datagram = Input::Datagram {
+        from: registrar,
+        to: addr(0),
+        data: challenge.as_bytes(),
+    };
+    phone.handle_input(Instant::ZERO, datagram).unwrap();
+    drain(&mut phone, &mut sent);
+    (sent, events)
+}
+
+#[test]
+#[cfg(not(feature = "sha256"))]
+fn without_sha256_a_sha256_challenge_fails_as_an_unknown_algorithm() {
+    let failed = std::vec![Event::RegistrationFailed {
+        code: 401,
+        server: 0
+    }];
+    let unknown =
+        register_against("Digest realm=\"example.com\", nonce=\"n1\", algorithm=SHA-512-256");
+    assert_eq!(unknown.0.len(), 1, "{:?}", unknown.0);
+    assert_eq!(unknown.1, failed);
+    // RFC 8760 §2.4: a challenge of an algorithm the phone does not
+    // compute is not answered; without the feature SHA-256 is one.
+    for alg in ["SHA-256", "SHA-256-sess"] {
+        let sha = register_against(&std::format!(
+            "Digest realm=\"example.com\", nonce=\"n1\", qop=\"auth\", algorithm={alg}"
+        ));
+        assert_eq!(sha, unknown, "{alg}");
+    }
+    // MD5 is still answered.
+    let (sent, events) =
+        register_against("Digest realm=\"example.com\", nonce=\"n1\", qop=\"auth\", algorithm=MD5");
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert!(header(&sent[1], "Authorization")
+        .unwrap()
+        .contains("algorithm=MD5"));
+    assert!(events.is_empty(), "{events:?}");
+}
