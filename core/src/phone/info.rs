@@ -142,10 +142,19 @@ struct QueuedDigit {
     duration: Duration,
 }
 
+/// Room for INFO digits: none is ever queued in a phone built without
+/// `info-dtmf` (every mode sends RFC 4733 events), so it keeps the one
+/// slot a `Deque` must have.
+const INFO_QUEUE_SLOTS: usize = if cfg!(feature = "info-dtmf") {
+    INFO_DTMF_QUEUE
+} else {
+    1
+};
+
 /// The INFO digits waiting and the one in flight.
 #[derive(Clone, Debug, Default)]
 pub(super) struct InfoDtmf {
-    queue: Deque<QueuedDigit, INFO_DTMF_QUEUE>,
+    queue: Deque<QueuedDigit, INFO_QUEUE_SLOTS>,
     in_flight: Option<TransactionId>,
 }
 

@@ -31,17 +31,22 @@ pub struct MwiStatus {
     pub summary: Option<MessageSummary>,
 }
 
+/// Message-waiting subscriptions a phone keeps: one, or none in a phone
+/// built without `mwi`, whose [`Mwi`] then holds no subscriber's bytes.
+const MWI_SUBSCRIPTIONS: usize = if cfg!(feature = "mwi") { 1 } else { 0 };
+
 /// The phone's message-waiting subscription.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Mwi {
-    sub: Option<Subscriber>,
+    /// The subscription, when one was asked for (at most one).
+    sub: heapless::Vec<Subscriber, MWI_SUBSCRIPTIONS>,
     tx: Option<TransactionId>,
     summary: Option<MessageSummary>,
 }
 
 impl Mwi {
     pub(super) fn poll_timeout(&self) -> Option<Instant> {
-        self.sub.as_ref().and_then(Subscriber::poll_timeout)
+        self.sub.first().and_then(Subscriber::poll_timeout)
     }
 }
 
@@ -49,7 +54,7 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
     /// The message-waiting state.
     pub fn mwi(&self) -> MwiStatus {
         MwiStatus {
-            subscription: self.mwi.sub.as_ref().map(Subscriber::status),
+            subscription: self.mwi.sub.first().map(Subscriber::status),
             summary: self.mwi.summary,
         }
     }
@@ -70,21 +75,26 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
         );
         // Another mailbox, or none yet: a new subscription; the same one
         // again: a refresh of the live one.
-        let keep = self.mwi.sub.as_ref().is_some_and(|s| {
+        let keep = self.mwi.sub.first().is_some_and(|s| {
             fresh
                 .as_ref()
                 .is_some_and(|f| f.target() == s.target() && s.dialog().is_some())
         });
         if !keep {
             match fresh {
-                Some(f) => self.mwi.sub = Some(f),
+                Some(f) => {
+                    self.mwi.sub.clear();
+                    // Cannot fail in a phone built with `mwi`; without
+                    // it the command was refused before it got here.
+                    let _ = self.mwi.sub.push(f);
+                }
                 None => {
                     self.event(Event::CommandFailed(super::CommandError::BadUri));
                     return;
                 }
             }
         }
-        if let Some(s) = self.mwi.sub.as_mut() {
+        if let Some(s) = self.mwi.sub.first_mut() {
             s.start(self.now);
         }
     }
@@ -92,7 +102,7 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
     /// Ends the subscription (`Expires: 0`).
     pub(super) fn mwi_stop(&mut self) {
         let now = self.now;
-        if let Some(s) = self.mwi.sub.as_mut() {
+        if let Some(s) = self.mwi.sub.first_mut() {
             s.stop(now);
             if s.status() == SubscriptionStatus::Idle && self.mwi.tx.is_none() {
                 self.event(Event::MwiEnded);
@@ -105,7 +115,7 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
         if self.mwi.tx.is_some() {
             return;
         }
-        let Some(sub) = self.mwi.sub.as_mut() else {
+        let Some(sub) = self.mwi.sub.first_mut() else {
             return;
         };
         let branch = new_branch(&mut self.rng);
@@ -182,7 +192,7 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
         }
         let outcome = match (
             Message::parse_datagram(copy.get(..n).unwrap_or(&[])),
-            self.mwi.sub.as_mut(),
+            self.mwi.sub.first_mut(),
         ) {
             (Ok(req), Some(s)) => s.on_response(self.now, &req, resp),
             _ => SubscribeOutcome::Ignored,
@@ -197,7 +207,7 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
             return;
         }
         self.mwi.tx = None;
-        if let Some(s) = self.mwi.sub.as_mut() {
+        if let Some(s) = self.mwi.sub.first_mut() {
             let o = s.on_timeout(self.now);
             self.mwi_outcome(o);
         }
@@ -217,7 +227,7 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
 
     /// Whether `req` is a NOTIFY of the message-waiting subscription.
     pub(super) fn mwi_owns(&self, req: &Message<'_>) -> bool {
-        self.mwi.sub.as_ref().is_some_and(|s| s.matches_notify(req))
+        self.mwi.sub.first().is_some_and(|s| s.matches_notify(req))
     }
 
     /// Answers a NOTIFY of the subscription and reports its summary.
@@ -229,7 +239,7 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
         raw: &[u8],
         req: &Message<'_>,
     ) -> Result<(), InputError> {
-        let Some(sub) = self.mwi.sub.as_mut() else {
+        let Some(sub) = self.mwi.sub.first_mut() else {
             return self.respond_in_transaction(raw, req, from, 481);
         };
         let was_live = !matches!(
