@@ -53,6 +53,11 @@ pub enum DialogError {
     /// A value is longer than the dialog can store (see the `MAX_*`
     /// constants of this module).
     TooLong(Field),
+    /// The dialog's values together (Call-ID, tags, URIs, route set and
+    /// remote target) exceed [`MAX_DIALOG_TEXT`](super::MAX_DIALOG_TEXT)
+    /// bytes. Each value may be within its own limit: it is their sum
+    /// that does not fit.
+    NoRoom,
     /// More Record-Route entries than [`MAX_ROUTES`](super::MAX_ROUTES).
     TooManyRoutes,
     /// The method or status does not create a dialog (RFC 3261 §12.1), or
@@ -76,6 +81,7 @@ impl fmt::Display for DialogError {
             DialogError::MissingTag(h) => write!(f, "{} header has no tag", h.as_str()),
             DialogError::MissingContact => f.write_str("no Contact for the remote target"),
             DialogError::TooLong(h) => write!(f, "{} too long to store", h.as_str()),
+            DialogError::NoRoom => f.write_str("dialog text over its budget"),
             DialogError::TooManyRoutes => f.write_str("route set too long"),
             DialogError::NotDialogCreating => f.write_str("message does not create a dialog"),
             DialogError::Mismatch => f.write_str("message belongs to another dialog"),

@@ -79,10 +79,21 @@ pub const MAX_DISPLAY_NAME: usize = 64;
 /// [`DialogError::TooManyRoutes`].
 pub const MAX_ROUTES: usize = 6;
 
+/// Most bytes of text one dialog keeps: its Call-ID, both tags, both URIs,
+/// display names, route set and remote target together. Each value stays
+/// within its own limit above, but they share this budget, so a dialog
+/// costs what its peers send rather than every limit at once. Real peers
+/// use a few hundred bytes: a Call-ID and tags of 30-60 bytes each, URIs
+/// of 30-80 and Record-Route entries of 30-100 (a proxy adding `ftag`,
+/// `did` or `r2` parameters), so four proxies leave more than half of it
+/// free. A dialog that does not fit is refused with
+/// [`DialogError::NoRoom`]; display names are dropped first.
+pub const MAX_DIALOG_TEXT: usize = 1024;
+
 /// Upper bound on the size of one [`Dialog`] (and so of one
-/// [`DialogTable`] slot) implied by the capacities above: Call-ID, two
-/// tags, three URIs, two display names, a full route set and a few words.
-pub const DIALOG_SIZE_BUDGET: usize = 3 * 1024;
+/// [`DialogTable`] slot): its text, the spans that find each value in it,
+/// the CSeq numbers and a few flags.
+pub const DIALOG_SIZE_BUDGET: usize = MAX_DIALOG_TEXT + 128;
 
 #[cfg(test)]
 mod tests;

@@ -4,25 +4,23 @@
 //! authentication and the body, and finishes the message.
 
 use super::error::DialogError;
-use super::state::{Dialog, Party};
+use super::state::Dialog;
 use crate::message::{Decimal, MessageWriter, Method, Uri};
 
 impl Dialog {
     /// The first route, when it is a strict router (no `lr` parameter,
     /// RFC 3261 §16.12): requests then go to it as Request-URI.
     fn strict_first_route(&self) -> Option<&str> {
-        let first = self.route_set.first()?;
+        let first = self.route_set().next()?;
         let loose = Uri::parse(first).is_ok_and(|u| u.param("lr").is_some());
-        (!loose).then_some(first.as_str())
+        (!loose).then_some(first)
     }
 
     /// Writes the request line. The Request-URI is the remote target, or,
     /// when the first route is a strict router, that route (RFC 3261
     /// §12.2.1.1), without the parts a Request-URI may not hold.
     pub fn write_request_line(&self, w: &mut MessageWriter<'_>, method: Method<'_>) {
-        let uri = self
-            .strict_first_route()
-            .unwrap_or(self.remote_target.as_str());
+        let uri = self.strict_first_route().unwrap_or(self.remote_target());
         w.text(&[method.as_str(), " "]);
         write_request_uri(w, uri);
         w.raw(b" SIP/2.0\r\n");
@@ -36,18 +34,20 @@ impl Dialog {
     /// entry (which went into the Request-URI), then the remote target.
     pub fn write_headers(&self, w: &mut MessageWriter<'_>, method: Method<'_>, seq: u32) {
         if self.strict_first_route().is_some() {
-            for route in self.route_set.iter().skip(1) {
+            for route in self.route_set().skip(1) {
                 w.header_text("Route", &["<", route, ">"]);
             }
-            w.header_text("Route", &["<", &self.remote_target, ">"]);
+            w.header_text("Route", &["<", self.remote_target(), ">"]);
         } else {
-            for route in self.route_set.iter() {
+            for route in self.route_set() {
                 w.header_text("Route", &["<", route, ">"]);
             }
         }
-        write_party(w, "From", &self.local, &self.local_tag);
-        write_party(w, "To", &self.remote, &self.remote_tag);
-        w.header("Call-ID", &self.call_id);
+        let (local_name, local_uri) = (self.local_display_name(), self.local_uri());
+        write_party(w, "From", local_name, local_uri, self.local_tag());
+        let (remote_name, remote_uri) = (self.remote_display_name(), self.remote_uri());
+        write_party(w, "To", remote_name, remote_uri, self.remote_tag());
+        w.header("Call-ID", self.call_id());
         let seq = Decimal::new(u64::from(seq));
         w.header_text("CSeq", &[seq.as_str(), " ", method.as_str()]);
     }
@@ -97,12 +97,18 @@ impl Dialog {
 }
 
 /// `name: "Display" <uri>;tag=t`: From or To of an in-dialog request.
-fn write_party(w: &mut MessageWriter<'_>, name: &str, party: &Party, tag: &str) {
+fn write_party(
+    w: &mut MessageWriter<'_>,
+    name: &str,
+    display_name: Option<&str>,
+    uri: &str,
+    tag: &str,
+) {
     w.text(&[name, ": "]);
-    if let Some(display) = &party.display_name {
+    if let Some(display) = display_name {
         w.text(&[display, " "]);
     }
-    w.text(&["<", &party.uri, ">;tag=", tag, "\r\n"]);
+    w.text(&["<", uri, ">;tag=", tag, "\r\n"]);
 }
 
 /// Writes `raw` as a Request-URI: without its `?headers` part and its

@@ -5,7 +5,7 @@ use heapless::{String, Vec};
 
 use super::error::{DialogError, Field};
 use super::id::{DialogId, DialogKey};
-use super::{MAX_CALL_ID, MAX_DISPLAY_NAME, MAX_ROUTES, MAX_TAG, MAX_URI};
+use super::{MAX_CALL_ID, MAX_DIALOG_TEXT, MAX_DISPLAY_NAME, MAX_ROUTES, MAX_TAG, MAX_URI};
 use crate::message::{CSeq, Message, Method, NameAddr, ParseError, ReferToReplaces, Scheme, Uri};
 
 /// Where a dialog stands. A terminated dialog is not a state: its owner
@@ -78,39 +78,84 @@ fn created_state(method: Method<'_>, status: u16) -> Result<DialogState, DialogE
     }
 }
 
-/// One side's address: the URI of From or To, and its display name.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) struct Party {
-    pub(super) uri: String<MAX_URI>,
-    pub(super) display_name: Option<String<MAX_DISPLAY_NAME>>,
+/// Where one value lies in a dialog's text (byte offsets; the text is at
+/// most [`MAX_DIALOG_TEXT`] bytes, so `u16` holds them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Span {
+    start: u16,
+    len: u16,
 }
 
-impl Party {
-    fn of(addr: &NameAddr<'_>, field: Field) -> Result<Party, DialogError> {
-        Ok(Party {
-            uri: copy(addr.uri.raw, field)?,
-            // Cosmetic only: a display name with folded line breaks, or one
-            // too long to keep, is left out rather than refusing the dialog.
-            display_name: addr
-                .display_name
-                .filter(|d| !d.bytes().any(|b| b == b'\r' || b == b'\n'))
-                .and_then(|d| copy(d, field).ok()),
-        })
+impl Span {
+    /// An empty span at `offset`.
+    fn at(offset: usize) -> Result<Span, DialogError> {
+        let start = u16::try_from(offset).map_err(|_| DialogError::NoRoom)?;
+        Ok(Span { start, len: 0 })
     }
+
+    fn end(self) -> usize {
+        usize::from(self.start) + usize::from(self.len)
+    }
+}
+
+// Spans count bytes of the text in u16.
+const _: () = assert!(MAX_DIALOG_TEXT <= u16::MAX as usize);
+
+/// A dialog's values as borrowed from the messages that create it,
+/// checked, before they are copied into its text.
+struct Values<'a> {
+    call_id: &'a str,
+    local_tag: &'a str,
+    remote_tag: &'a str,
+    /// The field named when our URI is too long (From for a UAC, To for a
+    /// UAS), and the peer's.
+    local_field: Field,
+    remote_field: Field,
+    local: NameAddr<'a>,
+    remote: NameAddr<'a>,
+    route_set: Vec<&'a str, MAX_ROUTES>,
+    remote_target: &'a str,
+}
+
+/// A display name worth keeping: cosmetic only, so one with folded line
+/// breaks, or one longer than [`MAX_DISPLAY_NAME`], is left out rather
+/// than refusing the dialog.
+fn display_name<'a>(addr: &NameAddr<'a>) -> Option<&'a str> {
+    addr.display_name
+        .filter(|d| d.len() <= MAX_DISPLAY_NAME && !d.bytes().any(|b| b == b'\r' || b == b'\n'))
+}
+
+/// Checks that values of `lens` bytes fit the text after `used` bytes;
+/// returns the bytes used after them.
+fn fit(used: usize, lens: &[usize]) -> Result<usize, DialogError> {
+    lens.iter()
+        .try_fold(used, |used, &len| used.checked_add(len))
+        .filter(|&n| n <= MAX_DIALOG_TEXT)
+        .ok_or(DialogError::NoRoom)
 }
 
 /// A dialog: everything needed to send and recognise requests within it
 /// (RFC 3261 §12). Fixed size, no borrowed data: it outlives the messages
 /// it was built from.
+///
+/// Its text (Call-ID, tags, URIs, display names, route set and remote
+/// target) is kept in one buffer of [`MAX_DIALOG_TEXT`] bytes, one value
+/// after the other, each found by its span: a dialog costs what real peers
+/// send, not the longest value allowed for every field. The route set and
+/// the remote target come last, so that a target refresh or a 2xx that
+/// replaces them rewrites only the end of the text.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Dialog {
-    pub(super) call_id: String<MAX_CALL_ID>,
-    pub(super) local_tag: String<MAX_TAG>,
-    pub(super) remote_tag: String<MAX_TAG>,
-    pub(super) local: Party,
-    pub(super) remote: Party,
-    pub(super) remote_target: String<MAX_URI>,
-    pub(super) route_set: Vec<String<MAX_URI>, MAX_ROUTES>,
+    text: String<MAX_DIALOG_TEXT>,
+    call_id: Span,
+    local_tag: Span,
+    remote_tag: Span,
+    local_uri: Span,
+    remote_uri: Span,
+    local_display_name: Option<Span>,
+    remote_display_name: Option<Span>,
+    route_set: Vec<Span, MAX_ROUTES>,
+    remote_target: Span,
     pub(super) local_cseq: Option<u32>,
     pub(super) remote_cseq: Option<u32>,
     pub(super) secure: bool,
@@ -157,21 +202,23 @@ impl Dialog {
         let remote_target = remote_target(response)?.ok_or(DialogError::MissingContact)?;
         // RFC 3261 §12.1.2: the route set is the Record-Route list reversed.
         let route_set = route_set(response, true)?;
-        Ok(Dialog {
-            call_id: copy(call_id, Field::CallId)?,
-            local_tag: copy(local_tag, Field::From)?,
-            remote_tag: copy(remote_tag, Field::To)?,
-            local: Party::of(&from, Field::From)?,
-            remote: Party::of(&to, Field::To)?,
-            remote_target,
+        let mut dialog = Dialog::with_text(Values {
+            call_id,
+            local_tag,
+            remote_tag,
+            local_field: Field::From,
+            remote_field: Field::To,
+            local: from,
+            remote: to,
             route_set,
-            local_cseq: Some(sent_cseq.seq),
-            remote_cseq: None,
-            secure: secure_transport && is_sips(request),
-            state,
-            role: Role::Uac,
-            by_invite: method == Method::Invite,
-        })
+            remote_target,
+        })?;
+        dialog.local_cseq = Some(sent_cseq.seq);
+        dialog.secure = secure_transport && is_sips(request);
+        dialog.state = state;
+        dialog.role = Role::Uac;
+        dialog.by_invite = method == Method::Invite;
+        Ok(dialog)
     }
 
     /// The dialog we create by answering `request` with `status` (RFC 3261
@@ -203,87 +250,203 @@ impl Dialog {
         if !is_token(local_tag) {
             return Err(DialogError::BadHeader(Field::To));
         }
+        if local_tag.len() > MAX_TAG {
+            return Err(DialogError::TooLong(Field::To));
+        }
         let remote_target = remote_target(request)?.ok_or(DialogError::MissingContact)?;
         // RFC 3261 §12.1.1: the route set is the Record-Route list in order.
         let route_set = route_set(request, false)?;
-        Ok(Dialog {
-            call_id: copy(call_id, Field::CallId)?,
-            local_tag: copy(local_tag, Field::To)?,
-            remote_tag: copy(remote_tag, Field::From)?,
-            local: Party::of(&to, Field::To)?,
-            remote: Party::of(&from, Field::From)?,
-            remote_target,
+        let mut dialog = Dialog::with_text(Values {
+            call_id,
+            local_tag,
+            remote_tag,
+            local_field: Field::To,
+            remote_field: Field::From,
+            local: to,
+            remote: from,
             route_set,
+            remote_target,
+        })?;
+        dialog.remote_cseq = Some(received_cseq.seq);
+        dialog.secure = secure_transport && is_sips(request);
+        dialog.state = state;
+        dialog.role = Role::Uas;
+        dialog.by_invite = method == Method::Invite;
+        Ok(dialog)
+    }
+
+    /// A dialog holding `v` as its text, every other part at its default
+    /// (the constructors set them). Every value is checked against the
+    /// room left before anything is copied: the route set and remote
+    /// target are reserved first, display names are kept only when they
+    /// fit after everything else.
+    fn with_text(v: Values<'_>) -> Result<Dialog, DialogError> {
+        let uri_limit = |uri: &str, field| {
+            if uri.len() > MAX_URI {
+                Err(DialogError::TooLong(field))
+            } else {
+                Ok(())
+            }
+        };
+        uri_limit(v.local.uri.raw, v.local_field)?;
+        uri_limit(v.remote.uri.raw, v.remote_field)?;
+        let routes_len = v.route_set.iter().map(|r| r.len()).sum();
+        let used = fit(
+            0,
+            &[
+                v.call_id.len(),
+                v.local_tag.len(),
+                v.remote_tag.len(),
+                v.local.uri.raw.len(),
+                v.remote.uri.raw.len(),
+                routes_len,
+                v.remote_target.len(),
+            ],
+        )?;
+        // Display names only in the room left, ours first.
+        let local_name = display_name(&v.local);
+        let local_name = local_name.filter(|d| fit(used, &[d.len()]).is_ok());
+        let used = used + local_name.map_or(0, str::len);
+        let remote_name = display_name(&v.remote);
+        let remote_name = remote_name.filter(|d| fit(used, &[d.len()]).is_ok());
+
+        let mut text = String::new();
+        let call_id = push(&mut text, v.call_id)?;
+        let local_tag = push(&mut text, v.local_tag)?;
+        let remote_tag = push(&mut text, v.remote_tag)?;
+        let local_uri = push(&mut text, v.local.uri.raw)?;
+        let remote_uri = push(&mut text, v.remote.uri.raw)?;
+        let local_display_name = local_name.map(|d| push(&mut text, d)).transpose()?;
+        let remote_display_name = remote_name.map(|d| push(&mut text, d)).transpose()?;
+        let text_len = text.len();
+        let mut dialog = Dialog {
+            text,
+            call_id,
+            local_tag,
+            remote_tag,
+            local_uri,
+            remote_uri,
+            local_display_name,
+            remote_display_name,
+            route_set: Vec::new(),
+            // An empty target where the tail starts, replaced just below.
+            remote_target: Span::at(text_len)?,
             local_cseq: None,
-            remote_cseq: Some(received_cseq.seq),
-            secure: secure_transport && is_sips(request),
-            state,
-            role: Role::Uas,
-            by_invite: method == Method::Invite,
-        })
+            remote_cseq: None,
+            secure: false,
+            state: DialogState::Early,
+            role: Role::Uac,
+            by_invite: false,
+        };
+        dialog.set_route_set_and_target(&v.route_set, v.remote_target)?;
+        Ok(dialog)
+    }
+
+    /// Where the route set (or, without one, the remote target) starts:
+    /// everything from there on is rewritten when they change.
+    fn tail_start(&self) -> usize {
+        usize::from(
+            self.route_set
+                .first()
+                .map_or(self.remote_target.start, |r| r.start),
+        )
+    }
+
+    /// Replaces the route set and the remote target, the end of the text.
+    /// On error (they do not fit) the dialog is left as it was.
+    fn set_route_set_and_target(
+        &mut self,
+        routes: &[&str],
+        target: &str,
+    ) -> Result<(), DialogError> {
+        let start = self.tail_start().min(self.text.len());
+        let routes_len = routes.iter().map(|r| r.len()).sum();
+        fit(start, &[routes_len, target.len()])?;
+        if self.text.is_char_boundary(start) {
+            self.text.truncate(start);
+        }
+        self.route_set.clear();
+        for route in routes {
+            let span = push(&mut self.text, route)?;
+            self.route_set
+                .push(span)
+                .map_err(|_| DialogError::TooManyRoutes)?;
+        }
+        self.remote_target = push(&mut self.text, target)?;
+        Ok(())
+    }
+
+    /// The text a span covers ("" for a span that is not in it, which the
+    /// constructors never make).
+    fn get(&self, span: Span) -> &str {
+        self.text
+            .get(usize::from(span.start)..span.end())
+            .unwrap_or("")
     }
 
     /// The Call-ID.
     pub fn call_id(&self) -> &str {
-        &self.call_id
+        self.get(self.call_id)
     }
 
     /// Our tag.
     pub fn local_tag(&self) -> &str {
-        &self.local_tag
+        self.get(self.local_tag)
     }
 
     /// The peer's tag.
     pub fn remote_tag(&self) -> &str {
-        &self.remote_tag
+        self.get(self.remote_tag)
     }
 
     /// The dialog's identity, owned.
     pub fn id(&self) -> DialogId {
+        // The constructors keep Call-ID and tags within MAX_CALL_ID and
+        // MAX_TAG, so these copies are whole.
         DialogId {
-            call_id: self.call_id.clone(),
-            local_tag: self.local_tag.clone(),
-            remote_tag: self.remote_tag.clone(),
+            call_id: owned(self.call_id()),
+            local_tag: owned(self.local_tag()),
+            remote_tag: owned(self.remote_tag()),
         }
     }
 
     /// The dialog's identity, borrowed.
     pub fn key(&self) -> DialogKey<'_> {
         DialogKey {
-            call_id: &self.call_id,
-            local_tag: &self.local_tag,
-            remote_tag: &self.remote_tag,
+            call_id: self.call_id(),
+            local_tag: self.local_tag(),
+            remote_tag: self.remote_tag(),
         }
     }
 
     /// Our URI: From of the requests we send.
     pub fn local_uri(&self) -> &str {
-        &self.local.uri
+        self.get(self.local_uri)
     }
 
     /// Our display name as written in the dialog-creating request, if kept.
     pub fn local_display_name(&self) -> Option<&str> {
-        self.local.display_name.as_deref()
+        self.local_display_name.map(|s| self.get(s))
     }
 
     /// The peer's URI: To of the requests we send.
     pub fn remote_uri(&self) -> &str {
-        &self.remote.uri
+        self.get(self.remote_uri)
     }
 
     /// The peer's display name as written, if kept.
     pub fn remote_display_name(&self) -> Option<&str> {
-        self.remote.display_name.as_deref()
+        self.remote_display_name.map(|s| self.get(s))
     }
 
     /// Where requests go: the peer's Contact URI.
     pub fn remote_target(&self) -> &str {
-        &self.remote_target
+        self.get(self.remote_target)
     }
 
     /// The route set, first hop first.
     pub fn route_set(&self) -> impl Iterator<Item = &str> + '_ {
-        self.route_set.iter().map(|r| r.as_str())
+        self.route_set.iter().map(|&r| self.get(r))
     }
 
     /// The CSeq number of our last request, `None` before the first.
@@ -322,9 +485,9 @@ impl Dialog {
     pub fn matches_key(&self, key: &DialogKey<'_>) -> bool {
         // RFC 3261 §20.8: Call-IDs compare byte by byte; tags are tokens we
         // compare the same way.
-        self.call_id.as_str() == key.call_id
-            && self.local_tag.as_str() == key.local_tag
-            && self.remote_tag.as_str() == key.remote_tag
+        self.call_id() == key.call_id
+            && self.local_tag() == key.local_tag
+            && self.remote_tag() == key.remote_tag
     }
 
     /// Whether a request we received belongs to this dialog: same Call-ID,
@@ -364,8 +527,7 @@ impl Dialog {
         // dialog untouched.
         let target = remote_target(response)?.ok_or(DialogError::MissingContact)?;
         let routes = route_set(response, true)?;
-        self.remote_target = target;
-        self.route_set = routes;
+        self.set_route_set_and_target(&routes, target)?;
         self.state = DialogState::Confirmed;
         Ok(())
     }
@@ -393,8 +555,13 @@ impl Dialog {
             return Ok(false);
         }
         match remote_target(message)? {
-            Some(target) if target != self.remote_target => {
-                self.remote_target = target;
+            Some(target) if target != self.remote_target() => {
+                let start = usize::from(self.remote_target.start).min(self.text.len());
+                fit(start, &[target.len()])?;
+                if self.text.is_char_boundary(start) {
+                    self.text.truncate(start);
+                }
+                self.remote_target = push(&mut self.text, target)?;
                 Ok(true)
             }
             _ => Ok(false),
@@ -452,20 +619,32 @@ impl Dialog {
     /// with its local tag whichever side created the dialog.
     pub fn refer_to_replaces(&self, early_only: bool) -> ReferToReplaces<'_> {
         ReferToReplaces {
-            target: &self.remote_target,
-            call_id: &self.call_id,
-            to_tag: &self.remote_tag,
-            from_tag: &self.local_tag,
+            target: self.remote_target(),
+            call_id: self.call_id(),
+            to_tag: self.remote_tag(),
+            from_tag: self.local_tag(),
             early_only,
         }
     }
 }
 
-/// Copies `s` into bounded text.
-fn copy<const N: usize>(s: &str, field: Field) -> Result<String<N>, DialogError> {
+/// Appends `s` to a dialog's text.
+fn push(text: &mut String<MAX_DIALOG_TEXT>, s: &str) -> Result<Span, DialogError> {
+    let span = Span {
+        start: u16::try_from(text.len()).map_err(|_| DialogError::NoRoom)?,
+        len: u16::try_from(s.len()).map_err(|_| DialogError::NoRoom)?,
+    };
+    text.push_str(s).map_err(|()| DialogError::NoRoom)?;
+    Ok(span)
+}
+
+/// Copies `s` into bounded text, empty if it does not fit.
+fn owned<const N: usize>(s: &str) -> String<N> {
     let mut t = String::new();
-    t.push_str(s).map_err(|()| DialogError::TooLong(field))?;
-    Ok(t)
+    if t.push_str(s).is_err() {
+        t.clear();
+    }
+    t
 }
 
 /// token (RFC 3261 §25.1), as tags are.
@@ -520,17 +699,21 @@ fn tag<'a>(a: &NameAddr<'a>, field: Field) -> Result<&'a str, DialogError> {
     Ok(t)
 }
 
-/// A SIP or SIPS URI, checked and copied (remote target, route entries).
-fn sip_uri(raw: &str, field: Field) -> Result<String<MAX_URI>, DialogError> {
+/// A SIP or SIPS URI of at most [`MAX_URI`] bytes (remote target, route
+/// entries).
+fn sip_uri(raw: &str, field: Field) -> Result<&str, DialogError> {
     let uri = Uri::parse(raw).map_err(|_| DialogError::BadHeader(field))?;
     if !matches!(uri.scheme, Scheme::Sip | Scheme::Sips) {
         return Err(DialogError::BadHeader(field));
     }
-    copy(raw, field)
+    if raw.len() > MAX_URI {
+        return Err(DialogError::TooLong(field));
+    }
+    Ok(raw)
 }
 
 /// The URI of the first Contact, `None` without one.
-fn remote_target(m: &Message<'_>) -> Result<Option<String<MAX_URI>>, DialogError> {
+fn remote_target<'a>(m: &Message<'a>) -> Result<Option<&'a str>, DialogError> {
     match m.contact() {
         None => Ok(None),
         Some(Err(_)) => Err(DialogError::BadHeader(Field::Contact)),
@@ -540,10 +723,7 @@ fn remote_target(m: &Message<'_>) -> Result<Option<String<MAX_URI>>, DialogError
 
 /// The Record-Route URIs of `m`, with their URI parameters (RFC 3261
 /// §12.1.1: "preserving all URI parameters"), reversed for a UAC.
-fn route_set(
-    m: &Message<'_>,
-    reverse: bool,
-) -> Result<Vec<String<MAX_URI>, MAX_ROUTES>, DialogError> {
+fn route_set<'a>(m: &Message<'a>, reverse: bool) -> Result<Vec<&'a str, MAX_ROUTES>, DialogError> {
     let mut routes = Vec::new();
     for rr in m.record_routes() {
         let rr = rr.map_err(|_| DialogError::BadHeader(Field::RecordRoute))?;

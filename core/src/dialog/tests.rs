@@ -1174,11 +1174,334 @@ fn malformed_inputs_never_panic() {
 #[test]
 fn a_dialog_stays_within_its_size_budget() {
     let size = core::mem::size_of::<Dialog>();
-    // The strings alone: Call-ID, tags, local/remote/target URIs, display
-    // names and the route set.
-    let strings =
-        MAX_CALL_ID + 2 * MAX_TAG + 3 * MAX_URI + 2 * MAX_DISPLAY_NAME + MAX_ROUTES * MAX_URI;
-    assert!(size >= strings, "{size}");
+    // The text budget, plus its spans, CSeq numbers and flags.
+    assert!(size >= MAX_DIALOG_TEXT, "{size}");
     assert!(size <= DIALOG_SIZE_BUDGET, "{size}");
     assert!(core::mem::size_of::<DialogTable<4>>() <= 4 * (DIALOG_SIZE_BUDGET + 16));
+    // The longest value of each field still fits alone, and so does a
+    // route set of four proxies with long parameters next to long values.
+    let longest = MAX_CALL_ID + 2 * MAX_TAG + 3 * 120 + 4 * 100;
+    assert!(longest <= MAX_DIALOG_TEXT, "{longest}");
+}
+
+/// A dialog's values, seen from our side, rendered into the messages
+/// that create it on either side.
+#[derive(Clone, Debug)]
+struct DialogText {
+    call_id: StdString,
+    local_tag: StdString,
+    remote_tag: StdString,
+    local_uri: StdString,
+    remote_uri: StdString,
+    local_name: Option<StdString>,
+    remote_name: Option<StdString>,
+    /// The route set in the dialog's order (first hop first).
+    routes: StdVec<StdString>,
+    target: StdString,
+}
+
+/// `name <uri>;tag=tag`, the name and tag when given.
+fn name_addr(name: &Option<StdString>, uri: &str, tag: Option<&str>) -> StdString {
+    let mut s = StdString::new();
+    if let Some(name) = name {
+        s.push_str(name);
+        s.push(' ');
+    }
+    s.push_str(&std::format!("<{uri}>"));
+    if let Some(tag) = tag {
+        s.push_str(&std::format!(";tag={tag}"));
+    }
+    s
+}
+
+impl DialogText {
+    /// Short values of a dialog through one proxy.
+    fn short() -> DialogText {
+        DialogText {
+            call_id: "c1@192.0.2.1".into(),
+            local_tag: "lt1".into(),
+            remote_tag: "rt1".into(),
+            local_uri: "sip:alice@example.com".into(),
+            remote_uri: "sip:bob@example.com".into(),
+            local_name: None,
+            remote_name: None,
+            routes: std::vec!["sip:p0.example.com;lr".into()],
+            target: "sip:bob@192.0.2.4".into(),
+        }
+    }
+
+    /// Bytes of text the dialog keeps, display names left out.
+    fn len(&self) -> usize {
+        self.call_id.len()
+            + self.local_tag.len()
+            + self.remote_tag.len()
+            + self.local_uri.len()
+            + self.remote_uri.len()
+            + self.routes.iter().map(|r| r.len()).sum::<usize>()
+            + self.target.len()
+    }
+
+    /// The INVITE the peer sends us; we answer it with our local tag.
+    fn uas(&self) -> Result<Dialog, DialogError> {
+        let mut t = StdString::from(
+            "INVITE sip:alice@192.0.2.1 SIP/2.0\nVia: SIP/2.0/UDP 192.0.2.4;branch=z9hG4bKb1\n",
+        );
+        for r in &self.routes {
+            t.push_str(&std::format!("Record-Route: <{r}>\n"));
+        }
+        let from = name_addr(&self.remote_name, &self.remote_uri, Some(&self.remote_tag));
+        let to = name_addr(&self.local_name, &self.local_uri, None);
+        t.push_str(&std::format!(
+            "From: {from}\nTo: {to}\nCall-ID: {}\nCSeq: 1 INVITE\nContact: <{}>\nContent-Length: 0\n",
+            self.call_id, self.target
+        ));
+        Dialog::new_uas(&parse(&crlf(&t)), &self.local_tag, 200, false)
+    }
+
+    /// Our INVITE and the peer's 200 to it (Record-Route reversed).
+    fn uac(&self) -> Result<Dialog, DialogError> {
+        let from = name_addr(&self.local_name, &self.local_uri, Some(&self.local_tag));
+        let to = name_addr(&self.remote_name, &self.remote_uri, None);
+        let invite = std::format!(
+            "INVITE {} SIP/2.0\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKa1\nFrom: {from}\nTo: {to}\n\
+             Call-ID: {}\nCSeq: 1 INVITE\nContact: <sip:alice@192.0.2.1>\nContent-Length: 0\n",
+            self.remote_uri, self.call_id
+        );
+        let mut ok =
+            StdString::from("SIP/2.0 200 OK\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKa1\n");
+        for r in self.routes.iter().rev() {
+            ok.push_str(&std::format!("Record-Route: <{r}>\n"));
+        }
+        let to = name_addr(&self.remote_name, &self.remote_uri, Some(&self.remote_tag));
+        ok.push_str(&std::format!(
+            "From: {from}\nTo: {to}\nCall-ID: {}\nCSeq: 1 INVITE\nContact: <{}>\nContent-Length: 0\n",
+            self.call_id, self.target
+        ));
+        Dialog::new_uac(&parse(&crlf(&invite)), &parse(&crlf(&ok)), false)
+    }
+
+    /// Whether `d` holds exactly these values.
+    fn check(&self, d: &Dialog) {
+        assert_eq!(d.call_id(), self.call_id);
+        assert_eq!(d.local_tag(), self.local_tag);
+        assert_eq!(d.remote_tag(), self.remote_tag);
+        assert_eq!(d.local_uri(), self.local_uri);
+        assert_eq!(d.remote_uri(), self.remote_uri);
+        assert_eq!(d.local_display_name(), self.local_name.as_deref());
+        assert_eq!(d.remote_display_name(), self.remote_name.as_deref());
+        assert_eq!(d.route_set().collect::<StdVec<_>>(), self.routes);
+        assert_eq!(d.remote_target(), self.target);
+        let id = d.id();
+        assert_eq!(id.key(), d.key());
+        assert!(d.matches_key(&id.key()));
+    }
+}
+
+/// `uri` with `n` more bytes in its user part (or a user part of `n`
+/// bytes before its host).
+fn longer_uri(uri: &str, n: usize) -> StdString {
+    let fill = "u".repeat(n);
+    match uri.find('@') {
+        Some(at) => std::format!("{}{fill}{}", &uri[..at], &uri[at..]),
+        None => uri.replacen(':', &std::format!(":{fill}@"), 1),
+    }
+}
+
+/// Short values with long routes added, so that the text is `room` bytes
+/// short of [`MAX_DIALOG_TEXT`]: four proxies, each route within
+/// [`MAX_URI`].
+fn nearly_full(room: usize) -> DialogText {
+    let mut v = DialogText::short();
+    v.routes.clear();
+    let mut left = MAX_DIALOG_TEXT - room - v.len();
+    for i in 0..4 {
+        let uri = std::format!("sip:p{i}.example.com;lr");
+        let share = if i == 3 { left } else { left / (4 - i) };
+        v.routes.push(longer_uri(&uri, share - uri.len() - 1));
+        left -= share;
+    }
+    assert_eq!(v.len(), MAX_DIALOG_TEXT - room);
+    assert!(v.routes.iter().all(|r| r.len() <= MAX_URI));
+    v
+}
+
+/// Each way of making one value `n` bytes longer, by name.
+/// Makes one value of a dialog's text longer by the given bytes.
+type Grow = fn(&mut DialogText, usize);
+
+const GROW: [(&str, Grow); 7] = [
+    ("Call-ID", |v, n| v.call_id.push_str(&"x".repeat(n))),
+    ("local tag", |v, n| v.local_tag.push_str(&"t".repeat(n))),
+    ("remote tag", |v, n| v.remote_tag.push_str(&"t".repeat(n))),
+    ("local URI", |v, n| {
+        v.local_uri = longer_uri(&v.local_uri, n)
+    }),
+    ("remote URI", |v, n| {
+        v.remote_uri = longer_uri(&v.remote_uri, n)
+    }),
+    ("remote target", |v, n| v.target = longer_uri(&v.target, n)),
+    ("route set", |v, n| {
+        let last = v.routes.pop().unwrap();
+        v.routes.push(longer_uri(&last, n));
+    }),
+];
+
+#[test]
+fn every_value_counts_against_the_text_budget() {
+    const ROOM: usize = 20;
+    for (name, grow) in GROW {
+        for side in ["uas", "uac"] {
+            let build = |v: &DialogText| if side == "uas" { v.uas() } else { v.uac() };
+            // Exactly full: every value kept as it came.
+            let mut fits = nearly_full(ROOM);
+            grow(&mut fits, ROOM);
+            assert_eq!(fits.len(), MAX_DIALOG_TEXT, "{name}");
+            let d = build(&fits).unwrap_or_else(|e| panic!("{name} ({side}): {e}"));
+            fits.check(&d);
+            // One byte over: refused, whichever value holds the byte.
+            let mut over = nearly_full(ROOM);
+            grow(&mut over, ROOM + 1);
+            assert_eq!(build(&over), Err(DialogError::NoRoom), "{name} ({side})");
+        }
+    }
+}
+
+#[test]
+fn display_names_are_kept_only_in_the_room_left() {
+    for side in ["uas", "uac"] {
+        let build = |v: &DialogText| if side == "uas" { v.uas() } else { v.uac() };
+        // Both names exactly fill what the other values leave.
+        let mut v = nearly_full(20);
+        v.local_name = Some("L".repeat(8));
+        v.remote_name = Some("R".repeat(12));
+        v.check(&build(&v).unwrap());
+        // One byte more in the peer's name: it is dropped, ours stays.
+        v.remote_name = Some("R".repeat(13));
+        let d = build(&v).unwrap();
+        assert_eq!(d.remote_display_name(), None, "{side}");
+        assert_eq!(d.local_display_name(), Some("LLLLLLLL"));
+        // Ours alone exactly fills the room; one byte more and it is
+        // dropped, leaving the room to the peer's.
+        v.local_name = Some("L".repeat(20));
+        v.remote_name = Some("R".into());
+        let d = build(&v).unwrap();
+        assert_eq!(d.local_display_name(), v.local_name.as_deref(), "{side}");
+        assert_eq!(d.remote_display_name(), None, "{side}");
+        v.local_name = Some("L".repeat(21));
+        v.remote_name = Some("R".repeat(11));
+        let d = build(&v).unwrap();
+        assert_eq!(d.local_display_name(), None, "{side}");
+        assert_eq!(d.remote_display_name(), Some("RRRRRRRRRRR"));
+        // Either way the dialog's wire values are whole.
+        assert_eq!(d.route_set().count(), 4);
+        assert_eq!(d.remote_target(), v.target);
+    }
+}
+
+#[test]
+fn a_new_remote_target_must_fit_the_room_left() {
+    let v = nearly_full(20);
+    let mut d = v.uac().unwrap();
+    let refresh = |target: &str| {
+        crlf(&std::format!(
+            "INVITE sip:alice@192.0.2.1 SIP/2.0\nVia: SIP/2.0/UDP 192.0.2.4;branch=z9hG4bKr1\n\
+             From: <{}>;tag={}\nTo: <{}>;tag={}\nCall-ID: {}\nCSeq: 5 INVITE\n\
+             Contact: <{target}>\nContent-Length: 0\n",
+            v.remote_uri,
+            v.remote_tag,
+            v.local_uri,
+            v.local_tag,
+            v.call_id
+        ))
+    };
+    // One byte over: refused, the dialog unchanged.
+    let over = longer_uri(&v.target, 21);
+    assert_eq!(
+        d.refresh_remote_target(&parse(&refresh(&over))),
+        Err(DialogError::NoRoom)
+    );
+    v.check(&d);
+    // Exactly full: taken.
+    let full = longer_uri(&v.target, 20);
+    assert_eq!(d.refresh_remote_target(&parse(&refresh(&full))), Ok(true));
+    assert_eq!(d.remote_target(), full);
+    // A shorter one frees the room again.
+    assert_eq!(
+        d.refresh_remote_target(&parse(&refresh("sip:b@h"))),
+        Ok(true)
+    );
+    let mut expect = v.clone();
+    expect.target = "sip:b@h".into();
+    expect.check(&d);
+    assert_eq!(d.refresh_remote_target(&parse(&refresh(&full))), Ok(true));
+    assert_eq!(d.remote_target(), full);
+    assert_eq!(d.call_id(), v.call_id);
+    assert_eq!(d.route_set().count(), 4);
+}
+
+#[test]
+fn the_route_set_of_a_2xx_must_fit_the_room_left() {
+    // An early dialog through one short route, then a 2xx (another fork
+    // or a proxy that record-routes more) with a longer route set.
+    let early = DialogText::short();
+    let mut full = nearly_full(0);
+    full.local_name = None;
+    let invite =
+        |v: &DialogText| {
+            crlf(&std::format!(
+            "INVITE {} SIP/2.0\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKa1\nFrom: <{}>;tag={}\n\
+             To: <{}>\nCall-ID: {}\nCSeq: 1 INVITE\nContact: <sip:alice@192.0.2.1>\n\
+             Content-Length: 0\n",
+            v.remote_uri, v.local_uri, v.local_tag, v.remote_uri, v.call_id
+        ))
+        };
+    let answer = |v: &DialogText, status: &str| {
+        let mut t = std::format!("SIP/2.0 {status}\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKa1\n");
+        for r in v.routes.iter().rev() {
+            t.push_str(&std::format!("Record-Route: <{r}>\n"));
+        }
+        t.push_str(&std::format!(
+            "From: <{}>;tag={}\nTo: <{}>;tag={}\nCall-ID: {}\nCSeq: 1 INVITE\n\
+             Contact: <{}>\nContent-Length: 0\n",
+            v.local_uri,
+            v.local_tag,
+            v.remote_uri,
+            v.remote_tag,
+            v.call_id,
+            v.target
+        ));
+        crlf(&t)
+    };
+    let invite = invite(&early);
+    let mut d = Dialog::new_uac(
+        &parse(&invite),
+        &parse(&answer(&early, "180 Ringing")),
+        false,
+    )
+    .unwrap();
+    // The 2xx's values fill the text exactly with the early dialog's
+    // Call-ID, tags and URIs; one byte more in a route does not fit.
+    let mut over = full.clone();
+    over.call_id = early.call_id.clone();
+    over.local_tag = early.local_tag.clone();
+    over.remote_tag = early.remote_tag.clone();
+    over.local_uri = early.local_uri.clone();
+    over.remote_uri = early.remote_uri.clone();
+    assert_eq!(over.len(), MAX_DIALOG_TEXT);
+    let mut exact = over.clone();
+    let last = over.routes.pop().unwrap();
+    over.routes.push(longer_uri(&last, 1));
+    assert_eq!(
+        d.confirm_with_response(&parse(&answer(&over, "200 OK"))),
+        Err(DialogError::NoRoom)
+    );
+    assert_eq!(d.state(), DialogState::Early);
+    early.check(&d);
+    assert_eq!(
+        d.confirm_with_response(&parse(&answer(&exact, "200 OK"))),
+        Ok(())
+    );
+    assert_eq!(d.state(), DialogState::Confirmed);
+    exact.local_name = None;
+    exact.check(&d);
 }
