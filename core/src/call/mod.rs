@@ -15,7 +15,7 @@ use crate::message::{Decimal, Message, MessageWriter, Method};
 use crate::rng::Rng;
 use crate::sdp::MediaSession;
 use crate::time::{Duration, Instant};
-use crate::transaction::{Branch, MessageBuf, TransactionId};
+use crate::transaction::{Branch, BufferId, TransactionId};
 use crate::ua::{self, random_token, LocalIdentity, Text, MAX_CALL_ID, MAX_TAG};
 
 use session_timer::SessionTimer;
@@ -89,8 +89,10 @@ pub enum CallState {
 /// A 2xx the call retransmits until the ACK comes (RFC 3261 §13.3.1.4).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PendingOk {
-    /// The response as sent.
-    pub bytes: MessageBuf,
+    /// The response as sent, in a buffer borrowed from the phone's message
+    /// pool (the transaction table's) and given back when the ACK comes,
+    /// when the phone gives up, or when the call ends.
+    pub bytes: BufferId,
     /// Where it goes.
     pub to: SocketAddr,
     /// The CSeq number of the INVITE it answers: only an ACK with this

@@ -11,7 +11,7 @@ use super::{CallHandle, CommandError, EndReason, Event, Phone};
 use crate::call::CallState;
 use crate::message::{Decimal, HeaderName, Message, MessageWriter, Method, Scheme};
 use crate::time::Duration;
-use crate::transaction::{new_branch, InviteClientTransaction, TransactionId, MAX_MESSAGE};
+use crate::transaction::{new_branch, TransactionId, MAX_MESSAGE};
 use crate::ua::{self, Text};
 
 /// What the policy left to do once a ringing call has its slot.
@@ -21,7 +21,9 @@ pub(super) struct RingTimers {
     forward_after: Option<Duration>,
 }
 
-impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS, TXNS, COMPLETED> {
+impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFERS: usize>
+    Phone<CALLS, TXNS, COMPLETED, BUFFERS>
+{
     /// The feature settings.
     pub fn policy(&self) -> &super::Policy {
         &self.policy
@@ -172,9 +174,8 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
             return;
         };
         let bytes = buf.get(..len).unwrap_or(&[]);
-        if let Some(t) = self.txns.get_mut(tx) {
-            let _ = t.send_response(self.now, bytes);
-            let peer = t.peer();
+        if let Some(peer) = self.txns.get(tx).map(|t| t.peer()) {
+            let _ = self.txns.send_response(tx, self.now, bytes);
             self.transmit(peer, bytes);
         }
         self.end_call(slot, EndReason::Rejected(302));
@@ -311,15 +312,16 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
         let ct = (!body.is_empty()).then_some("application/sdp");
         let len = w.finish(ct, body).ok()?;
         let bytes = buf.get(..len).unwrap_or(&[]);
-        let tx = InviteClientTransaction::new(
-            bytes,
-            dest,
-            self.config.reliability,
-            self.config.timers,
-            self.now,
-        )
-        .ok()?;
-        let new_id = self.txns.insert(tx).ok()?;
+        let new_id = self
+            .txns
+            .start_client(
+                bytes,
+                dest,
+                self.config.reliability,
+                self.config.timers,
+                self.now,
+            )
+            .ok()?;
         if let Some(Some(call)) = self.calls.get_mut(slot) {
             // An early dialog with the first target ends with its 3xx.
             if let Some(d) = call.dialog.take() {

@@ -158,7 +158,9 @@ pub(super) struct InfoDtmf {
     in_flight: Option<TransactionId>,
 }
 
-impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS, TXNS, COMPLETED> {
+impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFERS: usize>
+    Phone<CALLS, TXNS, COMPLETED, BUFFERS>
+{
     /// Sends `digit` on `call` the way the policy's DTMF mode says.
     pub(super) fn send_dtmf(
         &mut self,

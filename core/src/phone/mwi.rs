@@ -15,7 +15,7 @@ use crate::subscribe::{
     Subscriber, SubscriptionStatus,
 };
 use crate::time::Instant;
-use crate::transaction::{new_branch, NonInviteClientTransaction, TransactionId, MAX_MESSAGE};
+use crate::transaction::{new_branch, TransactionId, MAX_MESSAGE};
 
 /// The event package of message waiting (RFC 3842 §3).
 pub const MWI_PACKAGE: &str = "message-summary";
@@ -50,7 +50,9 @@ impl Mwi {
     }
 }
 
-impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS, TXNS, COMPLETED> {
+impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFERS: usize>
+    Phone<CALLS, TXNS, COMPLETED, BUFFERS>
+{
     /// The message-waiting state.
     pub fn mwi(&self) -> MwiStatus {
         MwiStatus {
@@ -151,15 +153,16 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
                 .or_else(|| uri_address(target_of(bytes))),
         };
         let tx = dest.and_then(|dest| {
-            let tx = NonInviteClientTransaction::new(
-                bytes,
-                dest,
-                self.config.reliability,
-                self.config.timers,
-                self.now,
-            )
-            .ok()?;
-            let id = self.txns.insert(tx).ok()?;
+            let id = self
+                .txns
+                .start_client(
+                    bytes,
+                    dest,
+                    self.config.reliability,
+                    self.config.timers,
+                    self.now,
+                )
+                .ok()?;
             Some((id, dest))
         });
         match tx {
@@ -185,7 +188,7 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
         }
         self.mwi.tx = None;
         let mut copy = [0u8; MAX_MESSAGE];
-        let sent = self.txns.get(id).map(|t| t.message()).unwrap_or(&[]);
+        let sent = self.txns.message(id).unwrap_or(&[]);
         let n = sent.len();
         if let Some(dst) = copy.get_mut(..n) {
             dst.copy_from_slice(sent);

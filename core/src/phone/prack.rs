@@ -29,7 +29,7 @@ use crate::dialog::Dialog;
 use crate::message::{push_all, reason_phrase, Decimal, Message, MessageWriter, Method};
 use crate::sdp::SessionDescription;
 use crate::transaction::{
-    InviteServerState, InviteServerTransaction, Transaction, TransactionId, MAX_MESSAGE,
+    InviteServerState, Transaction, TransactionError, TransactionId, MAX_MESSAGE,
 };
 use crate::ua::{self, Text};
 
@@ -57,7 +57,9 @@ fn lists_100rel(
         .is_some_and(|l| l.contains(OPTION_TAG))
 }
 
-impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS, TXNS, COMPLETED> {
+impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFERS: usize>
+    Phone<CALLS, TXNS, COMPLETED, BUFFERS>
+{
     /// RFC 3261 §8.2.2.3: a request that requires an extension the phone
     /// does not know gets 420 Bad Extension listing it in Unsupported.
     /// With the policy requiring `100rel`, a new INVITE that neither
@@ -106,21 +108,19 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
             return Some(self.respond_with_body(raw, req, from, code, &[extra], b""));
         }
         let to = ua::response_destination(req, from);
-        let Ok(tx) = InviteServerTransaction::new(
+        match self.txns.start_server(
             raw,
             to,
             self.config.reliability,
             self.config.timers,
             self.now,
-        ) else {
-            return Some(Err(InputError::Unusable));
-        };
-        match self.txns.insert(tx) {
+        ) {
             Ok(id) => self.reply_in_invite_tx(id, req, code, &[extra]),
-            Err(_) => {
+            Err(TransactionError::TableFull) => {
                 self.stats.refused_full = self.stats.refused_full.saturating_add(1);
                 return Some(self.respond_stateless(req, to, 503, &[("Retry-After", "5")]));
             }
+            Err(_) => return Some(Err(InputError::Unusable)),
         }
         Some(Ok(()))
     }
@@ -168,13 +168,12 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
             return false;
         };
         let bytes = buf.get(..n).unwrap_or(&[]);
-        let Some(t) = self.txns.get_mut(id) else {
+        let Some(peer) = self.txns.get(id).map(|t| t.peer()) else {
             return false;
         };
-        if t.send_response(self.now, bytes).is_err() {
+        if self.txns.send_response(id, self.now, bytes).is_err() {
             return false;
         }
-        let peer = t.peer();
         let t1 = self.config.timers.t1;
         if let Some(Some(c)) = self.calls.get_mut(slot) {
             c.reliable.uas.sent(rseq, cseq, sdp_len > 0, self.now, t1);
@@ -329,7 +328,7 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
             Some(Some(c)) => c.invite_tx,
             _ => None,
         };
-        let Some(invite) = tx.and_then(|id| self.txns.get(id)).map(|t| t.message()) else {
+        let Some(invite) = tx.and_then(|id| self.txns.message(id)) else {
             return;
         };
         let Ok(req) = Message::parse_datagram(invite) else {
@@ -394,10 +393,10 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
     /// Sends the message transaction `id` holds again, to its peer.
     fn resend_server_message(&mut self, id: TransactionId) {
         let mut copy = [0u8; MAX_MESSAGE];
-        let Some(t) = self.txns.get(id) else {
+        let (Some(t), Some(bytes)) = (self.txns.get(id), self.txns.message(id)) else {
             return;
         };
-        let (peer, bytes) = (t.peer(), t.message());
+        let peer = t.peer();
         let n = bytes.len();
         if let Some(dst) = copy.get_mut(..n) {
             dst.copy_from_slice(bytes);

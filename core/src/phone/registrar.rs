@@ -9,7 +9,9 @@ use core::net::SocketAddr;
 
 use super::Phone;
 
-impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS, TXNS, COMPLETED> {
+impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFERS: usize>
+    Phone<CALLS, TXNS, COMPLETED, BUFFERS>
+{
     /// The registrar the phone registers at now (the primary until a
     /// failover), `None` when registration is off.
     pub fn active_registrar(&self) -> Option<SocketAddr> {

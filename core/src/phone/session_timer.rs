@@ -21,7 +21,9 @@ const BUSY_RETRY: Duration = Duration::from_secs(2);
 /// The wait before refreshing again after a refusal with no Retry-After.
 const REFUSED_RETRY: Duration = Duration::from_secs(4);
 
-impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS, TXNS, COMPLETED> {
+impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFERS: usize>
+    Phone<CALLS, TXNS, COMPLETED, BUFFERS>
+{
     /// The running session timer of a live call: its interval, who
     /// refreshes, when the next refresh or the expiry is due.
     pub fn session_timer(&self, h: super::CallHandle) -> Option<RunningTimer> {
@@ -225,7 +227,9 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
     }
 }
 
-impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS, TXNS, COMPLETED> {
+impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFERS: usize>
+    Phone<CALLS, TXNS, COMPLETED, BUFFERS>
+{
     /// Sends the refresh of the call in `slot` as an UPDATE without a body
     /// (RFC 4028 §10 recommends it where the peer allows it).
     fn send_update_refresh(&mut self, slot: usize) {
@@ -346,8 +350,13 @@ impl AnswerHeaders {
 }
 
 /// The CSeq number of the last request of the call's dialog.
-fn call_dialog_cseq<const CALLS: usize, const TXNS: usize, const COMPLETED: usize>(
-    phone: &Phone<CALLS, TXNS, COMPLETED>,
+fn call_dialog_cseq<
+    const CALLS: usize,
+    const TXNS: usize,
+    const COMPLETED: usize,
+    const BUFFERS: usize,
+>(
+    phone: &Phone<CALLS, TXNS, COMPLETED, BUFFERS>,
     slot: usize,
 ) -> Option<u32> {
     let dh = phone.calls.get(slot)?.as_ref()?.dialog?;

@@ -23,7 +23,7 @@ use crate::call::CallState;
 use crate::dialog::{DialogHandle, ReplacesVerdict};
 use crate::message::{push_all, Decimal, HeaderName, Host, Message, Method, Scheme, Uri};
 use crate::time::{Duration, Instant};
-use crate::transaction::{MessageBuf, NonInviteServerTransaction, TransactionId, MAX_MESSAGE};
+use crate::transaction::{MessageBuf, TransactionError, TransactionId, MAX_MESSAGE};
 use crate::transfer::{
     sipfrag_status, Notify, ReferNotifier, ReferSubscriber, StatusFrag, TransferConfig,
     TransferOutcome, TransferPolicy, SIPFRAG_TYPE,
@@ -172,7 +172,9 @@ fn failure_status(reason: EndReason) -> u16 {
     }
 }
 
-impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS, TXNS, COMPLETED> {
+impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFERS: usize>
+    Phone<CALLS, TXNS, COMPLETED, BUFFERS>
+{
     /// The transfer settings.
     pub fn transfer_config(&self) -> &TransferConfig {
         &self.config.transfer
@@ -751,10 +753,10 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
             .ok_or(InputError::Unusable)?;
         let bytes = buf.get(..n).unwrap_or(&[]);
         let id = self.server_tx(raw, req, from);
-        let peer = match id.and_then(|id| self.txns.get_mut(id)) {
-            Some(t) => {
-                let _ = t.send_response(self.now, bytes);
-                t.peer()
+        let peer = match id.and_then(|id| Some((id, self.txns.get(id)?.peer()))) {
+            Some((id, peer)) => {
+                let _ = self.txns.send_response(id, self.now, bytes);
+                peer
             }
             None => ua::response_destination(req, from),
         };
@@ -773,20 +775,19 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
             return Some(id);
         }
         let to = ua::response_destination(req, from);
-        let tx = NonInviteServerTransaction::new(
+        match self.txns.start_server(
             raw,
             to,
             self.config.reliability,
             self.config.timers,
             self.now,
-        )
-        .ok()?;
-        match self.txns.insert(tx) {
+        ) {
             Ok(id) => Some(id),
-            Err(_) => {
+            Err(TransactionError::TableFull) => {
                 self.stats.refused_full = self.stats.refused_full.saturating_add(1);
                 None
             }
+            Err(_) => None,
         }
     }
 

@@ -9,9 +9,10 @@
 
 use core::net::SocketAddr;
 
+use super::pool::{self, BufferId};
 use super::request::{parse_request, write_derived};
 use super::{
-    ClientEvent, MessageBuf, Reliability, TimerConfig, TimerEvent, TimerKind, TimerTable,
+    ClientEvent, MessagePool, Reliability, TimerConfig, TimerEvent, TimerKind, TimerTable,
     TransactionError, TransactionKey, MAX_MESSAGE,
 };
 use crate::message::{HeaderName, Message, Method};
@@ -45,27 +46,31 @@ pub struct InviteClientTransaction {
     timers: TimerTable,
     /// The current Timer A interval.
     interval: Duration,
-    /// The INVITE; after a 300-699 final, the ACK for it.
-    stored: MessageBuf,
+    /// The buffer holding the INVITE; after a 300-699 final, the ACK for
+    /// it; none once a 2xx arrived.
+    stored: Option<BufferId>,
 }
 
 impl InviteClientTransaction {
     /// Starts the transaction for the INVITE in `request`, which the
     /// caller sends to `peer` now (RFC 3261 §17.1.1.2: Timer A = T1 over
-    /// unreliable transports, Timer B = 64·T1).
-    pub fn new(
+    /// unreliable transports, Timer B = 64·T1). The INVITE is kept in a
+    /// buffer lent by `pool` ([`TransactionError::PoolEmpty`] when none is
+    /// free), which the owner gives back with [`release`](Self::release).
+    pub fn new<const B: usize>(
         request: &[u8],
         peer: SocketAddr,
         reliability: Reliability,
         config: TimerConfig,
         now: Instant,
+        pool: &mut MessagePool<B>,
     ) -> Result<Self, TransactionError> {
         let msg = parse_request(request)?;
         if msg.method() != Some(Method::Invite) {
             return Err(TransactionError::WrongMethod);
         }
         let key = TransactionKey::client(&msg)?;
-        let message = MessageBuf::from_slice(request)?;
+        let message = pool.lend(request)?;
         let mut timers = TimerTable::new();
         if reliability == Reliability::Unreliable {
             timers.start(TimerKind::A, now, config.t1);
@@ -79,18 +84,33 @@ impl InviteClientTransaction {
             config,
             timers,
             interval: config.t1,
-            stored: message,
+            stored: Some(message),
         })
     }
 
     common_accessors!(
         InviteClientState,
         "Where the request goes.",
-        "The bytes to (re)send: the INVITE until a 300-699 final arrives, the ACK for that response afterwards (empty if it could not be built)."
+        "The bytes to (re)send: the INVITE until a final response arrives, the ACK for a 300-699 afterwards (empty if it could not be built, and after a 2xx)."
     );
 
-    /// Takes a response that matched this transaction's key.
-    pub fn on_response(&mut self, now: Instant, response: &Message<'_>) -> ClientEvent {
+    /// Whether the state may still need the stored message: the INVITE
+    /// for retransmission and CANCEL (Calling, Proceeding), the ACK for a
+    /// retransmitted 300-699 (Completed). In Accepted the TU acknowledges
+    /// each 2xx itself (RFC 6026 §8.4).
+    pub fn needs_message(&self) -> bool {
+        use InviteClientState as S;
+        matches!(self.state, S::Calling | S::Proceeding | S::Completed)
+    }
+
+    /// Takes a response that matched this transaction's key; the ACK for
+    /// a 300-699 replaces the INVITE in the buffer `pool` lent.
+    pub fn on_response<const B: usize>(
+        &mut self,
+        now: Instant,
+        response: &Message<'_>,
+        pool: &mut MessagePool<B>,
+    ) -> ClientEvent {
         let Some(code) = self.key.matching_status(response) else {
             return ClientEvent::Absorb;
         };
@@ -119,7 +139,7 @@ impl InviteClientTransaction {
                 // finals over UDP, zero over reliable transports.
                 let d = self.reliability.wait(self.config.timer_d());
                 self.timers.start(TimerKind::D, now, d);
-                if self.store_ack(response).is_ok() {
+                if self.store_ack(response, pool).is_ok() {
                     ClientEvent::DeliverAndAck
                 } else {
                     ClientEvent::Deliver
@@ -127,7 +147,7 @@ impl InviteClientTransaction {
             }
             // RFC 3261 §17.1.1.2: each retransmitted final is acknowledged
             // again, and not shown to the TU.
-            (S::Completed, 300..=699) if !self.stored.is_empty() => ClientEvent::Ack,
+            (S::Completed, 300..=699) if self.stored.is_some() => ClientEvent::Ack,
             // RFC 6026 §8.4: every 2xx in Accepted goes to the TU.
             (S::Accepted, 200..=299) => ClientEvent::Deliver,
             _ => ClientEvent::Absorb,
@@ -136,21 +156,27 @@ impl InviteClientTransaction {
 
     /// Replaces the stored INVITE by the ACK for `response`. If the ACK
     /// does not fit, nothing is stored and no ACK is sent.
-    fn store_ack(&mut self, response: &Message<'_>) -> Result<(), TransactionError> {
+    fn store_ack<const B: usize>(
+        &mut self,
+        response: &Message<'_>,
+        pool: &mut MessagePool<B>,
+    ) -> Result<(), TransactionError> {
         let mut ack = [0u8; MAX_MESSAGE];
         let len = {
-            let invite = Message::parse_datagram(self.stored.as_bytes())?;
+            let invite = Message::parse_datagram(self.message(pool))?;
             // RFC 3261 §17.1.1.3: To comes from the response (its tag).
             let to = response.header(HeaderName::To).unwrap_or("");
             write_derived(&invite, Method::Ack, to, &mut ack)
         };
-        match len {
-            Ok(n) => self.stored.set(ack.get(..n).unwrap_or(&[])),
-            Err(e) => {
-                self.stored.clear();
-                Err(e)
-            }
+        let stored = match (len, self.stored) {
+            (Ok(n), Some(id)) => pool.set(id, ack.get(..n).unwrap_or(&[])),
+            (Ok(_), None) => Err(TransactionError::InvalidState),
+            (Err(e), _) => Err(e),
+        };
+        if stored.is_err() {
+            pool::release(pool, &mut self.stored);
         }
+        stored
     }
 
     /// Writes a CANCEL for the INVITE into `out` and returns its length
@@ -160,14 +186,18 @@ impl InviteClientTransaction {
     /// Only possible before a final response arrived
     /// ([`TransactionError::InvalidState`] afterwards); RFC 3261 §9.1 also
     /// asks the TU to wait for a provisional response (state Proceeding).
-    pub fn write_cancel(&self, out: &mut [u8]) -> Result<usize, TransactionError> {
+    pub fn write_cancel<const B: usize>(
+        &self,
+        out: &mut [u8],
+        pool: &MessagePool<B>,
+    ) -> Result<usize, TransactionError> {
         if !matches!(
             self.state,
             InviteClientState::Calling | InviteClientState::Proceeding
         ) {
             return Err(TransactionError::InvalidState);
         }
-        let invite = Message::parse_datagram(self.stored.as_bytes())?;
+        let invite = Message::parse_datagram(self.message(pool))?;
         let to = invite.header(HeaderName::To).unwrap_or("");
         write_derived(&invite, Method::Cancel, to, out)
     }

@@ -8,9 +8,10 @@
 
 use core::net::SocketAddr;
 
+use super::pool::{self, BufferId};
 use super::request::{parse_request, parse_response, top_branch};
 use super::{
-    MessageBuf, Reliability, ServerEvent, TimerConfig, TimerEvent, TimerKind, TimerTable,
+    MessagePool, Reliability, ServerEvent, TimerConfig, TimerEvent, TimerKind, TimerTable,
     TransactionError, TransactionKey,
 };
 use crate::message::{Message, Method};
@@ -43,8 +44,9 @@ pub struct InviteServerTransaction {
     timers: TimerTable,
     /// The current Timer G interval.
     interval: Duration,
-    /// The last response sent (empty until the TU sends one).
-    stored: MessageBuf,
+    /// The buffer holding the last provisional or 300-699 response sent;
+    /// none before the first, after a 2xx, and once Confirmed.
+    stored: Option<BufferId>,
 }
 
 impl InviteServerTransaction {
@@ -72,31 +74,50 @@ impl InviteServerTransaction {
             config,
             timers: TimerTable::new(),
             interval: config.t1,
-            stored: MessageBuf::new(),
+            stored: None,
         })
     }
 
     common_accessors!(
         InviteServerState,
         "Where the INVITE came from.",
-        "The last response, to (re)send; empty before the first."
+        "The last response, to (re)send; empty before the first, after a 2xx and once Confirmed."
     );
 
-    /// Stores a response from the TU; on `Ok` the caller sends
-    /// [`message`](Self::message). Provisional responses keep the state, a
-    /// 2xx moves to Accepted, a 300-699 to Completed. After a final only
-    /// 2xx retransmissions in Accepted are taken
-    /// ([`TransactionError::InvalidState`] otherwise).
-    pub fn send_response(&mut self, now: Instant, response: &[u8]) -> Result<(), TransactionError> {
+    /// Whether the state may still need the last response: RFC 3261
+    /// §17.2.1 sends it again for a retransmitted INVITE (Proceeding,
+    /// Completed) and Timer G retransmits a 300-699 until the ACK. Once
+    /// Confirmed retransmissions are absorbed, and in Accepted the TU
+    /// retransmits its 2xx itself (RFC 6026 §8.7).
+    pub fn needs_message(&self) -> bool {
+        use InviteServerState as S;
+        matches!(self.state, S::Proceeding | S::Completed)
+    }
+
+    /// Takes a response from the TU; on `Ok` the caller sends it. A
+    /// provisional or 300-699 response is kept in a buffer of `pool` for
+    /// retransmission ([`message`](Self::message)); a 2xx is not, since
+    /// the TU retransmits it (RFC 6026 §8.7), and the buffer goes back.
+    /// Provisional responses keep the state, a 2xx moves to Accepted, a
+    /// 300-699 to Completed. After a final only 2xx retransmissions in
+    /// Accepted are taken ([`TransactionError::InvalidState`] otherwise).
+    /// On error ([`TransactionError::PoolEmpty`] among others) nothing
+    /// changes.
+    pub fn send_response<const B: usize>(
+        &mut self,
+        now: Instant,
+        response: &[u8],
+        pool: &mut MessagePool<B>,
+    ) -> Result<(), TransactionError> {
         let (msg, code) = parse_response(response)?;
         if top_branch(&msg) != Some(self.key.branch()) {
             return Err(TransactionError::NotThisTransaction);
         }
         use InviteServerState as S;
         match (self.state, code) {
-            (S::Proceeding, 100..=199) => self.stored.set(response),
+            (S::Proceeding, 100..=199) => pool::store(pool, &mut self.stored, response),
             (S::Proceeding, 200..=299) => {
-                self.stored.set(response)?;
+                pool::release(pool, &mut self.stored);
                 // RFC 6026 §8.6: a 2xx leads to Accepted, where Timer L
                 // (64·T1) waits out INVITE retransmissions.
                 self.state = S::Accepted;
@@ -105,7 +126,7 @@ impl InviteServerTransaction {
                 Ok(())
             }
             (S::Proceeding, _) => {
-                self.stored.set(response)?;
+                pool::store(pool, &mut self.stored, response)?;
                 self.state = S::Completed;
                 self.timers.stop_all();
                 // RFC 3261 §17.2.1: Timer G = T1 over UDP only, Timer H = 64·T1.
@@ -117,7 +138,7 @@ impl InviteServerTransaction {
                 Ok(())
             }
             // RFC 6026 §8.7: 2xx retransmissions from the TU go out.
-            (S::Accepted, 200..=299) => self.stored.set(response),
+            (S::Accepted, 200..=299) => Ok(()),
             _ => Err(TransactionError::InvalidState),
         }
     }
@@ -132,7 +153,7 @@ impl InviteServerTransaction {
         match (request.method(), self.state) {
             // RFC 3261 §17.2.1: a retransmitted INVITE gets the last
             // provisional (Proceeding) or the final (Completed) again.
-            (Some(Method::Invite), S::Proceeding | S::Completed) if !self.stored.is_empty() => {
+            (Some(Method::Invite), S::Proceeding | S::Completed) if self.stored.is_some() => {
                 ServerEvent::Resend
             }
             (Some(Method::Ack), S::Completed) => {

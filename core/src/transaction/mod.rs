@@ -6,13 +6,18 @@
 //! sends (client) or received (server), is fed received messages and the
 //! current time, and answers with what the caller must do: hand a message to
 //! the transaction user (TU), (re)send [`message`](InviteClientTransaction::message)
-//! to the peer, or forget the transaction.
+//! to the peer, or forget the transaction. The message it may have to send
+//! again is kept in a buffer lent by a [`MessagePool`] only while RFC 3261
+//! §17 may ask for it (`needs_message` of each machine): a client's
+//! request until its final response, a server's provisional or 300-699
+//! response while retransmitted requests may come.
 //!
 //! ```
 //! use handset_core::message::Message;
 //! use handset_core::time::Instant;
 //! use handset_core::transaction::{
-//!     ClientEvent, NonInviteClientTransaction, Reliability, TimerConfig, TimerEvent,
+//!     ClientEvent, MessagePool, NonInviteClientTransaction, Reliability, TimerConfig,
+//!     TimerEvent,
 //! };
 //! let options = b"OPTIONS sip:bob@example.com SIP/2.0\r\n\
 //!     Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKnashds7\r\n\
@@ -21,10 +26,11 @@
 //!     Content-Length: 0\r\n\r\n";
 //! let peer = "192.0.2.2:5060".parse().unwrap();
 //! let t0 = Instant::ZERO;
+//! let mut pool: MessagePool<1> = MessagePool::new();
 //! let mut tx = NonInviteClientTransaction::new(
-//!     options, peer, Reliability::Unreliable, TimerConfig::default(), t0,
+//!     options, peer, Reliability::Unreliable, TimerConfig::default(), t0, &mut pool,
 //! ).unwrap();
-//! // The caller sends `tx.message()` now, then sleeps until `poll_timeout`.
+//! // The caller sends `tx.message(&pool)` now, then sleeps until `poll_timeout`.
 //! let wake = tx.poll_timeout().unwrap();
 //! assert_eq!(wake.as_millis(), 500); // RFC 3261 §17.1.2.2: Timer E = T1
 //! assert_eq!(tx.on_timer(wake), Some(TimerEvent::Retransmit));
@@ -34,6 +40,9 @@
 //!     Call-ID: c1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
 //! let ok = Message::parse_datagram(ok).unwrap();
 //! assert_eq!(tx.on_response(wake, &ok), ClientEvent::Deliver);
+//! // Completed: nothing is retransmitted any more, the buffer goes back.
+//! tx.trim(&mut pool);
+//! assert_eq!(pool.in_use(), 0);
 //! ```
 //!
 //! With a [`TransactionTable`] the caller's loop is:
@@ -42,15 +51,18 @@
 //!   it to the TU (RFC 3261 §18.1.2), which acknowledges a 2xx to an INVITE
 //!   again when the transaction is already gone (§13.2.2.4) and drops the
 //!   rest;
+//! - a request to send: [`TransactionTable::start_client`], which keeps it
+//!   in a buffer of the table's pool;
 //! - a received request: [`TransactionTable::on_request`]; `None` is a new
-//!   request for the TU, which creates a server transaction with it and
-//!   [`insert`](TransactionTable::insert)s it, or an ACK for a 2xx, which
+//!   request for the TU, which creates a server transaction for it with
+//!   [`start_server`](TransactionTable::start_server) and answers through
+//!   [`send_response`](TransactionTable::send_response), or an ACK for a 2xx, which
 //!   has no transaction and goes to the dialog; a CANCEL also finds the
 //!   INVITE it cancels with [`TransactionTable::find_cancelled_invite`];
 //! - at [`TransactionTable::poll_timeout`]: [`TransactionTable::handle_timer`]
-//!   until `None`, sending [`Transaction::message`] on each
-//!   [`TimerEvent::Retransmit`]; slots free themselves when their
-//!   transaction ends.
+//!   until `None`, sending [`TransactionTable::message`] on each
+//!   [`TimerEvent::Retransmit`]; slots and buffers free themselves when
+//!   their transaction ends.
 //!
 //! What belongs to the TU, not to this layer: sending 100 Trying for an
 //! INVITE (RFC 3261 §17.2.1 lets the TU do it when it answers within
@@ -59,7 +71,9 @@
 //! moving a request that is too large for UDP to a stream transport (§18.1.1).
 
 /// The accessors the four machines share; each machine has the fields
-/// `state`, `key`, `peer`, `reliability`, `timers` and `stored`.
+/// `state`, `key`, `peer`, `reliability`, `timers` and `stored` (the
+/// buffer of its [`MessagePool`] it holds, if any), and a method
+/// `needs_message`.
 macro_rules! common_accessors {
     ($state:ident, $peer_doc:literal, $message_doc:literal) => {
         /// The current state.
@@ -83,8 +97,29 @@ macro_rules! common_accessors {
         }
 
         #[doc = $message_doc]
-        pub fn message(&self) -> &[u8] {
-            self.stored.as_bytes()
+        ///
+        /// The bytes live in `pool`, the pool the transaction was given.
+        pub fn message<'p, const B: usize>(&self, pool: &'p super::MessagePool<B>) -> &'p [u8] {
+            super::pool::bytes_of(pool, self.stored)
+        }
+
+        /// Whether the transaction holds a buffer of its pool.
+        pub fn holds_buffer(&self) -> bool {
+            self.stored.is_some()
+        }
+
+        /// Gives its buffer back to `pool` when its state no longer needs
+        /// one ([`needs_message`](Self::needs_message)).
+        pub fn trim<const B: usize>(&mut self, pool: &mut super::MessagePool<B>) {
+            if !self.needs_message() {
+                super::pool::release(pool, &mut self.stored);
+            }
+        }
+
+        /// Gives its buffer back to `pool`, whatever the state: its owner
+        /// calls this before it drops the transaction.
+        pub fn release<const B: usize>(&mut self, pool: &mut super::MessagePool<B>) {
+            super::pool::release(pool, &mut self.stored);
         }
 
         /// When `kind` fires, if armed.
@@ -120,6 +155,7 @@ mod invite_server;
 mod key;
 mod non_invite_client;
 mod non_invite_server;
+mod pool;
 mod request;
 mod table;
 mod timer;
@@ -134,6 +170,7 @@ pub use invite_server::{InviteServerState, InviteServerTransaction};
 pub use key::{Role, TransactionKey, MAX_BRANCH, MAX_KEY_METHOD, MAX_SENT_BY};
 pub use non_invite_client::{NonInviteClientState, NonInviteClientTransaction};
 pub use non_invite_server::{NonInviteServerState, NonInviteServerTransaction};
+pub use pool::{BufferId, BufferSlot, MessagePool};
 pub use table::{TableFull, Transaction, TransactionId, TransactionTable};
 pub use timer::{TimerKind, TimerTable};
 
@@ -286,6 +323,12 @@ pub enum TransactionError {
     NotThisTransaction,
     /// Building a message (ACK, CANCEL) overflowed the caller's buffer.
     BufferTooSmall,
+    /// Every buffer of the [`MessagePool`] is lent: the message cannot be
+    /// kept, and nothing changed. The caller refuses what needed it (503
+    /// to a new request, an error for a command) and tries again later.
+    PoolEmpty,
+    /// Every slot of the [`TransactionTable`] is taken; nothing changed.
+    TableFull,
 }
 
 impl From<crate::message::ParseError> for TransactionError {
@@ -310,6 +353,8 @@ impl core::fmt::Display for TransactionError {
             TransactionError::NotAServer => f.write_str("not a server transaction"),
             TransactionError::NotThisTransaction => f.write_str("response of another transaction"),
             TransactionError::BufferTooSmall => f.write_str("buffer too small"),
+            TransactionError::PoolEmpty => f.write_str("no free message buffer"),
+            TransactionError::TableFull => f.write_str("transaction table full"),
         }
     }
 }

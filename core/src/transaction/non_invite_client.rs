@@ -8,9 +8,10 @@
 
 use core::net::SocketAddr;
 
+use super::pool::BufferId;
 use super::request::parse_request;
 use super::{
-    ClientEvent, MessageBuf, Reliability, TimerConfig, TimerEvent, TimerKind, TimerTable,
+    ClientEvent, MessagePool, Reliability, TimerConfig, TimerEvent, TimerKind, TimerTable,
     TransactionError, TransactionKey,
 };
 use crate::message::{Message, Method};
@@ -41,19 +42,23 @@ pub struct NonInviteClientTransaction {
     timers: TimerTable,
     /// The current Timer E interval.
     interval: Duration,
-    stored: MessageBuf,
+    /// The buffer holding the request, until the final response.
+    stored: Option<BufferId>,
 }
 
 impl NonInviteClientTransaction {
     /// Starts the transaction for `request`, which the caller sends to
     /// `peer` now (RFC 3261 §17.1.2.2: Timer E = T1 over unreliable
-    /// transports, Timer F = 64·T1).
-    pub fn new(
+    /// transports, Timer F = 64·T1). The request is kept in a buffer lent
+    /// by `pool` ([`TransactionError::PoolEmpty`] when none is free), which
+    /// the owner gives back with [`release`](Self::release).
+    pub fn new<const B: usize>(
         request: &[u8],
         peer: SocketAddr,
         reliability: Reliability,
         config: TimerConfig,
         now: Instant,
+        pool: &mut MessagePool<B>,
     ) -> Result<Self, TransactionError> {
         let msg = parse_request(request)?;
         // An ACK is never a transaction of its own (RFC 3261 §17.1).
@@ -61,7 +66,7 @@ impl NonInviteClientTransaction {
             return Err(TransactionError::WrongMethod);
         }
         let key = TransactionKey::client(&msg)?;
-        let request = MessageBuf::from_slice(request)?;
+        let request = pool.lend(request)?;
         let mut timers = TimerTable::new();
         if reliability == Reliability::Unreliable {
             timers.start(TimerKind::E, now, config.t1);
@@ -75,15 +80,27 @@ impl NonInviteClientTransaction {
             config,
             timers,
             interval: config.t1,
-            stored: request,
+            stored: Some(request),
         })
     }
 
     common_accessors!(
         NonInviteClientState,
         "Where the request goes.",
-        "The request, to (re)send."
+        "The request, to (re)send; empty once it is Completed and trimmed."
     );
+
+    /// Whether the state may still need the request: RFC 3261 §17.1.2.2
+    /// retransmits it until a final response (Trying, Proceeding), and the
+    /// TU reads it back with that response. Over a reliable transport
+    /// nothing is retransmitted, but the TU still reads it back, so it is
+    /// kept as long.
+    pub fn needs_message(&self) -> bool {
+        matches!(
+            self.state,
+            NonInviteClientState::Trying | NonInviteClientState::Proceeding
+        )
+    }
 
     /// Takes a response that matched this transaction's key.
     pub fn on_response(&mut self, now: Instant, response: &Message<'_>) -> ClientEvent {

@@ -7,9 +7,10 @@
 
 use core::net::SocketAddr;
 
+use super::pool::{self, BufferId};
 use super::request::{parse_request, parse_response, top_branch};
 use super::{
-    MessageBuf, Reliability, ServerEvent, TimerConfig, TimerEvent, TimerKind, TimerTable,
+    MessagePool, Reliability, ServerEvent, TimerConfig, TimerEvent, TimerKind, TimerTable,
     TransactionError, TransactionKey,
 };
 use crate::message::{Message, Method};
@@ -39,8 +40,9 @@ pub struct NonInviteServerTransaction {
     reliability: Reliability,
     config: TimerConfig,
     timers: TimerTable,
-    /// The last response sent (empty until the TU sends one).
-    stored: MessageBuf,
+    /// The buffer holding the last response sent (none until the TU sends
+    /// one).
+    stored: Option<BufferId>,
 }
 
 impl NonInviteServerTransaction {
@@ -65,7 +67,7 @@ impl NonInviteServerTransaction {
             reliability,
             config,
             timers: TimerTable::new(),
-            stored: MessageBuf::new(),
+            stored: None,
         })
     }
 
@@ -75,10 +77,27 @@ impl NonInviteServerTransaction {
         "The last response, to (re)send; empty before the first."
     );
 
-    /// Stores a response from the TU; on `Ok` the caller sends
+    /// Whether the state may still need the last response: RFC 3261
+    /// §17.2.2 sends it again for each retransmitted request in
+    /// Proceeding and Completed.
+    pub fn needs_message(&self) -> bool {
+        matches!(
+            self.state,
+            NonInviteServerState::Proceeding | NonInviteServerState::Completed
+        )
+    }
+
+    /// Takes a response from the TU and keeps it in a buffer of `pool`
+    /// for retransmitted requests; on `Ok` the caller sends
     /// [`message`](Self::message). After the final response the TU may
-    /// send nothing more ([`TransactionError::InvalidState`]).
-    pub fn send_response(&mut self, now: Instant, response: &[u8]) -> Result<(), TransactionError> {
+    /// send nothing more ([`TransactionError::InvalidState`]). On error
+    /// ([`TransactionError::PoolEmpty`] among others) nothing changes.
+    pub fn send_response<const B: usize>(
+        &mut self,
+        now: Instant,
+        response: &[u8],
+        pool: &mut MessagePool<B>,
+    ) -> Result<(), TransactionError> {
         let (msg, code) = parse_response(response)?;
         if top_branch(&msg) != Some(self.key.branch()) {
             return Err(TransactionError::NotThisTransaction);
@@ -86,12 +105,12 @@ impl NonInviteServerTransaction {
         use NonInviteServerState as S;
         match (self.state, code) {
             (S::Trying | S::Proceeding, 100..=199) => {
-                self.stored.set(response)?;
+                pool::store(pool, &mut self.stored, response)?;
                 self.state = S::Proceeding;
                 Ok(())
             }
             (S::Trying | S::Proceeding, _) => {
-                self.stored.set(response)?;
+                pool::store(pool, &mut self.stored, response)?;
                 self.state = S::Completed;
                 // RFC 3261 §17.2.2: Timer J = 64·T1 over UDP, zero otherwise.
                 let j = self.reliability.wait(self.config.t1_x64());

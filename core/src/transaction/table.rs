@@ -7,9 +7,9 @@ use super::accepted::AcceptedInvites;
 use super::completed::CompletedRequests;
 use super::index::{branch_hash, BranchIndex, DeadlineHeap};
 use super::{
-    ClientEvent, InviteClientTransaction, InviteServerState, InviteServerTransaction,
-    NonInviteClientTransaction, NonInviteServerState, NonInviteServerTransaction, ServerEvent,
-    TimerEvent, TransactionError, TransactionKey,
+    ClientEvent, InviteClientTransaction, InviteServerState, InviteServerTransaction, MessagePool,
+    NonInviteClientTransaction, NonInviteServerState, NonInviteServerTransaction, Reliability,
+    ServerEvent, TimerConfig, TimerEvent, TransactionError, TransactionKey,
 };
 use crate::message::{Message, Method};
 pub use crate::slots::TableFull;
@@ -52,10 +52,31 @@ impl Transaction {
         each!(self, t => t.peer())
     }
 
-    /// The bytes the transaction (re)sends: a client's request (or its ACK
-    /// for a non-2xx), a server's last response.
-    pub fn message(&self) -> &[u8] {
-        each!(self, t => t.message())
+    /// The bytes the transaction (re)sends, from `pool`: a client's
+    /// request (or its ACK for a non-2xx), a server's last response; empty
+    /// when it holds no buffer.
+    pub fn message<'p, const B: usize>(&self, pool: &'p MessagePool<B>) -> &'p [u8] {
+        each!(self, t => t.message(pool))
+    }
+
+    /// Whether the state may still need the stored message.
+    pub fn needs_message(&self) -> bool {
+        each!(self, t => t.needs_message())
+    }
+
+    /// Whether the transaction holds a buffer of its pool.
+    pub fn holds_buffer(&self) -> bool {
+        each!(self, t => t.holds_buffer())
+    }
+
+    /// Gives its buffer back to `pool` when the state no longer needs one.
+    pub fn trim<const B: usize>(&mut self, pool: &mut MessagePool<B>) {
+        each!(self, t => t.trim(pool))
+    }
+
+    /// Gives its buffer back to `pool`, whatever the state.
+    pub fn release<const B: usize>(&mut self, pool: &mut MessagePool<B>) {
+        each!(self, t => t.release(pool))
     }
 
     /// When [`on_timer`](Self::on_timer) has work next.
@@ -87,9 +108,14 @@ impl Transaction {
     }
 
     /// Takes a response; a server transaction absorbs it.
-    pub fn on_response(&mut self, now: Instant, response: &Message<'_>) -> ClientEvent {
+    pub fn on_response<const B: usize>(
+        &mut self,
+        now: Instant,
+        response: &Message<'_>,
+        pool: &mut MessagePool<B>,
+    ) -> ClientEvent {
         match self {
-            Transaction::InviteClient(t) => t.on_response(now, response),
+            Transaction::InviteClient(t) => t.on_response(now, response, pool),
             Transaction::NonInviteClient(t) => t.on_response(now, response),
             _ => ClientEvent::Absorb,
         }
@@ -104,12 +130,18 @@ impl Transaction {
         }
     }
 
-    /// Stores a response from the TU in a server transaction; on `Ok` the
-    /// caller sends [`message`](Self::message).
-    pub fn send_response(&mut self, now: Instant, response: &[u8]) -> Result<(), TransactionError> {
+    /// Takes a response from the TU in a server transaction, kept in a
+    /// buffer of `pool` as long as the state needs it; on `Ok` the caller
+    /// sends it.
+    pub fn send_response<const B: usize>(
+        &mut self,
+        now: Instant,
+        response: &[u8],
+        pool: &mut MessagePool<B>,
+    ) -> Result<(), TransactionError> {
         match self {
-            Transaction::InviteServer(t) => t.send_response(now, response),
-            Transaction::NonInviteServer(t) => t.send_response(now, response),
+            Transaction::InviteServer(t) => t.send_response(now, response, pool),
+            Transaction::NonInviteServer(t) => t.send_response(now, response, pool),
             _ => Err(TransactionError::NotAServer),
         }
     }
@@ -177,8 +209,22 @@ pub type TransactionId = Handle<TransactionSlot>;
 /// retransmitted request still matches it under its handle and gets the
 /// same bytes again ([`last_response`](Self::last_response)). `R` = 0, the
 /// default, keeps such transactions in their slots and costs nothing.
+///
+/// The messages the transactions keep live in a [`MessagePool`] of `B`
+/// buffers (by default one per slot) that the table owns: a transaction
+/// holds a buffer only while its state needs one (`needs_message` of each
+/// machine) and gives it back at once afterwards, or when it ends or is
+/// removed. A client's buffer goes back on the first call into the table
+/// after its final response was delivered, so the TU can still read the
+/// request while it handles that response. Transactions are created in
+/// place with [`start_client`](Self::start_client) and
+/// [`start_server`](Self::start_server); when every buffer is lent they
+/// refuse with [`TransactionError::PoolEmpty`], as do server responses
+/// that must be kept ([`send_response`](Self::send_response)). The TU
+/// may borrow buffers of the same pool for messages of its own (the 2xx
+/// of RFC 3261 §13.3.1.4) through [`pool_mut`](Self::pool_mut).
 #[derive(Clone, Debug)]
-pub struct TransactionTable<const N: usize, const R: usize = 0> {
+pub struct TransactionTable<const N: usize, const R: usize = 0, const B: usize = N> {
     slots: Slots<Transaction, TransactionSlot, N>,
     branches: BranchIndex<N>,
     timers: DeadlineHeap<N>,
@@ -189,6 +235,12 @@ pub struct TransactionTable<const N: usize, const R: usize = 0> {
     /// The slot last lent out by `get_mut`: its deadline, key and state
     /// may differ from what the indexes hold until it is looked at again.
     lent: Option<usize>,
+    /// The slot of the client whose response `on_response` last
+    /// delivered: its buffer, if the state needs it no more, goes back on
+    /// the next call, once the TU has read the request.
+    delivered: Option<usize>,
+    /// The buffers of the messages the transactions (and the TU) keep.
+    pool: MessagePool<B>,
     /// Slots seen terminated, for `remove_terminated`; each at most once,
     /// as `listed_ended` says.
     ended: [u16; N],
@@ -196,13 +248,13 @@ pub struct TransactionTable<const N: usize, const R: usize = 0> {
     listed_ended: [bool; N],
 }
 
-impl<const N: usize, const R: usize> Default for TransactionTable<N, R> {
+impl<const N: usize, const R: usize, const B: usize> Default for TransactionTable<N, R, B> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<const N: usize, const R: usize> TransactionTable<N, R> {
+impl<const N: usize, const R: usize, const B: usize> TransactionTable<N, R, B> {
     /// An empty table.
     pub fn new() -> Self {
         TransactionTable {
@@ -212,14 +264,35 @@ impl<const N: usize, const R: usize> TransactionTable<N, R> {
             accepted: AcceptedInvites::new(),
             completed: CompletedRequests::new(),
             lent: None,
+            delivered: None,
+            pool: MessagePool::new(),
             ended: [0; N],
             ended_len: 0,
             listed_ended: [false; N],
         }
     }
 
-    /// Brings the indexes up to date with the transaction in `slot`.
+    /// Brings the indexes up to date with the transaction in `slot`, and
+    /// takes its buffer back if its state needs none.
     fn sync(&mut self, slot: usize) {
+        self.trim(slot);
+        self.sync_indexes(slot);
+    }
+
+    /// Takes back the buffer of the transaction in `slot` if its state
+    /// needs none.
+    fn trim(&mut self, slot: usize) {
+        if let Some(t) = self
+            .slots
+            .handle_at(slot)
+            .and_then(|id| self.slots.get_mut(id))
+        {
+            t.trim(&mut self.pool);
+        }
+    }
+
+    /// Brings the indexes up to date with the transaction in `slot`.
+    fn sync_indexes(&mut self, slot: usize) {
         let Some(t) = self.slots.handle_at(slot).and_then(|id| self.slots.get(id)) else {
             self.timers.remove(slot);
             return;
@@ -261,8 +334,9 @@ impl<const N: usize, const R: usize> TransactionTable<N, R> {
         };
         if self
             .completed
-            .insert(id, t.key(), t.peer(), t.message(), at.as_micros())
+            .insert(id, t.key(), t.peer(), t.message(&self.pool), at.as_micros())
         {
+            self.release_slot(id);
             self.slots.discard(id);
             self.branches.remove(slot);
             self.timers.remove(slot);
@@ -288,6 +362,7 @@ impl<const N: usize, const R: usize> TransactionTable<N, R> {
             return;
         };
         if self.accepted.insert(id, t.key(), at.as_micros()) {
+            self.release_slot(id);
             self.slots.discard(id);
             self.branches.remove(slot);
             self.timers.remove(slot);
@@ -309,8 +384,19 @@ impl<const N: usize, const R: usize> TransactionTable<N, R> {
         }
     }
 
-    /// Looks again at the transaction `get_mut` lent out.
+    /// Gives back the buffer the transaction `id` holds, if any.
+    fn release_slot(&mut self, id: TransactionId) {
+        if let Some(t) = self.slots.get_mut(id) {
+            t.release(&mut self.pool);
+        }
+    }
+
+    /// Looks again at the transaction `get_mut` lent out, and at the one
+    /// whose response was delivered last.
     fn take_back(&mut self) {
+        if let Some(slot) = self.delivered.take() {
+            self.trim(slot);
+        }
         if let Some(slot) = self.lent.take() {
             self.sync(slot);
         }
@@ -343,14 +429,82 @@ impl<const N: usize, const R: usize> TransactionTable<N, R> {
         self.slots.is_empty()
     }
 
-    /// Adds a transaction. Look for a matching one first: the table does
-    /// not refuse a second transaction with the same key.
+    /// The pool of message buffers.
+    pub fn pool(&self) -> &MessagePool<B> {
+        &self.pool
+    }
+
+    /// The pool of message buffers, to build a transaction for
+    /// [`insert`](Self::insert) or to borrow a buffer for a message the TU
+    /// keeps itself. A buffer lent to a transaction is the table's to give
+    /// back.
+    pub fn pool_mut(&mut self) -> &mut MessagePool<B> {
+        &mut self.pool
+    }
+
+    /// Starts the client transaction for `request` (an INVITE or any other
+    /// method but ACK), which the caller sends to `peer` now; it keeps the
+    /// request in a buffer of the pool. [`TransactionError::PoolEmpty`]
+    /// or [`TransactionError::TableFull`] leave everything as it was.
+    pub fn start_client(
+        &mut self,
+        request: &[u8],
+        peer: SocketAddr,
+        reliability: Reliability,
+        config: TimerConfig,
+        now: Instant,
+    ) -> Result<TransactionId, TransactionError> {
+        self.take_back();
+        if self.slots.is_full() {
+            return Err(TransactionError::TableFull);
+        }
+        let pool = &mut self.pool;
+        // RFC 3261 §7.1: the method is case-sensitive and ends at a space.
+        let tx: Transaction = if request.starts_with(b"INVITE ") {
+            InviteClientTransaction::new(request, peer, reliability, config, now, pool)?.into()
+        } else {
+            NonInviteClientTransaction::new(request, peer, reliability, config, now, pool)?.into()
+        };
+        self.insert(tx).map_err(|_| TransactionError::TableFull)
+    }
+
+    /// Starts the server transaction for `request` (an INVITE or any other
+    /// method but ACK), received from `source`; it holds no buffer until
+    /// the TU sends a response to keep.
+    pub fn start_server(
+        &mut self,
+        request: &[u8],
+        source: SocketAddr,
+        reliability: Reliability,
+        config: TimerConfig,
+        now: Instant,
+    ) -> Result<TransactionId, TransactionError> {
+        self.take_back();
+        if self.slots.is_full() {
+            return Err(TransactionError::TableFull);
+        }
+        let tx: Transaction = if request.starts_with(b"INVITE ") {
+            InviteServerTransaction::new(request, source, reliability, config, now)?.into()
+        } else {
+            NonInviteServerTransaction::new(request, source, reliability, config, now)?.into()
+        };
+        self.insert(tx).map_err(|_| TransactionError::TableFull)
+    }
+
+    /// Adds a transaction built by the caller; a buffer it holds must come
+    /// from this table's [`pool_mut`](Self::pool_mut), and goes back to it
+    /// when the table is full. Look for a matching transaction first: the
+    /// table does not refuse a second one with the same key.
     pub fn insert(
         &mut self,
         transaction: impl Into<Transaction>,
     ) -> Result<TransactionId, TableFull> {
         self.take_back();
-        let transaction = transaction.into();
+        let mut transaction = transaction.into();
+        if self.slots.is_full() {
+            transaction.release(&mut self.pool);
+            return Err(TableFull);
+        }
         let hash = branch_hash(transaction.key().branch());
         let id = self.slots.insert(transaction)?;
         // Indexed here, not by `sync`: the slot's last hash belongs to the
@@ -365,7 +519,48 @@ impl<const N: usize, const R: usize> TransactionTable<N, R> {
         self.slots.get(id)
     }
 
-    /// The transaction `id` names, if still live.
+    /// The message the transaction `id` keeps (see [`Transaction::message`]),
+    /// if it is still live in a slot.
+    pub fn message(&self, id: TransactionId) -> Option<&[u8]> {
+        self.slots.get(id).map(|t| t.message(&self.pool))
+    }
+
+    /// Takes a response from the TU in the server transaction `id` (see
+    /// [`InviteServerTransaction::send_response`] and
+    /// [`NonInviteServerTransaction::send_response`]); on `Ok` the caller
+    /// sends it. [`TransactionError::InvalidState`] when `id` is gone.
+    pub fn send_response(
+        &mut self,
+        id: TransactionId,
+        now: Instant,
+        response: &[u8],
+    ) -> Result<(), TransactionError> {
+        self.take_back();
+        let t = self
+            .slots
+            .get_mut(id)
+            .ok_or(TransactionError::InvalidState)?;
+        // Looked at again on the next call, as after `get_mut`.
+        self.lent = Some(id.index());
+        t.send_response(now, response, &mut self.pool)
+    }
+
+    /// Writes a CANCEL for the INVITE client transaction `id` into `out`
+    /// (see [`InviteClientTransaction::write_cancel`]).
+    pub fn write_cancel(
+        &self,
+        id: TransactionId,
+        out: &mut [u8],
+    ) -> Result<usize, TransactionError> {
+        match self.slots.get(id) {
+            Some(Transaction::InviteClient(t)) => t.write_cancel(out, &self.pool),
+            Some(_) => Err(TransactionError::WrongMethod),
+            None => Err(TransactionError::InvalidState),
+        }
+    }
+
+    /// The transaction `id` names, if still live. It may be changed in any
+    /// way but one: a buffer it holds stays the table's to give back.
     pub fn get_mut(&mut self, id: TransactionId) -> Option<&mut Transaction> {
         self.take_back();
         if self.slots.get(id).is_some() {
@@ -374,10 +569,11 @@ impl<const N: usize, const R: usize> TransactionTable<N, R> {
         self.slots.get_mut(id)
     }
 
-    /// Removes the transaction `id` names and returns it; the slot's next
-    /// occupant gets a new generation.
+    /// Removes the transaction `id` names and returns it, its buffer
+    /// given back; the slot's next occupant gets a new generation.
     pub fn remove(&mut self, id: TransactionId) -> Option<Transaction> {
         self.take_back();
+        self.release_slot(id);
         let t = self.slots.remove(id)?;
         self.branches.remove(id.index());
         self.timers.remove(id.index());
@@ -433,7 +629,7 @@ impl<const N: usize, const R: usize> TransactionTable<N, R> {
     pub fn last_response(&self, request: &Message<'_>) -> Option<(SocketAddr, &[u8])> {
         let branch = Self::top_branch(request)?;
         if let Some(t) = self.find(branch, |t| t.key().matches_request(request)) {
-            return self.slots.get(t).map(|t| (t.peer(), t.message()));
+            return self.slots.get(t).map(|t| (t.peer(), t.message(&self.pool)));
         }
         if self.accepted.find_request(branch, request).is_some() {
             // The 2xx is the TU's to repeat (RFC 6026 §8.7).
@@ -460,8 +656,14 @@ impl<const N: usize, const R: usize> TransactionTable<N, R> {
     ) -> Option<(TransactionId, ClientEvent)> {
         self.take_back();
         let id = self.find_client(response)?;
-        let event = self.slots.get_mut(id)?.on_response(now, response);
-        self.sync(id.index());
+        let event = self
+            .slots
+            .get_mut(id)?
+            .on_response(now, response, &mut self.pool);
+        // The buffer stays until the next call: the TU handling the
+        // response may read the request back (`message`).
+        self.sync_indexes(id.index());
+        self.delivered = Some(id.index());
         Some((id, event))
     }
 
@@ -628,7 +830,50 @@ mod tests {
         from[rng.below(n) as usize]
     }
 
-    fn new_transaction(rng: &mut Rng, now: Instant) -> Option<Transaction> {
+    /// A random transaction to start: client or server, its request and
+    /// transport.
+    #[derive(Clone)]
+    struct NewTransaction {
+        client: bool,
+        request: String,
+        rel: Reliability,
+    }
+
+    impl NewTransaction {
+        fn start<const N: usize, const R: usize, const B: usize>(
+            &self,
+            table: &mut TransactionTable<N, R, B>,
+            now: Instant,
+        ) -> Result<TransactionId, TransactionError> {
+            let peer = "192.0.2.9:5060".parse().unwrap();
+            let (r, cfg) = (self.request.as_bytes(), TimerConfig::default());
+            if self.client {
+                table.start_client(r, peer, self.rel, cfg, now)
+            } else {
+                table.start_server(r, peer, self.rel, cfg, now)
+            }
+        }
+
+        /// The server transaction alone, outside any table (it holds no
+        /// buffer yet).
+        fn server(&self, now: Instant) -> Option<Transaction> {
+            let peer = "192.0.2.9:5060".parse().unwrap();
+            let (r, cfg) = (self.request.as_bytes(), TimerConfig::default());
+            match self.client {
+                true => None,
+                false if self.request.starts_with("INVITE") => {
+                    InviteServerTransaction::new(r, peer, self.rel, cfg, now)
+                        .ok()
+                        .map(Into::into)
+                }
+                false => NonInviteServerTransaction::new(r, peer, self.rel, cfg, now)
+                    .ok()
+                    .map(Into::into),
+            }
+        }
+    }
+
+    fn new_transaction(rng: &mut Rng) -> NewTransaction {
         let branch = pick(rng, &BRANCHES);
         let host = pick(rng, &["a.example.com", "b.example.com"]);
         let rel = if rng.below(4) == 0 {
@@ -636,35 +881,17 @@ mod tests {
         } else {
             Reliability::Unreliable
         };
-        let peer = "192.0.2.9:5060".parse().unwrap();
-        let cfg = TimerConfig::default();
-        let t: Transaction = match rng.below(4) {
-            0 => {
-                let r = request("INVITE", branch, host);
-                InviteClientTransaction::new(r.as_bytes(), peer, rel, cfg, now)
-                    .ok()?
-                    .into()
-            }
-            1 => {
-                let r = request(pick(rng, &["OPTIONS", "CANCEL"]), branch, host);
-                NonInviteClientTransaction::new(r.as_bytes(), peer, rel, cfg, now)
-                    .ok()?
-                    .into()
-            }
-            2 => {
-                let r = request("INVITE", branch, host);
-                InviteServerTransaction::new(r.as_bytes(), peer, rel, cfg, now)
-                    .ok()?
-                    .into()
-            }
-            _ => {
-                let r = request(pick(rng, &["OPTIONS", "CANCEL"]), branch, host);
-                NonInviteServerTransaction::new(r.as_bytes(), peer, rel, cfg, now)
-                    .ok()?
-                    .into()
-            }
+        let kind = rng.below(4);
+        let method = if kind % 2 == 0 {
+            "INVITE"
+        } else {
+            pick(rng, &["OPTIONS", "CANCEL"])
         };
-        Some(t)
+        NewTransaction {
+            client: kind < 2,
+            request: request(method, branch, host),
+            rel,
+        }
     }
 
     /// A final or provisional response of the server transaction with
@@ -679,6 +906,19 @@ mod tests {
             key.branch(),
             key.method()
         )
+    }
+
+    impl<const N: usize, const R: usize, const B: usize> TransactionTable<N, R, B> {
+        /// `f` on the transaction `id` and the pool, as `get_mut` lends it.
+        fn lend<T>(
+            &mut self,
+            id: TransactionId,
+            f: impl FnOnce(&mut Transaction, &mut MessagePool<B>) -> T,
+        ) -> Option<T> {
+            self.get_mut(id)?;
+            let t = self.slots.get_mut(id)?;
+            Some(f(t, &mut self.pool))
+        }
     }
 
     fn walk<const N: usize, const R: usize>(
@@ -814,11 +1054,7 @@ mod tests {
         let id = table.insert(t).unwrap();
         let ok = response(200, "INVITE", "z9hG4bKa");
         let at = Instant::from_micros(1_000);
-        table
-            .get_mut(id)
-            .unwrap()
-            .send_response(at, ok.as_bytes())
-            .unwrap();
+        table.send_response(id, at, ok.as_bytes()).unwrap();
         let m = Message::parse_datagram(invite.as_bytes()).unwrap();
         assert_eq!(table.on_request(at, &m), Some((id, ServerEvent::Absorb)));
         assert_eq!((table.len(), table.accepted_len()), (0, 1));
@@ -890,9 +1126,7 @@ mod tests {
             let id = table.insert(t).unwrap();
             let ok = response(200, "INVITE", branch);
             table
-                .get_mut(id)
-                .unwrap()
-                .send_response(Instant::ZERO, ok.as_bytes())
+                .send_response(id, Instant::ZERO, ok.as_bytes())
                 .unwrap();
             ids.push(id);
         }
@@ -927,11 +1161,7 @@ mod tests {
         .unwrap();
         let resp = response_for(code, t.key());
         let id = table.insert(t).unwrap();
-        table
-            .get_mut(id)
-            .unwrap()
-            .send_response(at, resp.as_bytes())
-            .unwrap();
+        table.send_response(id, at, resp.as_bytes()).unwrap();
         (id, req, resp)
     }
 
@@ -1003,10 +1233,7 @@ mod tests {
             &format!("Warning: 399 h \"{padding}\"\r\nContent-Length"),
         );
         let id = long.insert(t).unwrap();
-        long.get_mut(id)
-            .unwrap()
-            .send_response(at, big.as_bytes())
-            .unwrap();
+        long.send_response(id, at, big.as_bytes()).unwrap();
         let m = Message::parse_datagram(req.as_bytes()).unwrap();
         assert_eq!(long.on_request(at, &m), Some((id, ServerEvent::Resend)));
         assert_eq!((long.len(), long.completed_len()), (1, 0));
@@ -1037,9 +1264,8 @@ mod tests {
                 let ctx = format!("seed {seed} step {step}");
                 match rng.below(10) {
                     0..=2 => {
-                        if let Some(t) = new_transaction(&mut rng, now) {
-                            assert_eq!(fast.insert(t.clone()), slow.insert(t), "{ctx}");
-                        }
+                        let t = new_transaction(&mut rng);
+                        assert_eq!(t.start(&mut fast, now), t.start(&mut slow, now), "{ctx}");
                     }
                     3 => {
                         let code = [100, 180, 200, 486][rng.below(4) as usize];
@@ -1052,8 +1278,10 @@ mod tests {
                         let expect = walk(&slow, |x| x.key().matches_response(&m));
                         assert_eq!(fast.find_client(&m), expect, "{ctx}");
                         let got = fast.on_response(now, &m);
-                        let want =
-                            expect.map(|id| (id, slow.get_mut(id).unwrap().on_response(now, &m)));
+                        let want = expect.map(|id| {
+                            let event = slow.lend(id, |x, pool| x.on_response(now, &m, pool));
+                            (id, event.unwrap())
+                        });
                         assert_eq!(got, want, "{ctx}");
                     }
                     4 => {
@@ -1073,7 +1301,7 @@ mod tests {
                             .or_else(|| walk_completed(&slow, &m));
                         assert_eq!(fast.find_server(&m), expect, "{ctx}");
                         let last = expect.and_then(|id| match slow.get(id) {
-                            Some(x) => Some((x.peer(), x.message())),
+                            Some(x) => Some((x.peer(), x.message(&slow.pool))),
                             None => slow
                                 .completed
                                 .iter()
@@ -1102,7 +1330,7 @@ mod tests {
                             continue;
                         };
                         let what = rng.below(4);
-                        let other = new_transaction(&mut rng, now);
+                        let other = new_transaction(&mut rng).server(now);
                         let code = [180, 200, 486][rng.below(3) as usize];
                         // Mostly a response of the transaction's own; at
                         // times another branch's, which it refuses.
@@ -1112,19 +1340,21 @@ mod tests {
                             response_for(code, slow.get(id).unwrap().key())
                         };
                         for t in [&mut fast, &mut slow] {
-                            let x = t.get_mut(id).unwrap();
-                            match what {
+                            t.lend(id, |x, pool| match what {
                                 0 => x.terminate(),
                                 1 => {
-                                    let _ = x.send_response(now, r.as_bytes());
+                                    let _ = x.send_response(now, r.as_bytes(), pool);
                                 }
                                 2 => {
+                                    // Its buffer goes back before the
+                                    // transaction is replaced.
                                     if let Some(o) = other.clone() {
+                                        x.release(pool);
                                         *x = o;
                                     }
                                 }
                                 _ => {}
-                            }
+                            });
                             // Both look at the lent slot now: an answered
                             // one moves to a record at that moment.
                             t.take_back();
@@ -1157,7 +1387,14 @@ mod tests {
                         }
                     }
                 }
+                // The reference trims what it was lent before the next
+                // step compares stored responses.
+                slow.take_back();
                 assert_eq!(fast.len(), slow.len(), "{ctx}");
+                for t in [&fast, &slow] {
+                    let holders = t.iter().filter(|(_, x)| x.holds_buffer()).count();
+                    assert_eq!(t.pool().in_use(), holders, "{ctx}");
+                }
                 assert_eq!(fast.accepted_len(), slow.accepted_len(), "{ctx}");
                 assert_eq!(fast.completed_len(), slow.completed_len(), "{ctx}");
                 assert_eq!(fast.poll_timeout(), walk_poll(&slow), "{ctx}");

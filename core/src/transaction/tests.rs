@@ -65,22 +65,91 @@ fn response(code: u16, method: &str, branch: &str, to_tag: &str) -> String {
     )
 }
 
-fn invite_client(rel: Reliability) -> InviteClientTransaction {
-    InviteClientTransaction::new(invite().as_bytes(), peer(), rel, cfg(), at(0)).unwrap()
+/// A machine with a pool of its own, so that the tests read as if the
+/// machine held its message: the wrappers pass the pool along.
+struct Pooled<T> {
+    tx: T,
+    pool: MessagePool<2>,
 }
 
-fn non_invite_client(rel: Reliability) -> NonInviteClientTransaction {
+impl<T> core::ops::Deref for Pooled<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.tx
+    }
+}
+
+impl<T> core::ops::DerefMut for Pooled<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.tx
+    }
+}
+
+macro_rules! pooled_common {
+    ($($t:ty),*) => {$(
+        impl Pooled<$t> {
+            fn message(&self) -> &[u8] {
+                self.tx.message(&self.pool)
+            }
+            fn trim(&mut self) {
+                self.tx.trim(&mut self.pool)
+            }
+        }
+    )*};
+}
+pooled_common!(
+    InviteClientTransaction,
+    NonInviteClientTransaction,
+    InviteServerTransaction,
+    NonInviteServerTransaction
+);
+
+impl Pooled<InviteClientTransaction> {
+    fn on_response(&mut self, now: Instant, r: &Message<'_>) -> ClientEvent {
+        self.tx.on_response(now, r, &mut self.pool)
+    }
+    fn write_cancel(&self, out: &mut [u8]) -> Result<usize, TransactionError> {
+        self.tx.write_cancel(out, &self.pool)
+    }
+}
+
+macro_rules! pooled_server {
+    ($($t:ty),*) => {$(
+        impl Pooled<$t> {
+            fn send_response(&mut self, now: Instant, r: &[u8]) -> Result<(), TransactionError> {
+                self.tx.send_response(now, r, &mut self.pool)
+            }
+        }
+    )*};
+}
+pooled_server!(InviteServerTransaction, NonInviteServerTransaction);
+
+fn pooled<T>(make: impl FnOnce(&mut MessagePool<2>) -> T) -> Pooled<T> {
+    let mut pool = MessagePool::new();
+    let tx = make(&mut pool);
+    Pooled { tx, pool }
+}
+
+fn invite_client(rel: Reliability) -> Pooled<InviteClientTransaction> {
+    pooled(|p| {
+        InviteClientTransaction::new(invite().as_bytes(), peer(), rel, cfg(), at(0), p).unwrap()
+    })
+}
+
+fn non_invite_client(rel: Reliability) -> Pooled<NonInviteClientTransaction> {
     let r = request("OPTIONS", BRANCH);
-    NonInviteClientTransaction::new(r.as_bytes(), peer(), rel, cfg(), at(0)).unwrap()
+    pooled(|p| NonInviteClientTransaction::new(r.as_bytes(), peer(), rel, cfg(), at(0), p).unwrap())
 }
 
-fn invite_server(rel: Reliability) -> InviteServerTransaction {
-    InviteServerTransaction::new(invite().as_bytes(), peer(), rel, cfg(), at(0)).unwrap()
+fn invite_server(rel: Reliability) -> Pooled<InviteServerTransaction> {
+    pooled(|_| {
+        InviteServerTransaction::new(invite().as_bytes(), peer(), rel, cfg(), at(0)).unwrap()
+    })
 }
 
-fn non_invite_server(rel: Reliability) -> NonInviteServerTransaction {
+fn non_invite_server(rel: Reliability) -> Pooled<NonInviteServerTransaction> {
     let r = request("BYE", BRANCH);
-    NonInviteServerTransaction::new(r.as_bytes(), peer(), rel, cfg(), at(0)).unwrap()
+    pooled(|_| NonInviteServerTransaction::new(r.as_bytes(), peer(), rel, cfg(), at(0)).unwrap())
 }
 
 /// The timer interface the four machines share.
@@ -107,6 +176,15 @@ timed!(
     InviteServerTransaction,
     NonInviteServerTransaction
 );
+
+impl<T: Timed> Timed for Pooled<T> {
+    fn poll(&self) -> Option<Instant> {
+        self.tx.poll()
+    }
+    fn fire(&mut self, now: Instant) -> Option<TimerEvent> {
+        self.tx.fire(now)
+    }
+}
 
 /// Fires each deadline in turn until the machine reports a final event;
 /// returns `(instant in ms, event)` pairs. One microsecond before each
@@ -168,14 +246,17 @@ fn invite_client_custom_t1_scales_a_and_b() {
         t1: Duration::from_millis(100),
         ..TimerConfig::default()
     };
-    let mut tx = InviteClientTransaction::new(
-        invite().as_bytes(),
-        peer(),
-        Reliability::Unreliable,
-        config,
-        at(1000),
-    )
-    .unwrap();
+    let mut tx = pooled(|p| {
+        InviteClientTransaction::new(
+            invite().as_bytes(),
+            peer(),
+            Reliability::Unreliable,
+            config,
+            at(1000),
+            p,
+        )
+        .unwrap()
+    });
     assert_eq!(tx.poll_timeout(), Some(at(1_100)));
     assert_eq!(tx.timer(TimerKind::B), Some(at(1_000 + 6_400)));
     assert_eq!(tx.on_timer(at(1_100)), Some(TimerEvent::Retransmit));
@@ -277,14 +358,17 @@ fn invite_client_timer_d_is_zero_over_reliable_and_scales_with_large_t1() {
         t1: Duration::from_secs(1),
         ..TimerConfig::default()
     };
-    let mut tx = InviteClientTransaction::new(
-        invite().as_bytes(),
-        peer(),
-        Reliability::Unreliable,
-        config,
-        at(0),
-    )
-    .unwrap();
+    let mut tx = pooled(|p| {
+        InviteClientTransaction::new(
+            invite().as_bytes(),
+            peer(),
+            Reliability::Unreliable,
+            config,
+            at(0),
+            p,
+        )
+        .unwrap()
+    });
     tx.on_response(at(0), &parse(&busy));
     assert_eq!(tx.timer(TimerKind::D), Some(at(64_000)));
 }
@@ -295,8 +379,12 @@ fn invite_client_accepted_passes_every_2xx_until_timer_m() {
     let ok = response(200, "INVITE", BRANCH, "a");
     assert_eq!(tx.on_response(at(300), &parse(&ok)), ClientEvent::Deliver);
     assert_eq!(tx.state(), InviteClientState::Accepted);
-    // The 2xx ACK is the TU's: the stored message is still the INVITE.
+    // The 2xx ACK is the TU's: the stored message is still the INVITE,
+    // for the TU to read with the 2xx, and needed no more after it.
     assert_eq!(tx.message(), invite().as_bytes());
+    assert!(!tx.needs_message());
+    tx.trim();
+    assert!(tx.message().is_empty() && tx.pool.in_use() == 0);
     assert_eq!(tx.timer(TimerKind::A), None);
     assert_eq!(tx.timer(TimerKind::B), None);
     assert_eq!(tx.poll_timeout(), Some(at(32_300)));
@@ -355,9 +443,15 @@ fn invite_client_writes_cancel_per_section_9_1() {
         3
     );
     // The CANCEL is a non-INVITE client transaction of its own, matched apart.
-    let cancel_tx =
-        NonInviteClientTransaction::new(&buf[..n], peer(), Reliability::Unreliable, cfg(), at(2))
-            .unwrap();
+    let cancel_tx = NonInviteClientTransaction::new(
+        &buf[..n],
+        peer(),
+        Reliability::Unreliable,
+        cfg(),
+        at(2),
+        &mut MessagePool::<2>::new(),
+    )
+    .unwrap();
     assert_ne!(cancel_tx.key(), tx.key());
     assert_eq!(
         tx.write_cancel(&mut buf[..20]),
@@ -414,6 +508,10 @@ fn non_invite_client_final_then_timer_k() {
     assert_eq!(tx.state(), NonInviteClientState::Completed);
     assert_eq!(tx.poll_timeout(), Some(at(5_700)));
     assert_eq!(tx.on_response(at(800), &parse(&ok)), ClientEvent::Absorb);
+    // Completed retransmits nothing: the request's buffer can go back.
+    assert_eq!(tx.message(), request("OPTIONS", BRANCH).as_bytes());
+    tx.trim();
+    assert!(tx.message().is_empty() && tx.pool.in_use() == 0);
     assert_eq!(tx.on_timer(at(5_699)), None);
     assert_eq!(tx.on_timer(at(5_700)), Some(TimerEvent::Terminated));
 
@@ -435,7 +533,8 @@ fn non_invite_client_refuses_invite_and_ack() {
                 peer(),
                 Reliability::Reliable,
                 cfg(),
-                at(0)
+                at(0),
+                &mut MessagePool::<2>::new()
             )
             .unwrap_err(),
             TransactionError::WrongMethod
@@ -443,8 +542,15 @@ fn non_invite_client_refuses_invite_and_ack() {
     }
     let r = request("BYE", BRANCH);
     assert_eq!(
-        InviteClientTransaction::new(r.as_bytes(), peer(), Reliability::Reliable, cfg(), at(0))
-            .unwrap_err(),
+        InviteClientTransaction::new(
+            r.as_bytes(),
+            peer(),
+            Reliability::Reliable,
+            cfg(),
+            at(0),
+            &mut MessagePool::<2>::new()
+        )
+        .unwrap_err(),
         TransactionError::WrongMethod
     );
 }
@@ -501,9 +607,14 @@ fn invite_server_ack_confirms_then_timer_i() {
         ServerEvent::Resend
     );
     assert_eq!(tx.message(), busy.as_bytes());
+    tx.trim();
+    assert_eq!(tx.pool.in_use(), 1, "Completed keeps the final");
     let ack = request("ACK", BRANCH);
     assert_eq!(tx.on_request(at(1_000), &parse(&ack)), ServerEvent::Absorb);
     assert_eq!(tx.state(), InviteServerState::Confirmed);
+    // Confirmed absorbs retransmissions: the buffer can go back.
+    tx.trim();
+    assert_eq!(tx.pool.in_use(), 0);
     assert_eq!(tx.timer(TimerKind::G), None);
     assert_eq!(tx.timer(TimerKind::H), None);
     assert_eq!(tx.poll_timeout(), Some(at(6_000)));
@@ -536,9 +647,15 @@ fn invite_server_over_reliable_transport_has_no_timer_g_and_zero_timer_i() {
 #[test]
 fn invite_server_2xx_accepted_until_timer_l() {
     let mut tx = invite_server(Reliability::Unreliable);
+    let ringing = response(180, "INVITE", BRANCH, "u");
+    tx.send_response(at(500), ringing.as_bytes()).unwrap();
+    assert_eq!(tx.pool.in_use(), 1);
     let ok = response(200, "INVITE", BRANCH, "u");
     tx.send_response(at(1_000), ok.as_bytes()).unwrap();
     assert_eq!(tx.state(), InviteServerState::Accepted);
+    // The TU keeps the 2xx (RFC 6026 §8.7): the 180's buffer goes back.
+    assert_eq!(tx.pool.in_use(), 0);
+    assert!(tx.message().is_empty());
     assert_eq!(tx.poll_timeout(), Some(at(33_000)));
     // RFC 6026 §8.7: INVITE retransmissions are absorbed; the TU resends
     // the 2xx itself, and those pass.
@@ -547,7 +664,7 @@ fn invite_server_2xx_accepted_until_timer_l() {
         ServerEvent::Absorb
     );
     tx.send_response(at(1_500), ok.as_bytes()).unwrap();
-    assert_eq!(tx.message(), ok.as_bytes());
+    assert!(tx.message().is_empty() && !tx.needs_message());
     assert_eq!(
         tx.send_response(at(1_600), response(486, "INVITE", BRANCH, "u").as_bytes()),
         Err(TransactionError::InvalidState)
@@ -602,6 +719,8 @@ fn non_invite_server_trying_proceeding_completed_timer_j() {
     assert_eq!(tx.poll_timeout(), Some(at(32_800)));
     assert_eq!(tx.on_request(at(900), &parse(&bye)), ServerEvent::Resend);
     assert_eq!(tx.message(), ok.as_bytes());
+    tx.trim();
+    assert_eq!(tx.message(), ok.as_bytes(), "Completed keeps the final");
     assert_eq!(
         tx.send_response(at(950), ok.as_bytes()),
         Err(TransactionError::InvalidState)
@@ -705,7 +824,8 @@ fn messages_larger_than_max_message_are_refused() {
             peer(),
             Reliability::Unreliable,
             cfg(),
-            at(0)
+            at(0),
+            &mut MessagePool::<2>::new()
         )
         .unwrap_err(),
         TransactionError::MessageTooLarge
@@ -747,10 +867,12 @@ fn branches_carry_the_cookie_and_follow_the_seed() {
 
 // ------------------------------------------------------------------------ table
 
-fn options_client(branch: &str) -> NonInviteClientTransaction {
+fn start_options<const N: usize, const R: usize, const B: usize>(
+    table: &mut TransactionTable<N, R, B>,
+    branch: &str,
+) -> Result<TransactionId, TransactionError> {
     let r = request("OPTIONS", branch);
-    NonInviteClientTransaction::new(r.as_bytes(), peer(), Reliability::Unreliable, cfg(), at(0))
-        .unwrap()
+    table.start_client(r.as_bytes(), peer(), Reliability::Unreliable, cfg(), at(0))
 }
 
 #[test]
@@ -758,14 +880,18 @@ fn table_full_is_an_error_and_stale_handles_find_nothing() {
     let mut table: TransactionTable<2> = TransactionTable::new();
     assert!(table.is_empty());
     assert_eq!(table.capacity(), 2);
-    let a = table.insert(options_client("z9hG4bKa")).unwrap();
-    let b = table.insert(options_client("z9hG4bKb")).unwrap();
-    assert_eq!(table.insert(options_client("z9hG4bKc")), Err(TableFull));
+    let a = start_options(&mut table, "z9hG4bKa").unwrap();
+    let b = start_options(&mut table, "z9hG4bKb").unwrap();
+    assert_eq!(
+        start_options(&mut table, "z9hG4bKc"),
+        Err(TransactionError::TableFull)
+    );
     assert_eq!(table.len(), 2);
+    assert_eq!(table.pool().in_use(), 2, "the refused one took no buffer");
     assert!(table.remove(a).is_some());
     assert!(table.remove(a).is_none());
     // The freed slot is reused under a new generation.
-    let c = table.insert(options_client("z9hG4bKc")).unwrap();
+    let c = start_options(&mut table, "z9hG4bKc").unwrap();
     assert_eq!(c.index(), a.index());
     assert_ne!(c.generation(), a.generation());
     assert!(table.get(a).is_none());
@@ -779,37 +905,21 @@ fn table_full_is_an_error_and_stale_handles_find_nothing() {
 #[test]
 fn table_routes_responses_and_requests_by_key() {
     let mut table: TransactionTable<8> = TransactionTable::new();
+    let (udp, t0) = (Reliability::Unreliable, at(0));
     let inv_client = table
-        .insert(invite_client(Reliability::Unreliable))
+        .start_client(invite().as_bytes(), peer(), udp, cfg(), t0)
         .unwrap();
     let cancel = request("CANCEL", BRANCH);
     let cancel_client = table
-        .insert(
-            NonInviteClientTransaction::new(
-                cancel.as_bytes(),
-                peer(),
-                Reliability::Unreliable,
-                cfg(),
-                at(0),
-            )
-            .unwrap(),
-        )
+        .start_client(cancel.as_bytes(), peer(), udp, cfg(), t0)
         .unwrap();
     let inv_server = table
-        .insert(invite_server(Reliability::Unreliable))
+        .start_server(invite().as_bytes(), peer(), udp, cfg(), t0)
         .unwrap();
     let cancel_server = table
-        .insert(
-            NonInviteServerTransaction::new(
-                cancel.as_bytes(),
-                peer(),
-                Reliability::Unreliable,
-                cfg(),
-                at(0),
-            )
-            .unwrap(),
-        )
+        .start_server(cancel.as_bytes(), peer(), udp, cfg(), t0)
         .unwrap();
+    assert_eq!(table.pool().in_use(), 2, "only the clients hold a buffer");
 
     let r487 = response(487, "INVITE", BRANCH, "t");
     let r200c = response(200, "CANCEL", BRANCH, "t");
@@ -844,10 +954,7 @@ fn table_routes_responses_and_requests_by_key() {
         Some((inv_server, ServerEvent::Absorb))
     );
     assert_eq!(
-        table
-            .get_mut(inv_client)
-            .unwrap()
-            .send_response(at(5), r487.as_bytes()),
+        table.send_response(inv_client, at(5), r487.as_bytes()),
         Err(TransactionError::NotAServer)
     );
 }
@@ -855,10 +962,13 @@ fn table_routes_responses_and_requests_by_key() {
 #[test]
 fn table_timers_run_in_deadline_order_and_free_slots() {
     let mut table: TransactionTable<4> = TransactionTable::new();
-    let a = table.insert(options_client("z9hG4bKa")).unwrap();
-    let mut late = options_client("z9hG4bKb");
-    late.on_response(at(0), &parse(&response(200, "OPTIONS", "z9hG4bKb", "x")));
-    let b = table.insert(late).unwrap();
+    let a = start_options(&mut table, "z9hG4bKa").unwrap();
+    let b = start_options(&mut table, "z9hG4bKb").unwrap();
+    let ok = response(200, "OPTIONS", "z9hG4bKb", "x");
+    assert_eq!(
+        table.on_response(at(0), &parse(&ok)),
+        Some((b, ClientEvent::Deliver))
+    );
     assert_eq!(table.poll_timeout(), Some(at(500)));
     assert_eq!(table.handle_timer(at(499)), None);
     assert_eq!(
@@ -882,7 +992,13 @@ fn table_timers_run_in_deadline_order_and_free_slots() {
     assert!(table.is_empty());
 
     let id = table
-        .insert(invite_server(Reliability::Unreliable))
+        .start_server(
+            invite().as_bytes(),
+            peer(),
+            Reliability::Unreliable,
+            cfg(),
+            at(0),
+        )
         .unwrap();
     assert_eq!(table.remove_terminated(), 0);
     table.get_mut(id).unwrap().terminate();
@@ -910,30 +1026,10 @@ fn lossy_flow_completes_and_frees_every_slot() {
     let inv = invite();
     let opt = request("OPTIONS", "z9hG4bKopt");
     for r in [&inv, &opt] {
-        let m = parse(r);
-        let tx: Transaction = if m.method() == Some(Method::Invite) {
-            InviteClientTransaction::new(
-                r.as_bytes(),
-                peer(),
-                Reliability::Unreliable,
-                cfg(),
-                at(0),
-            )
-            .unwrap()
-            .into()
-        } else {
-            NonInviteClientTransaction::new(
-                r.as_bytes(),
-                peer(),
-                Reliability::Unreliable,
-                cfg(),
-                at(0),
-            )
-            .unwrap()
-            .into()
-        };
-        let id = client.insert(tx).unwrap();
-        send(&mut wire, 0, true, client.get(id).unwrap().message());
+        let id = client
+            .start_client(r.as_bytes(), peer(), Reliability::Unreliable, cfg(), at(0))
+            .unwrap();
+        send(&mut wire, 0, true, client.message(id).unwrap());
     }
     let (mut finals, mut acks_to_server, mut retransmits) = (0, 0, 0);
     let mut now = 0u64;
@@ -953,7 +1049,7 @@ fn lossy_flow_completes_and_frees_every_slot() {
             assert_ne!(ev, TimerEvent::Timeout);
             if ev == TimerEvent::Retransmit {
                 retransmits += 1;
-                let bytes = client.get(id).unwrap().message().to_vec();
+                let bytes = client.message(id).unwrap().to_vec();
                 send(&mut wire, now, true, &bytes);
             }
         }
@@ -961,7 +1057,7 @@ fn lossy_flow_completes_and_frees_every_slot() {
             assert_ne!(ev, TimerEvent::Timeout);
             if ev == TimerEvent::Retransmit {
                 retransmits += 1;
-                let bytes = server.get(id).unwrap().message().to_vec();
+                let bytes = server.message(id).unwrap().to_vec();
                 send(&mut wire, now, false, &bytes);
             }
         }
@@ -975,7 +1071,7 @@ fn lossy_flow_completes_and_frees_every_slot() {
                         acks_to_server += 1;
                     }
                     if ev == ServerEvent::Resend {
-                        let b = server.get(id).unwrap().message().to_vec();
+                        let b = server.message(id).unwrap().to_vec();
                         send(&mut wire, now, false, &b);
                     }
                     continue;
@@ -985,31 +1081,18 @@ fn lossy_flow_completes_and_frees_every_slot() {
                 let code = if method == Method::Invite { 486 } else { 200 };
                 let branch = m.top_via().unwrap().unwrap().branch().unwrap();
                 let resp = response(code, method.as_str(), branch, "srv");
-                let mut tx: Transaction = if method == Method::Invite {
-                    InviteServerTransaction::new(&bytes, peer(), Reliability::Unreliable, cfg(), t)
-                        .unwrap()
-                        .into()
-                } else {
-                    NonInviteServerTransaction::new(
-                        &bytes,
-                        peer(),
-                        Reliability::Unreliable,
-                        cfg(),
-                        t,
-                    )
-                    .unwrap()
-                    .into()
-                };
-                tx.send_response(t, resp.as_bytes()).unwrap();
-                send(&mut wire, now, false, tx.message());
-                server.insert(tx).unwrap();
+                let id = server
+                    .start_server(&bytes, peer(), Reliability::Unreliable, cfg(), t)
+                    .unwrap();
+                server.send_response(id, t, resp.as_bytes()).unwrap();
+                send(&mut wire, now, false, resp.as_bytes());
             } else if let Some((id, ev)) = client.on_response(t, &m) {
                 match ev {
                     ClientEvent::Deliver | ClientEvent::DeliverAndAck => finals += 1,
                     _ => {}
                 }
                 if matches!(ev, ClientEvent::DeliverAndAck | ClientEvent::Ack) {
-                    let b = client.get(id).unwrap().message().to_vec();
+                    let b = client.message(id).unwrap().to_vec();
                     send(&mut wire, now, true, &b);
                 }
             }
@@ -1023,6 +1106,8 @@ fn lossy_flow_completes_and_frees_every_slot() {
     assert!(retransmits >= 1, "the loss pattern forces retransmissions");
     assert!(client.is_empty(), "client slots left: {}", client.len());
     assert!(server.is_empty(), "server slots left: {}", server.len());
+    // Every buffer went back as its transaction ended.
+    assert_eq!((client.pool().in_use(), server.pool().in_use()), (0, 0));
     assert!(now < 64_000);
 }
 
@@ -1133,9 +1218,12 @@ fn random_and_mutated_input_never_panics_or_breaks_invariants() {
             Reliability::Reliable
         };
         let mut now = at(u64::from(rng.below(1000)));
+        let mut pool: MessagePool<1> = MessagePool::new();
         let made: Result<Transaction, _> = match kind {
-            0 => InviteClientTransaction::new(&bytes, peer(), rel, cfg(), now).map(Into::into),
-            1 => NonInviteClientTransaction::new(&bytes, peer(), rel, cfg(), now).map(Into::into),
+            0 => InviteClientTransaction::new(&bytes, peer(), rel, cfg(), now, &mut pool)
+                .map(Into::into),
+            1 => NonInviteClientTransaction::new(&bytes, peer(), rel, cfg(), now, &mut pool)
+                .map(Into::into),
             2 => InviteServerTransaction::new(&bytes, peer(), rel, cfg(), now).map(Into::into),
             _ => NonInviteServerTransaction::new(&bytes, peer(), rel, cfg(), now).map(Into::into),
         };
@@ -1150,12 +1238,12 @@ fn random_and_mutated_input_never_panics_or_breaks_invariants() {
                         if m.is_request() {
                             tx.on_request(now, &m);
                         } else {
-                            tx.on_response(now, &m);
+                            tx.on_response(now, &m, &mut pool);
                         }
                     }
                 }
                 2 => {
-                    let _ = tx.send_response(now, &input);
+                    let _ = tx.send_response(now, &input, &mut pool);
                 }
                 3 => {
                     now += Duration::from_millis(u64::from(rng.below(40_000)));
@@ -1165,13 +1253,19 @@ fn random_and_mutated_input_never_panics_or_breaks_invariants() {
                     if let Transaction::InviteClient(t) = &tx {
                         let mut buf = [0u8; MAX_MESSAGE];
                         let n = rng.below(MAX_MESSAGE as u32 + 1) as usize;
-                        if let Ok(len) = t.write_cancel(&mut buf[..n]) {
+                        if let Ok(len) = t.write_cancel(&mut buf[..n], &pool) {
                             assert!(Message::parse_datagram(&buf[..len]).is_ok());
                         }
                     }
                 }
             }
-            assert!(tx.message().len() <= MAX_MESSAGE);
+            assert!(tx.message(&pool).len() <= MAX_MESSAGE);
+            // The one buffer is the transaction's, or free.
+            assert_eq!(pool.in_use(), usize::from(tx.holds_buffer()));
+            if rng.below(3) == 0 {
+                tx.trim(&mut pool);
+                assert!(tx.needs_message() || !tx.holds_buffer());
+            }
             visited.insert(match &tx {
                 Transaction::InviteClient(t) => format!("IC {:?}", t.state()),
                 Transaction::NonInviteClient(t) => format!("NIC {:?}", t.state()),
@@ -1180,8 +1274,11 @@ fn random_and_mutated_input_never_panics_or_breaks_invariants() {
             });
             if tx.is_terminated() {
                 assert_eq!(tx.poll_timeout(), None);
+                assert!(!tx.needs_message());
             }
         }
+        tx.release(&mut pool);
+        assert_eq!(pool.in_use(), 0);
     }
     // The mutations leave most creations valid: every machine was exercised.
     assert!(created.iter().all(|&n| n > 300), "created {created:?}");
@@ -1225,50 +1322,24 @@ fn random_table_operations_never_panic_or_leak() {
         let input = maybe_mutate(&mut rng, base);
         match rng.below(6) {
             0 => {
-                let made: Option<Transaction> = match rng.below(4) {
-                    0 => InviteClientTransaction::new(
-                        &input,
-                        peer(),
-                        Reliability::Unreliable,
-                        cfg(),
-                        now,
-                    )
-                    .ok()
-                    .map(Into::into),
-                    1 => NonInviteClientTransaction::new(
-                        &input,
-                        peer(),
-                        Reliability::Unreliable,
-                        cfg(),
-                        now,
-                    )
-                    .ok()
-                    .map(Into::into),
-                    2 => InviteServerTransaction::new(
-                        &input,
-                        peer(),
-                        Reliability::Reliable,
-                        cfg(),
-                        now,
-                    )
-                    .ok()
-                    .map(Into::into),
-                    _ => NonInviteServerTransaction::new(
-                        &input,
-                        peer(),
-                        Reliability::Unreliable,
-                        cfg(),
-                        now,
-                    )
-                    .ok()
-                    .map(Into::into),
+                let full = table.len() == table.capacity();
+                let pool_empty = table.pool().available() == 0;
+                let rel = if rng.below(2) == 0 {
+                    Reliability::Unreliable
+                } else {
+                    Reliability::Reliable
                 };
-                if let Some(t) = made {
-                    let full = table.len() == table.capacity();
-                    match table.insert(t) {
-                        Ok(id) => ids.push(id),
-                        Err(TableFull) => assert!(full),
-                    }
+                let client = rng.below(2) == 0;
+                let made = if client {
+                    table.start_client(&input, peer(), rel, cfg(), now)
+                } else {
+                    table.start_server(&input, peer(), rel, cfg(), now)
+                };
+                match made {
+                    Ok(id) => ids.push(id),
+                    Err(TransactionError::TableFull) => assert!(full),
+                    Err(TransactionError::PoolEmpty) => assert!(client && pool_empty),
+                    Err(_) => {}
                 }
             }
             1 => {
@@ -1283,9 +1354,7 @@ fn random_table_operations_never_panic_or_leak() {
             }
             2 => {
                 if let Some(&id) = ids.get(rng.below(ids.len() as u32 + 1) as usize) {
-                    if let Some(t) = table.get_mut(id) {
-                        let _ = t.send_response(now, &input);
-                    }
+                    let _ = table.send_response(id, now, &input);
                 }
             }
             3 => {
@@ -1308,6 +1377,9 @@ fn random_table_operations_never_panic_or_leak() {
             }
         }
         assert!(table.len() <= 4);
+        // No buffer is lent to nobody: each is held by a live transaction.
+        let holders = table.iter().filter(|(_, t)| t.holds_buffer()).count();
+        assert_eq!(table.pool().in_use(), holders);
     }
     // Whatever is left without a timer waits for its TU (a server without a
     // final response, an INVITE client in Proceeding); everything else ends
@@ -1324,21 +1396,29 @@ fn random_table_operations_never_panic_or_leak() {
         };
         assert!(waits_for_tu || t.is_terminated());
     }
+    let left: Vec<_> = table.iter().map(|(id, _)| id).collect();
+    for id in left {
+        table.remove(id);
+    }
+    assert_eq!(table.pool().in_use(), 0, "every buffer came back");
 }
 
 #[test]
-fn a_table_slot_costs_little_more_than_its_message_buffer() {
-    // The stored message dominates; key, timers and state stay small, and
-    // the branch index and deadline heap add about 40 bytes a slot. Each
-    // slot has beside it a record for an Accepted INVITE: its key and
-    // handle, with the same two indexes.
+fn a_table_costs_its_buffers_and_little_more_per_slot() {
+    // A slot holds no message: key, timers and state stay small, and the
+    // branch index and deadline heap add about 40 bytes a slot. Each slot
+    // has beside it a record for an Accepted INVITE: its key and handle,
+    // with the same two indexes. The messages are in the pool's buffers.
     let slot = core::mem::size_of::<Transaction>();
-    assert!(slot <= MAX_MESSAGE + 512, "slot is {slot} bytes");
+    assert!(slot <= 512, "slot is {slot} bytes");
     let record = core::mem::size_of::<TransactionKey>() + 16;
-    let table = core::mem::size_of::<TransactionTable<64>>();
+    let buffer = MAX_MESSAGE + 40;
+    let table = core::mem::size_of::<TransactionTable<64, 0, 8>>();
     assert!(
-        table <= 64 * (slot + 48 + record + 48),
+        table <= 64 * (slot + 48 + record + 48) + 8 * buffer,
         "table is {table} bytes, slot {slot}, record {record}"
     );
+    let per_buffer = core::mem::size_of::<TransactionTable<64, 0, 9>>() - table;
+    assert!(per_buffer <= buffer, "a buffer costs {per_buffer} bytes");
     assert_eq!(core::mem::size_of::<TimerTable>(), 12 * 8);
 }

@@ -26,7 +26,9 @@ pub enum PhoneEvent {
     },
 }
 
-impl<const CALLS: usize, const TXNS: usize> SansIoCore for Phone<CALLS, TXNS> {
+impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFERS: usize> SansIoCore
+    for Phone<CALLS, TXNS, COMPLETED, BUFFERS>
+{
     type Event = PhoneEvent;
 
     fn handle_datagram(&mut self, now: Instant, from: SocketAddr, to: SocketAddr, data: &[u8]) {

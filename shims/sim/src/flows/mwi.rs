@@ -13,8 +13,8 @@ use handset_core::rng::Rng;
 use handset_core::subscribe::SubscriptionStatus;
 use handset_core::time::{Duration, Instant};
 use handset_core::transaction::{
-    new_branch, ClientEvent, NonInviteClientTransaction, NonInviteServerTransaction, Reliability,
-    ServerEvent, TimerConfig, TimerEvent, TransactionId, TransactionTable, MAX_MESSAGE,
+    new_branch, ClientEvent, Reliability, ServerEvent, TimerConfig, TimerEvent, TransactionId,
+    TransactionTable, MAX_MESSAGE,
 };
 use handset_core::ua::{random_token, response_destination, write_response_head, Text};
 
@@ -155,15 +155,16 @@ impl VoicemailNode {
     }
 
     fn send_request(&mut self, bytes: &[u8], to: SocketAddr) -> Option<TransactionId> {
-        let tx = NonInviteClientTransaction::new(
-            bytes,
-            to,
-            Reliability::Unreliable,
-            TimerConfig::default(),
-            self.now,
-        )
-        .ok()?;
-        let id = self.txns.insert(tx).ok()?;
+        let id = self
+            .txns
+            .start_client(
+                bytes,
+                to,
+                Reliability::Unreliable,
+                TimerConfig::default(),
+                self.now,
+            )
+            .ok()?;
         self.transmit(to, bytes.to_vec());
         Some(id)
     }
@@ -323,15 +324,16 @@ impl VoicemailNode {
         let Ok(n) = w.finish(None, b"") else { return };
         let to = response_destination(req, from);
         let bytes = buf[..n].to_vec();
-        if let Ok(mut tx) = NonInviteServerTransaction::new(
+        if let Ok(id) = self.txns.start_server(
             raw,
             to,
             Reliability::Unreliable,
             TimerConfig::default(),
             self.now,
         ) {
-            let _ = tx.send_response(self.now, &bytes);
-            let _ = self.txns.insert(tx);
+            if self.txns.send_response(id, self.now, &bytes).is_err() {
+                self.txns.remove(id);
+            }
         }
         self.transmit(to, bytes);
         if code != 200 {
@@ -395,7 +397,7 @@ impl SimNode for VoicemailNode {
         if let Some((id, ev)) = self.txns.on_request(now, &msg) {
             if ev == ServerEvent::Resend {
                 if let Some(t) = self.txns.get(id) {
-                    let (peer, bytes) = (t.peer(), t.message().to_vec());
+                    let (peer, bytes) = (t.peer(), t.message(self.txns.pool()).to_vec());
                     self.transmit(peer, bytes);
                 }
             }
@@ -412,7 +414,7 @@ impl SimNode for VoicemailNode {
             match ev {
                 TimerEvent::Retransmit => {
                     if let Some(t) = self.txns.get(id) {
-                        let (peer, bytes) = (t.peer(), t.message().to_vec());
+                        let (peer, bytes) = (t.peer(), t.message(self.txns.pool()).to_vec());
                         self.transmit(peer, bytes);
                     }
                 }

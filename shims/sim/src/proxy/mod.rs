@@ -352,11 +352,11 @@ impl<const N: usize> Proxy<N> {
                 return;
             }
         };
-        let Some(tx) = self.table.get_mut(id) else {
+        if self.table.get(id).is_none() {
             self.send_stateless_response(response);
             return;
-        };
-        match tx.send_response(now, &response) {
+        }
+        match self.table.send_response(id, now, &response) {
             Ok(()) => self.send(reply_to, response),
             Err(_) => {
                 // Too large to store, or refused by the transaction (a 2xx
@@ -622,7 +622,7 @@ impl<const N: usize> Proxy<N> {
         let Some(tx) = self.table.get(id) else {
             return;
         };
-        let data = tx.message().to_vec();
+        let data = tx.message(self.table.pool()).to_vec();
         if data.is_empty() {
             return;
         }

@@ -8,8 +8,7 @@ use std::net::SocketAddr;
 use handset_core::message::{Message, Method};
 use handset_core::time::Instant;
 use handset_core::transaction::{
-    new_branch, ClientEvent, InviteClientTransaction, NonInviteClientTransaction, Reliability,
-    TableFull, Transaction, TransactionError, TransactionId,
+    new_branch, ClientEvent, Reliability, Transaction, TransactionError, TransactionId,
 };
 
 use super::forward::{forward_request, forward_response, top_via_is};
@@ -155,16 +154,9 @@ impl<const N: usize> Proxy<N> {
         };
         buf.truncate(n);
         let (rel, timers) = (Reliability::Unreliable, self.config.timers);
-        let inserted = if invite {
-            InviteClientTransaction::new(&buf, next_hop, rel, timers, now)
-                .map(|tx| self.table.insert(tx))
-        } else {
-            NonInviteClientTransaction::new(&buf, next_hop, rel, timers, now)
-                .map(|tx| self.table.insert(tx))
-        };
-        let client = match inserted {
-            Ok(Ok(id)) => id,
-            Ok(Err(TableFull)) => {
+        let client = match self.table.start_client(&buf, next_hop, rel, timers, now) {
+            Ok(id) => id,
+            Err(TransactionError::TableFull | TransactionError::PoolEmpty) => {
                 self.stats.table_full += 1;
                 return self.fail_relay(now, rid, 503);
             }
@@ -325,25 +317,25 @@ impl<const N: usize> Proxy<N> {
         };
         let mut buf = vec![0u8; MAX_DATAGRAM];
         let (n, peer) = match self.table.get(client) {
-            Some(Transaction::InviteClient(tx)) => match tx.write_cancel(&mut buf) {
-                Ok(n) => (n, tx.peer()),
-                Err(_) => return,
-            },
+            Some(tx @ Transaction::InviteClient(_)) => {
+                match self.table.write_cancel(client, &mut buf) {
+                    Ok(n) => (n, tx.peer()),
+                    Err(_) => return,
+                }
+            }
             _ => return,
         };
         buf.truncate(n);
-        let cancel = NonInviteClientTransaction::new(
-            &buf,
-            peer,
-            Reliability::Unreliable,
-            self.config.timers,
-            now,
-        );
-        match cancel.map(|tx| self.table.insert(tx)) {
-            Ok(Ok(id)) => {
+        let cancel =
+            self.table
+                .start_client(&buf, peer, Reliability::Unreliable, self.config.timers, now);
+        match cancel {
+            Ok(id) => {
                 self.links.insert(id, super::Link::Cancel);
             }
-            Ok(Err(TableFull)) => self.stats.table_full += 1,
+            Err(TransactionError::TableFull | TransactionError::PoolEmpty) => {
+                self.stats.table_full += 1
+            }
             Err(_) => {}
         }
         // Sent even without a transaction to retransmit it.
