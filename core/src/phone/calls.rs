@@ -187,6 +187,8 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
         if let Some(g) = self.generations.get_mut(slot) {
             *g = g.wrapping_add(1);
         }
+        // A slot's storage is taken on its first use (see `Phone::calls`).
+        while self.calls.len() <= slot && self.calls.push(None).is_ok() {}
         if let Some(s) = self.calls.get_mut(slot) {
             *s = Some(call);
             self.calls_high = self.calls_high.max(slot + 1);

@@ -50,8 +50,8 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
     ) -> Option<RingTimers> {
         let facts = IncomingFacts {
             anonymous: is_anonymous(req),
-            other_call_live: self.calls.iter().any(Option::is_some),
-            line_free: self.calls.iter().any(Option::is_none),
+            other_call_live: self.live_slots.iter().any(|&live| live),
+            line_free: self.live_slots.iter().any(|&live| !live),
             answer_after: requested_answer_after(req),
         };
         match decide_incoming(&self.policy, &facts) {

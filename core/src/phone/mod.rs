@@ -258,7 +258,10 @@ pub struct Phone<
     outbox: Outbox<OUTBOX_BYTES, OUTBOX_SLOTS>,
     events: Deque<Event, EVENT_SLOTS>,
     media_out: Deque<(CallHandle, MediaOutput), EVENT_SLOTS>,
-    calls: [Option<Call>; CALLS],
+    /// The call slots, taken into use in index order: a slot never used
+    /// holds no bytes, so a new phone carries none of the calls' storage
+    /// (nothing of it is built on the stack and moved at construction).
+    calls: heapless::Vec<Option<Call>, CALLS>,
     /// One past the highest live call slot: walks over the calls stop
     /// here, so their cost follows the calls in progress, not `CALLS`.
     calls_high: usize,
@@ -293,7 +296,7 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
             outbox: Outbox::new(),
             events: Deque::new(),
             media_out: Deque::new(),
-            calls: core::array::from_fn(|_| None),
+            calls: heapless::Vec::new(),
             calls_high: 0,
             live_slots: [false; CALLS],
             generations: [0; CALLS],
