@@ -12,7 +12,7 @@ use crate::call::{
 use crate::dialog::{CSeqCheck, Dialog, DialogState, RequestClass};
 use crate::media::{MediaInput, MediaStream, StreamParams};
 use crate::message::{Message, MessageWriter, Method, Uri};
-use crate::sdp::{MediaSession, Negotiated, SessionDescription, AUDIO_RTP_CLOCK};
+use crate::sdp::{MediaPolicy, MediaSession, Negotiated, SessionDescription, AUDIO_RTP_CLOCK};
 use crate::time::Duration;
 use crate::transaction::{
     new_branch, ClientEvent, TimerEvent, TransactionError, TransactionId, MAX_MESSAGE,
@@ -1040,27 +1040,15 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
         };
         let (mut media, rtp) = self.new_media_session(slot);
         // RFC 3264 §6: answer the offer, or refuse it with 488.
-        let offered = !req.body().is_empty();
-        if offered {
-            let answer = SessionDescription::parse(req.body())
-                .as_ref()
-                .map_err(|_| crate::sdp::NegotiationError::NoAudio)
-                .and_then(|sdp| media.answer_offer(&self.config.media, sdp));
-            if answer.is_err() {
-                self.reply_in_invite_tx(id, req, 488, &[]);
-                return Ok(());
-            }
-        } else {
-            // Late offer: the offer goes in our 200, the answer in the ACK.
-            media.create_offer(&self.config.media);
+        if !take_initial_offer(&mut media, &self.config.media, req.body()) {
+            self.reply_in_invite_tx(id, req, 488, &[]);
+            return Ok(());
         }
         let tag: ua::Text<{ crate::ua::MAX_TAG }> = random_token(&mut self.rng, 12);
-        let dialog = Dialog::new_uas(req, &tag, 180, false).ok();
-        let Some(dialog) = dialog else {
+        let Some(dialog) = self.insert_uas_dialog(req, &tag) else {
             self.reply_in_invite_tx(id, req, 400, &[]);
             return Ok(());
         };
-        let dialog = self.dialogs.insert(dialog).ok();
         // The call is set up in its slot, not built whole on the stack and
         // moved there.
         self.install(
@@ -1101,6 +1089,22 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
         self.event(Event::IncomingCall(handle));
         self.arm_ring_timers(slot, ring_timers);
         Ok(())
+    }
+
+    /// Sets up the early dialog of a new incoming call (RFC 3261 §12.1.1)
+    /// in the dialog table. `None` when the INVITE cannot create one (the
+    /// caller answers 400); `Some(None)` when the table is full: the call
+    /// goes on without a dialog.
+    // Own frame: the dialog is built on the stack before it moves into the
+    // table, and that copy stays out of `on_new_invite`'s frame.
+    #[inline(never)]
+    fn insert_uas_dialog(
+        &mut self,
+        req: &Message<'_>,
+        local_tag: &str,
+    ) -> Option<Option<crate::dialog::DialogHandle>> {
+        let dialog = Dialog::new_uas(req, local_tag, 180, false).ok()?;
+        Some(self.dialogs.insert(dialog).ok())
     }
 
     /// Answers the INVITE server transaction `id` with a final status.
@@ -1545,6 +1549,25 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
         let user = &self.config.identity.user;
         let _ = crate::message::push_all(out, &["sip:", user, "@", local.as_str()]);
     }
+}
+
+/// Takes the offer of a new incoming INVITE into `media`: answers the
+/// offer in `body` (RFC 3264 §6), or with no body prepares our own offer
+/// for the 200 (the answer comes in the ACK, RFC 3261 §13.2.1). `false`
+/// when the offer cannot be answered (488).
+// Own frame: the parsed offer and the answer stay out of `on_new_invite`'s
+// frame, which is on the deepest chains of the run loop.
+#[inline(never)]
+fn take_initial_offer(media: &mut MediaSession, policy: &MediaPolicy, body: &[u8]) -> bool {
+    if body.is_empty() {
+        media.create_offer(policy);
+        return true;
+    }
+    SessionDescription::parse(body)
+        .as_ref()
+        .map_err(|_| crate::sdp::NegotiationError::NoAudio)
+        .and_then(|sdp| media.answer_offer(policy, sdp))
+        .is_ok()
 }
 
 fn stream_params(local: SocketAddr, neg: &Negotiated, ssrc: u32) -> StreamParams {
