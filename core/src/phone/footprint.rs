@@ -20,7 +20,8 @@ pub struct PartSizes {
     pub outbox: usize,
     /// The queue of events not yet taken.
     pub events: usize,
-    /// The queue of media instructions not yet taken.
+    /// The queue of media instructions not yet taken (the streams that
+    /// stopped).
     pub media_out: usize,
     /// The call slots.
     pub calls: usize,
@@ -63,9 +64,7 @@ impl PartSizes {
     }
 }
 
-impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFERS: usize>
-    Phone<CALLS, TXNS, COMPLETED, BUFFERS>
-{
+impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS, TXNS, COMPLETED> {
     /// The size of each part of this phone type.
     pub const PART_SIZES: PartSizes = PartSizes {
         whole: size_of::<Self>(),
@@ -74,7 +73,7 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
         registration: field(|p: &Self| &p.registration),
         outbox: field(|p: &Self| &p.outbox),
         events: field(|p: &Self| &p.events),
-        media_out: field(|p: &Self| &p.media_out),
+        media_out: field(|p: &Self| &p.stopped_streams),
         calls: field(|p: &Self| &p.calls),
         dialogs: field(|p: &Self| &p.dialogs),
         policy: field(|p: &Self| &p.policy),

@@ -38,6 +38,7 @@ mod policy;
 mod prack;
 mod registrar;
 mod session_timer;
+mod stopped;
 #[cfg(test)]
 mod test_support;
 mod transfer;
@@ -82,8 +83,8 @@ use crate::rng::Rng;
 use crate::sdp::MediaPolicy;
 use crate::time::{Duration, Instant};
 use crate::transaction::{
-    new_branch, ClientEvent, Reliability, ServerEvent, TimerConfig, TimerEvent, TransactionError,
-    TransactionId, TransactionTable, MAX_MESSAGE,
+    new_branch, ClientEvent, NonInviteClientTransaction, NonInviteServerTransaction, Reliability,
+    ServerEvent, TimerConfig, TimerEvent, TransactionId, TransactionTable, MAX_MESSAGE,
 };
 use crate::ua::{self, text, LocalIdentity};
 
@@ -229,39 +230,22 @@ pub struct Stats {
     pub refused_full: u32,
 }
 
-/// A SIP phone with `CALLS` call slots, `TXNS` transaction slots,
+/// A SIP phone with `CALLS` call slots, `TXNS` transaction slots and
 /// `COMPLETED` compact records for answered non-INVITE requests waiting out
-/// Timer J (see [`TransactionTable`]; 0, the default, keeps them in slots)
-/// and `BUFFERS` message buffers (by default one per transaction slot).
-///
-/// The buffers hold every message the phone may have to send again: a
-/// transaction's request or last response while RFC 3261 §17 may ask for
-/// it, and the 2xx a call retransmits until its ACK (§13.3.1.4). Few are
-/// in use at once, so a firmware phone sizes `BUFFERS` by the most its
-/// flows keep at one time ([`buffers_peak`](Self::buffers_peak)). When
-/// every buffer is lent, a new request gets 503 with Retry-After and a
-/// command fails with [`CommandError::NoResources`]; nothing in progress
-/// is dropped.
+/// Timer J (see [`TransactionTable`]; 0, the default, keeps them in slots).
 #[derive(Debug)]
-pub struct Phone<
-    const CALLS: usize,
-    const TXNS: usize = 8,
-    const COMPLETED: usize = 0,
-    const BUFFERS: usize = TXNS,
-> {
+pub struct Phone<const CALLS: usize, const TXNS: usize = 8, const COMPLETED: usize = 0> {
     config: Config,
     rng: Rng,
     now: Instant,
-    txns: TransactionTable<TXNS, COMPLETED, BUFFERS>,
+    txns: TransactionTable<TXNS, COMPLETED>,
     registration: Registration,
     register_tx: Option<TransactionId>,
     outbox: Outbox<OUTBOX_BYTES, OUTBOX_SLOTS>,
     events: Deque<Event, EVENT_SLOTS>,
-    media_out: Deque<(CallHandle, MediaOutput), EVENT_SLOTS>,
-    /// The call slots, taken into use in index order: a slot never used
-    /// holds no bytes, so a new phone carries none of the calls' storage
-    /// (nothing of it is built on the stack and moved at construction).
-    calls: heapless::Vec<Option<Call>, CALLS>,
+    /// Calls whose stream stopped, each owing the shim a `StopStream`.
+    stopped_streams: stopped::StoppedStreams,
+    calls: [Option<Call>; CALLS],
     /// One past the highest live call slot: walks over the calls stop
     /// here, so their cost follows the calls in progress, not `CALLS`.
     calls_high: usize,
@@ -279,9 +263,7 @@ pub struct Phone<
     info_dtmf: info::InfoDtmf,
 }
 
-impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFERS: usize>
-    Phone<CALLS, TXNS, COMPLETED, BUFFERS>
-{
+impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS, TXNS, COMPLETED> {
     /// A phone whose every random choice follows from `seed`.
     pub fn new(config: Config, seed: u64) -> Self {
         let mut rng = Rng::new(seed);
@@ -295,8 +277,8 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
             register_tx: None,
             outbox: Outbox::new(),
             events: Deque::new(),
-            media_out: Deque::new(),
-            calls: heapless::Vec::new(),
+            stopped_streams: stopped::StoppedStreams::default(),
+            calls: core::array::from_fn(|_| None),
             calls_high: 0,
             live_slots: [false; CALLS],
             generations: [0; CALLS],
@@ -324,16 +306,6 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
     /// Live transactions (0 once every exchange and its timers are over).
     pub fn transactions_in_use(&self) -> usize {
         self.txns.len()
-    }
-
-    /// Message buffers lent (0 once nothing may be sent again).
-    pub fn buffers_in_use(&self) -> usize {
-        self.txns.pool().in_use()
-    }
-
-    /// The most message buffers lent at once since the phone was made.
-    pub fn buffers_peak(&self) -> usize {
-        self.txns.pool().peak()
     }
 
     /// The registration's state.
@@ -368,7 +340,7 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
         if let Some(e) = self.events.pop_front() {
             return Some(Output::Event(e));
         }
-        if let Some((call, output)) = self.media_out.pop_front() {
+        if let Some((call, output)) = self.stopped_streams.pop() {
             return Some(Output::Media { call, output });
         }
         for slot in self.call_slots() {
@@ -505,13 +477,7 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
         // for our own requests and our dialogs' peers, so a flood never
         // cuts a live call off; it gets 503 with Retry-After instead.
         let stranger = !in_dialog && !matches!(req.method(), Some(Method::Ack | Method::Cancel));
-        // Likewise for the message buffers: every new request but ACK
-        // needs one for its answer (RFC 3261 §17.2.1, §17.2.2), so with
-        // none free it is refused now, before anything changes.
-        let buffers = self.txns.pool().available();
-        let no_buffer = req.method() != Some(Method::Ack) && buffers == 0;
-        let reserved = TXNS.saturating_sub(self.txns.len()) <= TXNS / 4 || buffers <= BUFFERS / 4;
-        if no_buffer || (stranger && reserved) {
+        if stranger && TXNS.saturating_sub(self.txns.len()) <= TXNS / 4 {
             self.stats.refused_full = self.stats.refused_full.saturating_add(1);
             return self.respond_stateless(req, to, 503, &[("Retry-After", "5")]);
         }
@@ -557,9 +523,7 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
     fn resend_stored(&mut self, id: TransactionId) {
         if let Some(t) = self.txns.get(id) {
             let from = self.config.identity.local;
-            let _ = self
-                .outbox
-                .push(from, t.peer(), t.message(self.txns.pool()));
+            let _ = self.outbox.push(from, t.peer(), t.message());
         }
     }
 
@@ -615,31 +579,21 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
 
     /// Sends `response`, the final answer to the non-INVITE request `raw`,
     /// from a new server transaction that keeps it for the request's
-    /// retransmissions (RFC 3261 §17.2.2); without a free slot or buffer
-    /// the answer still goes out once.
+    /// retransmissions (RFC 3261 §17.2.2); without a free slot the answer
+    /// still goes out once.
     fn answer_in_new_server_transaction(&mut self, raw: &[u8], to: SocketAddr, response: &[u8]) {
-        let tx = self.txns.start_server(
+        let tx = NonInviteServerTransaction::new(
             raw,
             to,
             self.config.reliability,
             self.config.timers,
             self.now,
         );
-        let kept = match tx {
-            Ok(id) => {
-                let kept = self.txns.send_response(id, self.now, response);
-                if kept.is_err() {
-                    self.txns.remove(id);
-                }
-                kept
+        if let Ok(mut tx) = tx {
+            let _ = tx.send_response(self.now, response);
+            if self.txns.insert(tx).is_err() {
+                self.stats.refused_full = self.stats.refused_full.saturating_add(1);
             }
-            Err(e) => Err(e),
-        };
-        if matches!(
-            kept,
-            Err(TransactionError::TableFull | TransactionError::PoolEmpty)
-        ) {
-            self.stats.refused_full = self.stats.refused_full.saturating_add(1);
         }
         self.transmit(to, response);
     }
@@ -793,17 +747,25 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
             .registration
             .server_address(primary, &self.config.register);
         let bytes = buf.get(..n).unwrap_or(&[]);
-        match self.txns.start_client(
+        match NonInviteClientTransaction::new(
             bytes,
             registrar,
             self.config.reliability,
             self.config.timers,
             self.now,
         ) {
-            Ok(id) => {
-                self.register_tx = Some(id);
-                self.transmit(registrar, bytes);
-            }
+            Ok(tx) => match self.txns.insert(tx) {
+                Ok(id) => {
+                    self.register_tx = Some(id);
+                    self.transmit(registrar, bytes);
+                }
+                Err(_) => {
+                    let o = self
+                        .registration
+                        .on_timeout(self.now, &self.config.register);
+                    self.registration_event(o);
+                }
+            },
             Err(_) => {
                 let o = self
                     .registration
