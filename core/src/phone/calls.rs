@@ -12,11 +12,10 @@ use crate::call::{
 use crate::dialog::{CSeqCheck, Dialog, DialogState, RequestClass};
 use crate::media::{MediaInput, MediaStream, StreamParams};
 use crate::message::{Message, MessageWriter, Method, Uri};
-use crate::sdp::{MediaSession, Negotiated, SessionDescription, AUDIO_RTP_CLOCK};
+use crate::sdp::{MediaPolicy, MediaSession, Negotiated, SessionDescription, AUDIO_RTP_CLOCK};
 use crate::time::Duration;
 use crate::transaction::{
-    new_branch, ClientEvent, InviteClientTransaction, InviteServerTransaction, MessageBuf,
-    NonInviteClientTransaction, TimerEvent, TransactionId, MAX_MESSAGE,
+    new_branch, ClientEvent, TimerEvent, TransactionError, TransactionId, MAX_MESSAGE,
 };
 use crate::ua::{self, random_token};
 
@@ -24,7 +23,9 @@ use crate::ua::{self, random_token};
 /// that had a provisional but no final response.
 const REINVITE_TIMER_C: Duration = Duration::from_secs(180);
 
-impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS, TXNS, COMPLETED> {
+impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFERS: usize>
+    Phone<CALLS, TXNS, COMPLETED, BUFFERS>
+{
     // Own frame: its message-sized locals stay off its callers' stack.
     #[inline(never)]
     pub(super) fn handle_call_command(&mut self, c: Command<'_>) {
@@ -163,17 +164,15 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
             .finish(None, body)
             .map_err(|_| CommandError::NoResources)?;
         let bytes = buf.get(..n).unwrap_or(&[]);
-        let tx = InviteClientTransaction::new(
-            bytes,
-            dest,
-            self.config.reliability,
-            self.config.timers,
-            self.now,
-        )
-        .map_err(|_| CommandError::NoResources)?;
         let id = self
             .txns
-            .insert(tx)
+            .start_client(
+                bytes,
+                dest,
+                self.config.reliability,
+                self.config.timers,
+                self.now,
+            )
             .map_err(|_| CommandError::NoResources)?;
         call.invite_tx = Some(id);
         call.no_answer_at = Some(self.now + self.config.no_answer_timeout);
@@ -188,12 +187,27 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
         if let Some(g) = self.generations.get_mut(slot) {
             *g = g.wrapping_add(1);
         }
+        // A slot's storage is taken on its first use (see `Phone::calls`).
+        while self.calls.len() <= slot && self.calls.push(None).is_ok() {}
         if let Some(s) = self.calls.get_mut(slot) {
             *s = Some(call);
             self.calls_high = self.calls_high.max(slot + 1);
             if let Some(live) = self.live_slots.get_mut(slot) {
                 *live = true;
             }
+        }
+    }
+
+    /// Stops retransmitting the 2xx of the call in `slot`, if any, and
+    /// gives its buffer back to the pool.
+    pub(super) fn drop_pending_ok(&mut self, slot: usize) {
+        if let Some(p) = self
+            .calls
+            .get_mut(slot)
+            .and_then(|c| c.as_mut())
+            .and_then(|c| c.pending_ok.take())
+        {
+            self.txns.pool_mut().give_back(p.bytes);
         }
     }
 
@@ -210,6 +224,7 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
     /// user hears why. Transactions run out on their own timers.
     pub(super) fn end_call(&mut self, slot: usize, reason: EndReason) {
         let handle = self.handle(slot);
+        self.drop_pending_ok(slot);
         // Only the parts still needed leave the slot; the call itself is
         // dropped where it is rather than moved onto the stack.
         let Some(entry) = self.calls.get_mut(slot) else {
@@ -280,8 +295,7 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
         // Record-Route), so the answer is built from it.
         let mut req_copy = [0u8; MAX_MESSAGE];
         let n = {
-            let t = self.txns.get(tx).ok_or(CommandError::WrongState)?;
-            let m = t.message();
+            let m = self.txns.message(tx).ok_or(CommandError::WrongState)?;
             let dst = req_copy
                 .get_mut(..m.len())
                 .ok_or(CommandError::NoResources)?;
@@ -337,23 +351,35 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
         )
         .ok_or(InputError::Unusable)?;
         let bytes = buf.get(..n).unwrap_or(&[]);
-        let to = match self.txns.get_mut(tx) {
-            Some(t) => {
-                let _ = t.send_response(self.now, bytes);
-                t.peer()
-            }
+        let (to, held) = match self.txns.get(tx) {
+            Some(t) => (t.peer(), t.holds_buffer()),
             None => return Err(InputError::Unusable),
         };
+        // The call keeps the 2xx in a buffer of the pool (§13.3.1.4). The
+        // transaction gives back the one its provisional held, so a buffer
+        // is sure once the 2xx goes to it; with none, nothing is sent and
+        // the caller refuses (the user's answer fails, and may be tried
+        // again).
+        if !held && self.txns.pool().available() == 0 {
+            return Err(InputError::Unusable);
+        }
+        let _ = self.txns.send_response(tx, self.now, bytes);
+        let kept = self
+            .txns
+            .pool_mut()
+            .lend(bytes)
+            .map_err(|_| InputError::Unusable)?;
         let cseq = req.cseq().and_then(|c| c.ok()).map_or(0, |c| c.seq);
         let t1 = self.config.timers.t1;
         let pending = PendingOk {
-            bytes: MessageBuf::from_slice(bytes).map_err(|_| InputError::Unusable)?,
+            bytes: kept,
             to,
             cseq,
             next: self.now + t1,
             interval: t1,
             give_up: self.now + self.config.timers.t1_x64(),
         };
+        self.drop_pending_ok(slot);
         if let Some(Some(c)) = self.calls.get_mut(slot) {
             c.pending_ok = Some(pending);
             // RFC 4028 §9: the UAS's session timer runs from its 2xx.
@@ -387,10 +413,9 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
         };
         let tag = call.local_tag.clone();
         let mut req_copy = [0u8; MAX_MESSAGE];
-        let Some(t) = self.txns.get(tx) else {
+        let Some(m) = self.txns.message(tx) else {
             return;
         };
-        let m = t.message();
         let n = m.len();
         if let Some(dst) = req_copy.get_mut(..n) {
             dst.copy_from_slice(m);
@@ -405,9 +430,8 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
             return;
         };
         let bytes = buf.get(..len).unwrap_or(&[]);
-        if let Some(t) = self.txns.get_mut(tx) {
-            let _ = t.send_response(self.now, bytes);
-            let peer = t.peer();
+        if let Some(peer) = self.txns.get(tx).map(|t| t.peer()) {
+            let _ = self.txns.send_response(tx, self.now, bytes);
             self.transmit(peer, bytes);
         }
     }
@@ -459,24 +483,20 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
             return;
         };
         let mut buf = [0u8; MAX_MESSAGE];
-        let Some((n, peer)) = self.txns.get(tx).and_then(|t| match t {
-            crate::transaction::Transaction::InviteClient(ic) => {
-                ic.write_cancel(&mut buf).ok().map(|n| (n, ic.peer()))
-            }
-            _ => None,
-        }) else {
+        let Some(peer) = self.txns.get(tx).map(|t| t.peer()) else {
+            return;
+        };
+        let Ok(n) = self.txns.write_cancel(tx, &mut buf) else {
             return;
         };
         let bytes = buf.get(..n).unwrap_or(&[]);
-        if let Ok(tx) = NonInviteClientTransaction::new(
+        let _ = self.txns.start_client(
             bytes,
             peer,
             self.config.reliability,
             self.config.timers,
             self.now,
-        ) {
-            let _ = self.txns.insert(tx);
-        }
+        );
         self.transmit(peer, bytes);
     }
 
@@ -522,15 +542,17 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
         w.header("User-Agent", ua::PRODUCT);
         let n = w.finish(content_type, body).ok()?;
         let bytes = buf.get(..n).unwrap_or(&[]);
-        let tx = NonInviteClientTransaction::new(
+        let id = match self.txns.start_client(
             bytes,
             dest,
             self.config.reliability,
             self.config.timers,
             self.now,
-        )
-        .ok()?;
-        let id = self.txns.insert(tx).ok();
+        ) {
+            Ok(id) => Some(id),
+            Err(TransactionError::TableFull) => None,
+            Err(_) => return None,
+        };
         self.transmit(dest, bytes);
         id
     }
@@ -617,15 +639,16 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
             .finish(Some("application/sdp"), sdp.get(..sdp_len)?)
             .ok()?;
         let bytes = buf.get(..n)?;
-        let tx = InviteClientTransaction::new(
-            bytes,
-            dest,
-            self.config.reliability,
-            self.config.timers,
-            self.now,
-        )
-        .ok()?;
-        let id = self.txns.insert(tx).ok()?;
+        let id = self
+            .txns
+            .start_client(
+                bytes,
+                dest,
+                self.config.reliability,
+                self.config.timers,
+                self.now,
+            )
+            .ok()?;
         let call = self.calls.get_mut(slot)?.as_mut()?;
         call.invite_tx = Some(id);
         // RFC 3261 gives a UAC no timer for an INVITE past its provisional
@@ -700,7 +723,7 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
     }
 
     pub(super) fn request_of(&self, id: TransactionId, out: &mut [u8]) -> Option<usize> {
-        let m = self.txns.get(id)?.message();
+        let m = self.txns.message(id)?;
         out.get_mut(..m.len())?.copy_from_slice(m);
         Some(m.len())
     }
@@ -726,7 +749,7 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
             if call.dialog.is_none() && has_tag {
                 // The INVITE is read where its transaction keeps it: the
                 // table and the call slots are borrowed apart, no copy.
-                let invite = self.txns.get(id).map_or(&[][..], |t| t.message());
+                let invite = self.txns.message(id).unwrap_or(&[]);
                 if let Ok(req) = Message::parse_datagram(invite) {
                     if let Ok(d) = Dialog::new_uac(&req, resp, false) {
                         call.dialog = self.dialogs.insert(d).ok();
@@ -775,7 +798,7 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
         }
         // The INVITE is read where its transaction keeps it: the table and
         // the call slots are borrowed apart, no copy.
-        let invite = self.txns.get(id).map_or(&[][..], |t| t.message());
+        let invite = self.txns.message(id).unwrap_or(&[]);
         let Ok(req) = Message::parse_datagram(invite) else {
             return;
         };
@@ -971,18 +994,20 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
         req: &Message<'_>,
     ) -> Result<(), InputError> {
         let to = ua::response_destination(req, from);
-        let tx = InviteServerTransaction::new(
+        let id = match self.txns.start_server(
             raw,
             to,
             self.config.reliability,
             self.config.timers,
             self.now,
-        )
-        .map_err(|_| InputError::Unusable)?;
-        let Ok(id) = self.txns.insert(tx) else {
-            // No transaction slot: answer statelessly (RFC 3261 §21.5.4).
-            self.stats.refused_full = self.stats.refused_full.saturating_add(1);
-            return self.respond_stateless(req, to, 503, &[("Retry-After", "5")]);
+        ) {
+            Ok(id) => id,
+            Err(TransactionError::TableFull) => {
+                // No transaction slot: answer statelessly (RFC 3261 §21.5.4).
+                self.stats.refused_full = self.stats.refused_full.saturating_add(1);
+                return self.respond_stateless(req, to, 503, &[("Retry-After", "5")]);
+            }
+            Err(_) => return Err(InputError::Unusable),
         };
         // Desk-phone policy (DND, forwarding, call waiting, ...) may answer
         // the call before it rings.
@@ -1009,27 +1034,15 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
         };
         let (mut media, rtp) = self.new_media_session(slot);
         // RFC 3264 §6: answer the offer, or refuse it with 488.
-        let offered = !req.body().is_empty();
-        if offered {
-            let answer = SessionDescription::parse(req.body())
-                .as_ref()
-                .map_err(|_| crate::sdp::NegotiationError::NoAudio)
-                .and_then(|sdp| media.answer_offer(&self.config.media, sdp));
-            if answer.is_err() {
-                self.reply_in_invite_tx(id, req, 488, &[]);
-                return Ok(());
-            }
-        } else {
-            // Late offer: the offer goes in our 200, the answer in the ACK.
-            media.create_offer(&self.config.media);
+        if !take_initial_offer(&mut media, &self.config.media, req.body()) {
+            self.reply_in_invite_tx(id, req, 488, &[]);
+            return Ok(());
         }
         let tag: ua::Text<{ crate::ua::MAX_TAG }> = random_token(&mut self.rng, 12);
-        let dialog = Dialog::new_uas(req, &tag, 180, false).ok();
-        let Some(dialog) = dialog else {
+        let Some(dialog) = self.insert_uas_dialog(req, &tag) else {
             self.reply_in_invite_tx(id, req, 400, &[]);
             return Ok(());
         };
-        let dialog = self.dialogs.insert(dialog).ok();
         // The call is set up in its slot, not built whole on the stack and
         // moved there.
         self.install(
@@ -1063,15 +1076,29 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
         };
         if let Some(n) = ringing {
             let bytes = buf.get(..n).unwrap_or(&[]);
-            if let Some(t) = self.txns.get_mut(id) {
-                let _ = t.send_response(self.now, bytes);
-            }
+            let _ = self.txns.send_response(id, self.now, bytes);
             self.transmit(to, bytes);
         }
         let handle = self.handle(slot);
         self.event(Event::IncomingCall(handle));
         self.arm_ring_timers(slot, ring_timers);
         Ok(())
+    }
+
+    /// Sets up the early dialog of a new incoming call (RFC 3261 §12.1.1)
+    /// in the dialog table. `None` when the INVITE cannot create one (the
+    /// caller answers 400); `Some(None)` when the table is full: the call
+    /// goes on without a dialog.
+    // Own frame: the dialog is built on the stack before it moves into the
+    // table, and that copy stays out of `on_new_invite`'s frame.
+    #[inline(never)]
+    fn insert_uas_dialog(
+        &mut self,
+        req: &Message<'_>,
+        local_tag: &str,
+    ) -> Option<Option<crate::dialog::DialogHandle>> {
+        let dialog = Dialog::new_uas(req, local_tag, 180, false).ok()?;
+        Some(self.dialogs.insert(dialog).ok())
     }
 
     /// Answers the INVITE server transaction `id` with a final status.
@@ -1088,9 +1115,8 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
         let mut buf = [0u8; MAX_MESSAGE];
         if let Some(n) = ua::write_simple_response(&mut buf, req, code, Some(&tag), extra) {
             let bytes = buf.get(..n).unwrap_or(&[]);
-            if let Some(t) = self.txns.get_mut(id) {
-                let _ = t.send_response(self.now, bytes);
-                let peer = t.peer();
+            if let Some(peer) = self.txns.get(id).map(|t| t.peer()) {
+                let _ = self.txns.send_response(id, self.now, bytes);
                 self.transmit(peer, bytes);
             }
         }
@@ -1144,7 +1170,12 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
         if call.pending_ok.as_ref().is_none_or(|p| p.cseq != cseq) {
             return;
         }
-        call.pending_ok = None;
+        if let Some(p) = call.pending_ok.take() {
+            self.txns.pool_mut().give_back(p.bytes);
+        }
+        let Some(Some(call)) = self.calls.get_mut(slot) else {
+            return;
+        };
         let was_answering = call.state == CallState::Answering;
         // Late offer: the answer arrives in the ACK.
         if call.media.offer_pending() && !call.update_offer_pending() {
@@ -1232,16 +1263,18 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
     ) -> Result<(), InputError> {
         let handle = self.handle(slot);
         let to = ua::response_destination(req, from);
-        let tx = InviteServerTransaction::new(
+        let id = match self.txns.start_server(
             raw,
             to,
             self.config.reliability,
             self.config.timers,
             self.now,
-        )
-        .map_err(|_| InputError::Unusable)?;
-        let Ok(id) = self.txns.insert(tx) else {
-            return self.respond_stateless(req, to, 503, &[("Retry-After", "5")]);
+        ) {
+            Ok(id) => id,
+            Err(TransactionError::TableFull) => {
+                return self.respond_stateless(req, to, 503, &[("Retry-After", "5")]);
+            }
+            Err(_) => return Err(InputError::Unusable),
         };
         // A re-INVITE with a higher CSeq than the INVITE our pending 2xx
         // answers shows the peer got that 2xx: its ACK was lost on the way.
@@ -1397,7 +1430,9 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
                     // Queued straight from the call's copy: no
                     // message-sized copy on the stack.
                     let from = self.config.identity.local;
-                    let _ = self.outbox.push(from, p.to, p.bytes.as_bytes());
+                    let _ = self
+                        .outbox
+                        .push(from, p.to, self.txns.pool().bytes(p.bytes));
                     // §13.3.1.4: T1 doubling, capped at T2.
                     p.interval = (p.interval + p.interval).min(self.config.timers.t2);
                     p.next = self.now + p.interval;
@@ -1410,8 +1445,8 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
                 // so a lost ACK changes nothing, and a live call is not
                 // dropped for it.
                 let mut keep = false;
+                self.drop_pending_ok(slot);
                 if let Some(c) = self.calls.get_mut(slot).and_then(|c| c.as_mut()) {
-                    c.pending_ok = None;
                     keep = c.is_confirmed() && !c.media.offer_pending();
                 }
                 // A kept call falls through: its other timers (a glare
@@ -1508,6 +1543,25 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
         let user = &self.config.identity.user;
         let _ = crate::message::push_all(out, &["sip:", user, "@", local.as_str()]);
     }
+}
+
+/// Takes the offer of a new incoming INVITE into `media`: answers the
+/// offer in `body` (RFC 3264 §6), or with no body prepares our own offer
+/// for the 200 (the answer comes in the ACK, RFC 3261 §13.2.1). `false`
+/// when the offer cannot be answered (488).
+// Own frame: the parsed offer and the answer stay out of `on_new_invite`'s
+// frame, which is on the deepest chains of the run loop.
+#[inline(never)]
+fn take_initial_offer(media: &mut MediaSession, policy: &MediaPolicy, body: &[u8]) -> bool {
+    if body.is_empty() {
+        media.create_offer(policy);
+        return true;
+    }
+    SessionDescription::parse(body)
+        .as_ref()
+        .map_err(|_| crate::sdp::NegotiationError::NoAudio)
+        .and_then(|sdp| media.answer_offer(policy, sdp))
+        .is_ok()
 }
 
 fn stream_params(local: SocketAddr, neg: &Negotiated, ssrc: u32) -> StreamParams {

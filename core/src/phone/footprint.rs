@@ -64,7 +64,9 @@ impl PartSizes {
     }
 }
 
-impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS, TXNS, COMPLETED> {
+impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFERS: usize>
+    Phone<CALLS, TXNS, COMPLETED, BUFFERS>
+{
     /// The size of each part of this phone type.
     pub const PART_SIZES: PartSizes = PartSizes {
         whole: size_of::<Self>(),

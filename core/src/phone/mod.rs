@@ -83,8 +83,8 @@ use crate::rng::Rng;
 use crate::sdp::MediaPolicy;
 use crate::time::{Duration, Instant};
 use crate::transaction::{
-    new_branch, ClientEvent, NonInviteClientTransaction, NonInviteServerTransaction, Reliability,
-    ServerEvent, TimerConfig, TimerEvent, TransactionId, TransactionTable, MAX_MESSAGE,
+    new_branch, ClientEvent, Reliability, ServerEvent, TimerConfig, TimerEvent, TransactionError,
+    TransactionId, TransactionTable, MAX_MESSAGE,
 };
 use crate::ua::{self, text, LocalIdentity};
 
@@ -230,22 +230,40 @@ pub struct Stats {
     pub refused_full: u32,
 }
 
-/// A SIP phone with `CALLS` call slots, `TXNS` transaction slots and
+/// A SIP phone with `CALLS` call slots, `TXNS` transaction slots,
 /// `COMPLETED` compact records for answered non-INVITE requests waiting out
-/// Timer J (see [`TransactionTable`]; 0, the default, keeps them in slots).
+/// Timer J (see [`TransactionTable`]; 0, the default, keeps them in slots)
+/// and `BUFFERS` message buffers (by default one per transaction slot).
+///
+/// The buffers hold every message the phone may have to send again: a
+/// transaction's request or last response while RFC 3261 §17 may ask for
+/// it, and the 2xx a call retransmits until its ACK (§13.3.1.4). Few are
+/// in use at once, so a firmware phone sizes `BUFFERS` by the most its
+/// flows keep at one time ([`buffers_peak`](Self::buffers_peak)). When
+/// every buffer is lent, a new request gets 503 with Retry-After and a
+/// command fails with [`CommandError::NoResources`]; nothing in progress
+/// is dropped.
 #[derive(Debug)]
-pub struct Phone<const CALLS: usize, const TXNS: usize = 8, const COMPLETED: usize = 0> {
+pub struct Phone<
+    const CALLS: usize,
+    const TXNS: usize = 8,
+    const COMPLETED: usize = 0,
+    const BUFFERS: usize = TXNS,
+> {
     config: Config,
     rng: Rng,
     now: Instant,
-    txns: TransactionTable<TXNS, COMPLETED>,
+    txns: TransactionTable<TXNS, COMPLETED, BUFFERS>,
     registration: Registration,
     register_tx: Option<TransactionId>,
     outbox: Outbox<OUTBOX_BYTES, OUTBOX_SLOTS>,
     events: Deque<Event, EVENT_SLOTS>,
     /// Calls whose stream stopped, each owing the shim a `StopStream`.
     stopped_streams: stopped::StoppedStreams,
-    calls: [Option<Call>; CALLS],
+    /// The call slots, taken into use in index order: a slot never used
+    /// holds no bytes, so a new phone carries none of the calls' storage
+    /// (nothing of it is built on the stack and moved at construction).
+    calls: heapless::Vec<Option<Call>, CALLS>,
     /// One past the highest live call slot: walks over the calls stop
     /// here, so their cost follows the calls in progress, not `CALLS`.
     calls_high: usize,
@@ -263,7 +281,9 @@ pub struct Phone<const CALLS: usize, const TXNS: usize = 8, const COMPLETED: usi
     info_dtmf: info::InfoDtmf,
 }
 
-impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS, TXNS, COMPLETED> {
+impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFERS: usize>
+    Phone<CALLS, TXNS, COMPLETED, BUFFERS>
+{
     /// A phone whose every random choice follows from `seed`.
     pub fn new(config: Config, seed: u64) -> Self {
         let mut rng = Rng::new(seed);
@@ -278,7 +298,7 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
             outbox: Outbox::new(),
             events: Deque::new(),
             stopped_streams: stopped::StoppedStreams::default(),
-            calls: core::array::from_fn(|_| None),
+            calls: heapless::Vec::new(),
             calls_high: 0,
             live_slots: [false; CALLS],
             generations: [0; CALLS],
@@ -306,6 +326,16 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
     /// Live transactions (0 once every exchange and its timers are over).
     pub fn transactions_in_use(&self) -> usize {
         self.txns.len()
+    }
+
+    /// Message buffers lent (0 once nothing may be sent again).
+    pub fn buffers_in_use(&self) -> usize {
+        self.txns.pool().in_use()
+    }
+
+    /// The most message buffers lent at once since the phone was made.
+    pub fn buffers_peak(&self) -> usize {
+        self.txns.pool().peak()
     }
 
     /// The registration's state.
@@ -477,7 +507,13 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
         // for our own requests and our dialogs' peers, so a flood never
         // cuts a live call off; it gets 503 with Retry-After instead.
         let stranger = !in_dialog && !matches!(req.method(), Some(Method::Ack | Method::Cancel));
-        if stranger && TXNS.saturating_sub(self.txns.len()) <= TXNS / 4 {
+        // Likewise for the message buffers: every new request but ACK
+        // needs one for its answer (RFC 3261 §17.2.1, §17.2.2), so with
+        // none free it is refused now, before anything changes.
+        let buffers = self.txns.pool().available();
+        let no_buffer = req.method() != Some(Method::Ack) && buffers == 0;
+        let reserved = TXNS.saturating_sub(self.txns.len()) <= TXNS / 4 || buffers <= BUFFERS / 4;
+        if no_buffer || (stranger && reserved) {
             self.stats.refused_full = self.stats.refused_full.saturating_add(1);
             return self.respond_stateless(req, to, 503, &[("Retry-After", "5")]);
         }
@@ -523,7 +559,9 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
     fn resend_stored(&mut self, id: TransactionId) {
         if let Some(t) = self.txns.get(id) {
             let from = self.config.identity.local;
-            let _ = self.outbox.push(from, t.peer(), t.message());
+            let _ = self
+                .outbox
+                .push(from, t.peer(), t.message(self.txns.pool()));
         }
     }
 
@@ -579,21 +617,31 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
 
     /// Sends `response`, the final answer to the non-INVITE request `raw`,
     /// from a new server transaction that keeps it for the request's
-    /// retransmissions (RFC 3261 §17.2.2); without a free slot the answer
-    /// still goes out once.
+    /// retransmissions (RFC 3261 §17.2.2); without a free slot or buffer
+    /// the answer still goes out once.
     fn answer_in_new_server_transaction(&mut self, raw: &[u8], to: SocketAddr, response: &[u8]) {
-        let tx = NonInviteServerTransaction::new(
+        let tx = self.txns.start_server(
             raw,
             to,
             self.config.reliability,
             self.config.timers,
             self.now,
         );
-        if let Ok(mut tx) = tx {
-            let _ = tx.send_response(self.now, response);
-            if self.txns.insert(tx).is_err() {
-                self.stats.refused_full = self.stats.refused_full.saturating_add(1);
+        let kept = match tx {
+            Ok(id) => {
+                let kept = self.txns.send_response(id, self.now, response);
+                if kept.is_err() {
+                    self.txns.remove(id);
+                }
+                kept
             }
+            Err(e) => Err(e),
+        };
+        if matches!(
+            kept,
+            Err(TransactionError::TableFull | TransactionError::PoolEmpty)
+        ) {
+            self.stats.refused_full = self.stats.refused_full.saturating_add(1);
         }
         self.transmit(to, response);
     }
@@ -747,25 +795,17 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Phone<CALLS,
             .registration
             .server_address(primary, &self.config.register);
         let bytes = buf.get(..n).unwrap_or(&[]);
-        match NonInviteClientTransaction::new(
+        match self.txns.start_client(
             bytes,
             registrar,
             self.config.reliability,
             self.config.timers,
             self.now,
         ) {
-            Ok(tx) => match self.txns.insert(tx) {
-                Ok(id) => {
-                    self.register_tx = Some(id);
-                    self.transmit(registrar, bytes);
-                }
-                Err(_) => {
-                    let o = self
-                        .registration
-                        .on_timeout(self.now, &self.config.register);
-                    self.registration_event(o);
-                }
-            },
+            Ok(id) => {
+                self.register_tx = Some(id);
+                self.transmit(registrar, bytes);
+            }
             Err(_) => {
                 let o = self
                     .registration
