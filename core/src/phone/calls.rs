@@ -40,6 +40,9 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
             Command::Hangup(h) => self.hangup(h),
             Command::Hold(h) => self.start_reinvite(h, true),
             Command::Resume(h) => self.start_reinvite(h, false),
+            Command::Conference(..) | Command::SplitConference if !cfg!(feature = "conference") => {
+                Err(CommandError::Unsupported)
+            }
             Command::Conference(a, b) => self.start_conference(a, b),
             Command::SplitConference => self.split_conference(),
             Command::SendDtmf {

@@ -48,11 +48,17 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
         id: TransactionId,
         req: &Message<'_>,
     ) -> Option<RingTimers> {
+        // Without the `policy` feature the request is not read for them.
+        let policy = cfg!(feature = "policy");
         let facts = IncomingFacts {
-            anonymous: is_anonymous(req),
+            anonymous: policy && is_anonymous(req),
             other_call_live: self.live_slots.iter().any(|&live| live),
             line_free: self.live_slots.iter().any(|&live| !live),
-            answer_after: requested_answer_after(req),
+            answer_after: if policy {
+                requested_answer_after(req)
+            } else {
+                None
+            },
         };
         match decide_incoming(&self.policy, &facts) {
             IncomingDecision::Ring {
@@ -99,10 +105,11 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
         if let Some(f) = self.features.get_mut(slot) {
             *f = SlotFeatures::default();
         }
-        if self
-            .conference
-            .calls
-            .is_some_and(|calls| calls.contains(&handle))
+        if cfg!(feature = "conference")
+            && self
+                .conference
+                .calls
+                .is_some_and(|calls| calls.contains(&handle))
         {
             self.conference.calls = None;
             self.event(Event::ConferenceEnded);
@@ -351,7 +358,7 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
                 if c.is_confirmed() && !c.media.is_local_hold() && c.own_reinvite.is_none() && c.pending_ok.is_none());
             if hold {
                 let h = self.handle(slot);
-                if self.in_conference(h) {
+                if cfg!(feature = "conference") && self.in_conference(h) {
                     self.leave_conference();
                 }
                 let _ = self.start_reinvite(h, true);
@@ -416,7 +423,8 @@ fn angle(uri: &str) -> Text<{ super::MAX_FORWARD_TARGET + 2 }> {
     t
 }
 
-#[cfg(test)]
+// Both tests need a feature: the policy's, or following a 3xx.
+#[cfg(all(test, any(feature = "policy", feature = "redirect")))]
 mod tests {
     use super::super::{Command, Config, Input, Output, Phone, Policy};
     use super::*;
@@ -470,6 +478,7 @@ mod tests {
         Content-Length: 0\r\n\r\n";
 
     #[test]
+    #[cfg(feature = "policy")]
     fn dnd_refuses_without_ringing_and_forward_always_redirects() {
         let mut p = phone();
         let policy = Policy {

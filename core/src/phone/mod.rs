@@ -761,7 +761,9 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
         if cfg!(feature = "prack") {
             self.run_reliable_timers();
         }
-        self.run_feature_timers();
+        if cfg!(feature = "policy") {
+            self.run_feature_timers();
+        }
         self.run_transfer_timers();
         self.poll_registration();
         if cfg!(feature = "mwi") {

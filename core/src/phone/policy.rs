@@ -129,7 +129,21 @@ pub enum IncomingDecision<'p> {
 
 /// Decides what to do with a new incoming call (precedence in the module
 /// documentation).
+/// Without the `policy` feature only call waiting is left: every call
+/// rings unless the phone is busy (486), and is never answered or
+/// forwarded by itself.
 pub fn decide_incoming<'p>(policy: &'p Policy, facts: &IncomingFacts) -> IncomingDecision<'p> {
+    let busy = !facts.line_free || (facts.other_call_live && !policy.call_waiting);
+    if !cfg!(feature = "policy") {
+        return if busy {
+            IncomingDecision::Refuse(486)
+        } else {
+            IncomingDecision::Ring {
+                answer_after: None,
+                forward_after: None,
+            }
+        };
+    }
     if facts.anonymous {
         if let Some(code) = policy.reject_anonymous {
             return IncomingDecision::Refuse(code);
@@ -141,7 +155,6 @@ pub fn decide_incoming<'p>(policy: &'p Policy, facts: &IncomingFacts) -> Incomin
     if let Some(code) = policy.dnd {
         return IncomingDecision::Refuse(code);
     }
-    let busy = !facts.line_free || (facts.other_call_live && !policy.call_waiting);
     if busy {
         return match &policy.forward_busy {
             Some(t) => IncomingDecision::Redirect(t),
@@ -280,6 +293,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "policy")]
     fn target(s: &str) -> Option<ForwardTarget> {
         crate::ua::text(s)
     }
@@ -297,6 +311,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "policy")]
     fn precedence_anonymous_then_forward_always_then_dnd_then_busy() {
         let mut p = Policy {
             dnd: Some(480),
@@ -351,6 +366,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "policy")]
     fn auto_answer_intercom_and_no_answer_forward_timers() {
         let mut p = Policy {
             auto_answer: Some(Duration::from_secs(5)),

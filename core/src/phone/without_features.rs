@@ -293,3 +293,59 @@ fn without_sha256_a_sha256_challenge_fails_as_an_unknown_algorithm() {
         .contains("algorithm=MD5"));
     assert!(events.is_empty(), "{events:?}");
 }
+
+#[test]
+#[cfg(not(feature = "policy"))]
+fn without_policy_every_call_rings_and_a_call_while_busy_gets_486() {
+    let carol = crate::ua::text("sip:carol@example.com");
+    let policy = Policy {
+        dnd: Some(480),
+        reject_anonymous: Some(433),
+        forward_always: carol.clone(),
+        forward_busy: carol.clone(),
+        forward_no_answer: carol,
+        forward_no_answer_after: Duration::from_secs(1),
+        auto_answer: Some(Duration::ZERO),
+        call_waiting: false,
+        ..Policy::default()
+    };
+    let mut net = two_phones(&policy);
+    net.command(0, Command::Dial { to: BOB });
+    net.run(Duration::from_secs(5));
+    // Neither refused nor forwarded nor answered by itself: it rings.
+    let answers = sent(&net, 1, "SIP/2.0");
+    assert!(
+        answers.iter().any(|a| a.starts_with("SIP/2.0 180 ")),
+        "{answers:?}"
+    );
+    assert!(
+        answers.iter().all(|a| !a.starts_with("SIP/2.0 302 ")
+            && !a.starts_with("SIP/2.0 480 ")
+            && !a.starts_with("SIP/2.0 200 ")),
+        "{answers:?}"
+    );
+    // Call waiting off: a second call while one is live is refused 486,
+    // not forwarded to the busy target.
+    net.wire.clear();
+    net.command(0, Command::Dial { to: BOB });
+    net.run(Duration::from_millis(100));
+    let busy = bobs_answer(&net);
+    assert!(busy.starts_with("SIP/2.0 486 "), "{busy}");
+}
+
+#[test]
+#[cfg(not(feature = "conference"))]
+fn without_conference_the_commands_are_unsupported() {
+    let mut net = two_phones(&Policy::default());
+    net.call(0, 1, BOB);
+    let first = net.last_call(0);
+    net.call(0, 1, BOB);
+    let second = net.last_call(0);
+    assert_ne!(first, second);
+    net.wire.clear();
+    net.command(0, Command::Conference(first, second));
+    assert!(net.saw(0, |e| *e == Event::CommandFailed(CommandError::Unsupported)));
+    assert!(!net.saw(0, |e| matches!(e, Event::ConferenceStarted { .. })));
+    net.command(0, Command::SplitConference);
+    assert!(net.wire.is_empty());
+}
