@@ -10,9 +10,9 @@ use crate::message::{AddrText, Decimal};
 /// Codec formats a [`LocalDescription`] lists on its audio line.
 pub const MAX_LOCAL_FORMATS: usize = 4;
 
-/// A short token copied out of a peer's SDP (a media type, protocol or
-/// format echoed in a rejected stream), stored inline so descriptions stay
-/// `Copy`.
+/// A short token copied out of a peer's SDP, stored inline so descriptions
+/// stay `Copy`; its capacity is also the longest token a rejected stream
+/// echoes ([`RejectedMedia`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ShortToken {
     bytes: [u8; ShortToken::CAPACITY],
@@ -42,25 +42,74 @@ impl ShortToken {
 
 /// A media section the phone declines, answered (and re-offered) with port
 /// 0 and the peer's media type, protocol and first format (RFC 3264 §6, §8).
+/// The three tokens share [`RejectedMedia::CAPACITY`] bytes, each at most
+/// [`ShortToken::CAPACITY`]: the longest real ones, e.g. `application`
+/// `TCP/DTLS/RTP/SAVPF` `webrtc-datachannel`, take 47.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct RejectedMedia {
-    /// The media type, e.g. `video`.
-    pub media: ShortToken,
-    /// The transport protocol, e.g. `RTP/AVP`.
-    pub proto: ShortToken,
-    /// One format from the offer (empty when the offer listed none).
-    pub format: ShortToken,
+    /// The media type, protocol and format, one after the other.
+    text: [u8; RejectedMedia::CAPACITY],
+    media_len: u8,
+    proto_len: u8,
+    format_len: u8,
 }
 
 impl RejectedMedia {
+    /// The bytes the three tokens share.
+    pub const CAPACITY: usize = 48;
+
     /// The rejection of an offered section; `None` when one of its tokens is
-    /// longer than [`ShortToken::CAPACITY`].
+    /// longer than [`ShortToken::CAPACITY`] or together they are longer
+    /// than [`Self::CAPACITY`].
     pub fn of(offered: &MediaDescription<'_>) -> Option<Self> {
+        let format = offered.format_tokens().next().unwrap_or("");
+        Self::new(offered.media, offered.proto, format)
+    }
+
+    /// The rejection of a section with these tokens (see
+    /// [`of`](Self::of)).
+    pub fn new(media: &str, proto: &str, format: &str) -> Option<Self> {
+        let mut text = [0u8; Self::CAPACITY];
+        let mut at = 0;
+        for token in [media, proto, format] {
+            if token.len() > ShortToken::CAPACITY {
+                return None;
+            }
+            let end = at + token.len();
+            text.get_mut(at..end)?.copy_from_slice(token.as_bytes());
+            at = end;
+        }
         Some(RejectedMedia {
-            media: ShortToken::new(offered.media)?,
-            proto: ShortToken::new(offered.proto)?,
-            format: ShortToken::new(offered.format_tokens().next().unwrap_or(""))?,
+            text,
+            media_len: u8::try_from(media.len()).ok()?,
+            proto_len: u8::try_from(proto.len()).ok()?,
+            format_len: u8::try_from(format.len()).ok()?,
         })
+    }
+
+    /// The token of `len` bytes at `start`.
+    fn token(&self, start: usize, len: u8) -> &str {
+        let bytes = self
+            .text
+            .get(start..start + usize::from(len))
+            .unwrap_or_default();
+        core::str::from_utf8(bytes).unwrap_or_default()
+    }
+
+    /// The media type, e.g. `video`.
+    pub fn media(&self) -> &str {
+        self.token(0, self.media_len)
+    }
+
+    /// The transport protocol, e.g. `RTP/AVP`.
+    pub fn proto(&self) -> &str {
+        self.token(usize::from(self.media_len), self.proto_len)
+    }
+
+    /// One format from the offer (empty when the offer listed none).
+    pub fn format(&self) -> &str {
+        let start = usize::from(self.media_len) + usize::from(self.proto_len);
+        self.token(start, self.format_len)
     }
 }
 
@@ -250,9 +299,9 @@ impl LocalDescription {
                 MediaSlot::Audio => self.render_audio(w)?,
                 MediaSlot::Rejected(r) => {
                     // RFC 3264 §6: a rejected stream keeps its type with port 0.
-                    w.put(&["m=", r.media.as_str(), " 0 ", r.proto.as_str()])?;
-                    if !r.format.as_str().is_empty() {
-                        w.put(&[" ", r.format.as_str()])?;
+                    w.put(&["m=", r.media(), " 0 ", r.proto()])?;
+                    if !r.format().is_empty() {
+                        w.put(&[" ", r.format()])?;
                     }
                     w.put(&["\r\n"])?;
                 }

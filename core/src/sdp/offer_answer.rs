@@ -92,7 +92,8 @@ pub enum NegotiationError {
     /// literal (the core does no DNS).
     NoRemoteAddress,
     /// An offered section cannot be echoed: a token is longer than
-    /// [`super::ShortToken::CAPACITY`].
+    /// [`super::ShortToken::CAPACITY`], or its tokens together longer than
+    /// [`super::RejectedMedia::CAPACITY`].
     UnsupportedMedia,
     /// The answer disabled the audio stream (port 0).
     AudioRejected,

@@ -507,6 +507,29 @@ fn short_tokens_hold_up_to_capacity() {
     assert!(ShortToken::new("123456789012345678901234567890123").is_none());
 }
 
+#[test]
+fn a_rejected_section_keeps_its_tokens_within_their_shared_capacity() {
+    let r = RejectedMedia::new("application", "TCP/DTLS/RTP/SAVPF", "webrtc-datachannel").unwrap();
+    assert_eq!(
+        (r.media(), r.proto(), r.format()),
+        ("application", "TCP/DTLS/RTP/SAVPF", "webrtc-datachannel")
+    );
+    let r = RejectedMedia::new("video", "RTP/AVP", "").unwrap();
+    assert_eq!((r.media(), r.proto(), r.format()), ("video", "RTP/AVP", ""));
+    // Exactly the shared capacity, each token within its own; one byte
+    // more anywhere is refused.
+    let xs = core::str::from_utf8(&[b'x'; 64]).unwrap();
+    let full = ShortToken::CAPACITY;
+    let rest = RejectedMedia::CAPACITY - full - 2;
+    let (a, b) = (&xs[..full], &xs[..rest]);
+    let r = RejectedMedia::new(a, b, "ff").unwrap();
+    assert_eq!((r.media(), r.proto(), r.format()), (a, b, "ff"));
+    assert!(RejectedMedia::new(a, b, "fff").is_none());
+    assert!(RejectedMedia::new(a, &xs[..rest + 1], "ff").is_none());
+    assert!(RejectedMedia::new(&xs[..full + 1], &xs[..rest - 1], "ff").is_none());
+    assert!(RejectedMedia::new("video", &xs[..full + 1], "").is_none());
+}
+
 // ------------------------------------------------------- answering offers
 
 #[test]
