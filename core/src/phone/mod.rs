@@ -94,6 +94,12 @@ pub const OUTBOX_BYTES: usize = 4 * MAX_MESSAGE;
 pub const OUTBOX_SLOTS: usize = 16;
 /// Events a phone can queue between two drains.
 pub const EVENT_SLOTS: usize = 16;
+/// Message buffers (`BUFFERS` of [`Phone`]) enough for a desk phone: the
+/// most a phone keeps at once in any call flow of the simulator, under
+/// each of its fault profiles, is 7 (a semi-attended transfer under loss:
+/// the consultation's and the held call's requests, the REFER and its
+/// NOTIFYs), and one more is spare.
+pub const DESK_PHONE_BUFFERS: usize = 8;
 
 /// A phone's settings.
 #[derive(Clone, Debug, PartialEq, Eq)]

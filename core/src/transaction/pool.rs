@@ -33,9 +33,9 @@ pub type BufferId = Handle<BufferSlot>;
 /// buffer a message lands in depends on the inputs alone.
 #[derive(Clone, Debug)]
 pub struct MessagePool<const B: usize> {
-    buffers: Slots<MessageBuf, BufferSlot, B>,
     /// The most buffers lent at once so far.
     peak: usize,
+    buffers: Slots<MessageBuf, BufferSlot, B>,
 }
 
 impl<const B: usize> Default for MessagePool<B> {
@@ -48,8 +48,8 @@ impl<const B: usize> MessagePool<B> {
     /// A pool with every buffer free.
     pub const fn new() -> Self {
         MessagePool {
-            buffers: Slots::new(),
             peak: 0,
+            buffers: Slots::new(),
         }
     }
 

@@ -229,6 +229,10 @@ pub type TransactionId = Handle<TransactionSlot>;
 /// of RFC 3261 §13.3.1.4) through [`pool_mut`](Self::pool_mut).
 #[derive(Clone, Debug)]
 pub struct TransactionTable<const N: usize, const R: usize = 0, const B: usize = N> {
+    /// The buffers of the messages the transactions (and the TU) keep.
+    // First: declared after the indexes, the pool was built in a stack
+    // temporary of the firmware's `boot` and copied whole (10 KiB).
+    pool: MessagePool<B>,
     slots: Slots<Transaction, TransactionSlot, N>,
     branches: BranchIndex<N>,
     timers: DeadlineHeap<N>,
@@ -243,8 +247,6 @@ pub struct TransactionTable<const N: usize, const R: usize = 0, const B: usize =
     /// delivered: its buffer, if the state needs it no more, goes back on
     /// the next call, once the TU has read the request.
     delivered: Option<usize>,
-    /// The buffers of the messages the transactions (and the TU) keep.
-    pool: MessagePool<B>,
     /// Slots seen terminated, for `remove_terminated`; each at most once,
     /// as `listed_ended` says.
     ended: [u16; N],
@@ -262,6 +264,7 @@ impl<const N: usize, const R: usize, const B: usize> TransactionTable<N, R, B> {
     /// An empty table.
     pub fn new() -> Self {
         TransactionTable {
+            pool: MessagePool::new(),
             slots: Slots::new(),
             branches: BranchIndex::new(),
             timers: DeadlineHeap::new(),
@@ -269,7 +272,6 @@ impl<const N: usize, const R: usize, const B: usize> TransactionTable<N, R, B> {
             completed: CompletedRequests::new(),
             lent: None,
             delivered: None,
-            pool: MessagePool::new(),
             ended: [0; N],
             ended_len: 0,
             listed_ended: [false; N],

@@ -14,7 +14,7 @@ use core::net::SocketAddr;
 use cortex_m_rt::entry;
 use handset_baremetal::{Runner, Udp};
 use handset_core::media::MediaInput;
-use handset_core::phone::{CallHandle, Command, Config, Input, Phone, Policy};
+use handset_core::phone::{CallHandle, Command, Config, Input, Phone, Policy, DESK_PHONE_BUFFERS};
 use handset_core::time::Duration;
 use handset_core::ua::text;
 use static_cell::StaticCell;
@@ -31,10 +31,24 @@ const CALLS: usize = 4;
 /// REFER beside it) plus registration and requests outside calls.
 const TRANSACTIONS: usize = 2 * CALLS + 4;
 
+/// Message buffers: what the phone may send again (a request until its
+/// final response, a response until the request stops coming, a 2xx until
+/// its ACK). Few transactions need one at a time: a desk phone's flows
+/// keep at most 7 at once, so [`DESK_PHONE_BUFFERS`] (8), and never more
+/// than one per transaction.
+const BUFFERS: usize = if DESK_PHONE_BUFFERS < TRANSACTIONS {
+    DESK_PHONE_BUFFERS
+} else {
+    TRANSACTIONS
+};
+
 /// Receive buffer and held-transmit buffer of the runner: one Ethernet MTU.
 const DATAGRAM: usize = 1500;
 
-type Board = Runner<Phone<CALLS, TRANSACTIONS>, Udp<driver::StubNet>, driver::StubTimer, DATAGRAM>;
+/// The phone of this image.
+type Handset = Phone<CALLS, TRANSACTIONS, 0, BUFFERS>;
+
+type Board = Runner<Handset, Udp<driver::StubNet>, driver::StubTimer, DATAGRAM>;
 
 /// The phone lives in a static, so its RAM shows in `.bss` and the stack
 /// holds only call frames.

@@ -4,13 +4,13 @@
 use core::mem::size_of;
 
 use handset_core::media::MediaStream;
-use handset_core::phone::{PartSizes, Phone};
+use handset_core::phone::PartSizes;
 use handset_core::sdp::MediaSession;
 use handset_core::transaction::Transaction;
 
-use crate::{Board, CALLS, TRANSACTIONS};
+use crate::{Board, Handset};
 
-const PARTS: PartSizes = Phone::<CALLS, TRANSACTIONS>::PART_SIZES;
+const PARTS: PartSizes = Handset::PART_SIZES;
 
 /// Sizes in bytes, in the order of `footprint.py`'s `SIZE_NAMES`.
 #[used]

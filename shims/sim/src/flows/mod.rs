@@ -18,7 +18,7 @@ mod transfer;
 
 use std::net::SocketAddr;
 
-use handset_core::phone::{CallHandle, Command, Event};
+use handset_core::phone::{CallHandle, Command, Event, DESK_PHONE_BUFFERS};
 use handset_core::time::{Duration, Instant};
 
 use crate::cli::{FlowParams, FlowRegistry, FlowRun};
@@ -313,13 +313,31 @@ impl World {
                     p.transactions_in_use()
                 ));
             }
+            if p.buffers_in_use() != 0 {
+                return Err(format!(
+                    "{name} still holds {} message buffers",
+                    p.buffers_in_use()
+                ));
+            }
+            // The firmware's pool is sized by what the flows need.
+            if p.buffers_peak() > DESK_PHONE_BUFFERS {
+                return Err(format!(
+                    "{name} kept {} message buffers at once, more than a desk phone's {}",
+                    p.buffers_peak(),
+                    DESK_PHONE_BUFFERS
+                ));
+            }
         }
         let proxy = self.proxy();
-        if proxy.transactions_in_use() != 0 || proxy.relays_in_use() != 0 {
+        if proxy.transactions_in_use() != 0
+            || proxy.relays_in_use() != 0
+            || proxy.buffers_in_use() != 0
+        {
             return Err(format!(
-                "proxy still holds {} transactions and {} relays",
+                "proxy still holds {} transactions, {} relays and {} message buffers",
                 proxy.transactions_in_use(),
-                proxy.relays_in_use()
+                proxy.relays_in_use(),
+                proxy.buffers_in_use()
             ));
         }
         Ok(())

@@ -250,6 +250,11 @@ impl<const N: usize> Proxy<N> {
         self.table.len()
     }
 
+    /// Message buffers its transactions hold.
+    pub fn buffers_in_use(&self) -> usize {
+        self.table.pool().in_use()
+    }
+
     /// One line per live transaction (kind, state, method, branch), to
     /// tell which slot a flow left behind.
     pub fn transaction_summaries(&self) -> Vec<String> {
