@@ -373,6 +373,8 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
 
     /// The next output, until `None`.
     pub fn poll_output(&mut self) -> Option<Output<'_>> {
+        // Only a datagram returned by this very call may be put back.
+        self.outbox.forget_last();
         if let Some(e) = self.events.pop_front() {
             return Some(Output::Event(e));
         }
@@ -392,6 +394,15 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
         }
         let (from, to, data) = self.outbox.pop()?;
         Some(Output::Transmit { from, to, data })
+    }
+
+    /// Puts the datagram the last [`Phone::poll_output`] returned back at
+    /// the head of the queue, for a caller whose driver cannot take it yet
+    /// (a full send buffer): the next `poll_output` that returns a
+    /// datagram returns it again, so the caller keeps no copy. `false` when
+    /// the last output was not a datagram or an input came in between.
+    pub fn put_back_transmit(&mut self) -> bool {
+        self.outbox.unpop()
     }
 
     /// When the phone next needs [`Input::Tick`].

@@ -4,6 +4,10 @@
 //! Bytes go into one fixed arena; records point into it. The caller drains
 //! every output after each input (the run-loop contract), so the arena is
 //! reset whenever the queue runs empty and never fragments.
+//!
+//! A caller whose driver cannot take a datagram yet puts it back
+//! ([`Outbox::unpop`]) instead of copying it aside: it stays first in the
+//! queue until the driver takes it.
 
 use core::net::SocketAddr;
 
@@ -32,6 +36,9 @@ pub struct Outbox<const BYTES: usize, const SLOTS: usize> {
     arena: [u8; BYTES],
     used: usize,
     records: Deque<Record, SLOTS>,
+    /// The datagram [`Outbox::pop`] took last, while its bytes are intact
+    /// (until the next push).
+    last: Option<Record>,
     dropped: u32,
 }
 
@@ -48,6 +55,7 @@ impl<const BYTES: usize, const SLOTS: usize> Outbox<BYTES, SLOTS> {
             arena: [0; BYTES],
             used: 0,
             records: Deque::new(),
+            last: None,
             dropped: 0,
         }
     }
@@ -74,6 +82,9 @@ impl<const BYTES: usize, const SLOTS: usize> Outbox<BYTES, SLOTS> {
         to: SocketAddr,
         write: impl FnOnce(&mut [u8]) -> Option<usize>,
     ) -> Result<(), OutboxError> {
+        // A push may write over the bytes of the datagram taken last (the
+        // arena restarts once the queue ran empty).
+        self.last = None;
         if self.records.is_full() {
             self.dropped = self.dropped.saturating_add(1);
             return Err(OutboxError::Full);
@@ -108,8 +119,34 @@ impl<const BYTES: usize, const SLOTS: usize> Outbox<BYTES, SLOTS> {
             // The record just taken still points at intact bytes.
             self.used = 0;
         }
+        self.last = Some(r);
         let data = self.arena.get(r.start..r.start + r.len).unwrap_or(&[]);
         Some((r.from, r.to, data))
+    }
+
+    /// Puts the datagram [`Outbox::pop`] took last back at the front of the
+    /// queue, for a caller whose driver could not take it yet; the next
+    /// `pop` returns it again. `false` when there is nothing to put back:
+    /// nothing was taken, it was put back already, or a datagram was
+    /// queued since (its bytes may be gone).
+    pub fn unpop(&mut self) -> bool {
+        let Some(r) = self.last.take() else {
+            return false;
+        };
+        // Cannot fail: `pop` made room for it and nothing was pushed since.
+        if self.records.push_front(r).is_err() {
+            return false;
+        }
+        // The arena restarted when the queue ran empty: pushes go after the
+        // bytes put back.
+        self.used = self.used.max(r.start + r.len);
+        true
+    }
+
+    /// Forgets the datagram taken last: it was sent, and can no longer be
+    /// put back.
+    pub fn forget_last(&mut self) {
+        self.last = None;
     }
 
     /// Whether nothing is queued.
@@ -143,6 +180,84 @@ mod tests {
         // Drained: the whole arena is free again.
         o.push(addr(1), addr(2), &[7u8; 16]).unwrap();
         assert_eq!(o.pop().unwrap().2, &[7u8; 16]);
+    }
+
+    #[test]
+    fn a_datagram_put_back_comes_first_again_with_its_bytes() {
+        let mut o: Outbox<16, 4> = Outbox::new();
+        assert!(!o.unpop(), "nothing taken yet");
+        o.push(addr(1), addr(2), b"abcd").unwrap();
+        o.push(addr(1), addr(3), b"efgh").unwrap();
+        assert_eq!(o.pop().unwrap().2, b"abcd");
+        assert!(o.unpop());
+        assert!(!o.unpop(), "put back once only");
+        assert_eq!(o.pop().unwrap(), (addr(1), addr(2), &b"abcd"[..]));
+        // The last one, which restarted the arena: put back, then a push
+        // lands after its bytes instead of over them.
+        assert_eq!(o.pop().unwrap().2, b"efgh");
+        assert!(o.is_empty());
+        assert!(o.unpop());
+        o.push(addr(1), addr(4), b"ijkl").unwrap();
+        assert_eq!(o.pop().unwrap(), (addr(1), addr(3), &b"efgh"[..]));
+        assert_eq!(o.pop().unwrap(), (addr(1), addr(4), &b"ijkl"[..]));
+        assert!(o.pop().is_none());
+    }
+
+    #[test]
+    fn nothing_to_put_back_after_a_push_or_once_forgotten() {
+        let mut o: Outbox<16, 4> = Outbox::new();
+        o.push(addr(1), addr(2), b"abcd").unwrap();
+        assert_eq!(o.pop().unwrap().2, b"abcd");
+        // The arena restarted: this push writes where "abcd" was.
+        o.push(addr(1), addr(2), b"wxyz").unwrap();
+        assert!(!o.unpop());
+        assert_eq!(o.pop().unwrap().2, b"wxyz");
+        o.forget_last();
+        assert!(!o.unpop());
+        assert!(o.pop().is_none());
+        assert_eq!(o.dropped(), 0);
+    }
+
+    #[test]
+    fn a_phone_gives_back_a_datagram_put_back_and_nothing_else() {
+        use crate::phone::{Command, Config, Event, Input, Output, Phone};
+        use crate::time::Instant;
+        let local = addr(5060);
+        let mut config = Config::new("alice", "example.com", local).unwrap();
+        config.registrar = Some(addr(5070));
+        let mut p: Phone<1> = Phone::new(config, 3);
+        let t0 = Instant::ZERO;
+        assert!(!p.put_back_transmit(), "nothing taken yet");
+        p.handle_input(t0, Input::Command(Command::Register))
+            .unwrap();
+        let first = match p.poll_output() {
+            Some(Output::Transmit { from, to, data }) => (from, to, data.to_vec()),
+            other => panic!("{other:?}"),
+        };
+        assert!(first.2.starts_with(b"REGISTER "));
+        // The driver refused it: put back, it comes again, byte for byte.
+        assert!(p.put_back_transmit());
+        let again = match p.poll_output() {
+            Some(Output::Transmit { from, to, data }) => (from, to, data.to_vec()),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(again, first);
+        assert!(p.poll_output().is_none());
+        assert!(!p.put_back_transmit(), "the last poll returned nothing");
+        // An event is not a datagram: after it, there is nothing to put
+        // back.
+        let stale = crate::phone::CallHandle {
+            slot: 0,
+            generation: 9,
+        };
+        p.handle_input(t0, Input::Command(Command::Hangup(stale)))
+            .unwrap();
+        assert!(matches!(
+            p.poll_output(),
+            Some(Output::Event(Event::CommandFailed(_)))
+        ));
+        assert!(!p.put_back_transmit());
+        assert!(p.poll_output().is_none());
     }
 
     #[test]

@@ -77,7 +77,7 @@ fn main() {
     let config = Config::new("handset", "localhost", local).expect("short names");
     // Firmware seeds from a hardware RNG or unique ID mixed with a counter.
     let phone: Phone<2> = Phone::new(config, 0xfeed);
-    // 1500: the largest datagram the runner receives or holds back.
+    // 1500: the largest datagram the runner receives.
     let mut runner: Runner<Phone<2>, _, _, 1500> = Runner::new(phone, Udp(Driver(socket)), clock);
 
     if let Some(uri) = &dial {

@@ -49,6 +49,10 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
         })
     }
 
+    fn put_back_transmit(&mut self) -> bool {
+        Phone::put_back_transmit(self)
+    }
+
     fn poll_timeout(&self) -> Option<Instant> {
         Phone::poll_timeout(self)
     }

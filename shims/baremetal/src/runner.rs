@@ -43,6 +43,13 @@ pub trait SansIoCore {
     /// The next thing to carry out, if any.
     fn poll_output(&mut self) -> Option<CoreOutput<'_, Self::Event>>;
 
+    /// Puts the message the last [`SansIoCore::poll_output`] returned back
+    /// at the head of the queue: the transport could not take it yet. The
+    /// core keeps it (so the runner needs no copy) and returns it again
+    /// first. `false` when it cannot; the runner then drops the message
+    /// and counts it, as a lost datagram.
+    fn put_back_transmit(&mut self) -> bool;
+
     /// When the core next needs [`SansIoCore::handle_tick`].
     fn poll_timeout(&self) -> Option<Instant>;
 }
@@ -63,22 +70,6 @@ pub struct RunnerStats {
     pub deferred: u32,
 }
 
-/// A message the transport refused for now, kept until it takes it.
-#[derive(Debug)]
-struct Held<const BUF: usize> {
-    from: SocketAddr,
-    to: SocketAddr,
-    len: usize,
-    bytes: [u8; BUF],
-    full: bool,
-}
-
-impl<const BUF: usize> Held<BUF> {
-    fn data(&self) -> &[u8] {
-        self.bytes.get(..self.len).unwrap_or(&[])
-    }
-}
-
 /// How long to wait before offering a held message again when the driver
 /// gives no readiness signal of its own.
 pub const RETRY_DELAY: Duration = Duration::from_millis(1);
@@ -89,15 +80,18 @@ pub const MAX_RECEIVE_PER_POLL: usize = 8;
 
 /// Pumps a [`SansIoCore`] over one [`Transport`] with one [`Clock`].
 ///
-/// `BUF` is the size of the datagram receive buffer and of the buffer that
-/// holds one refused outgoing message: at least the core's largest message.
+/// `BUF` is the size of the datagram receive buffer: at least the largest
+/// message the core takes. A message the transport refuses for now stays
+/// in the core ([`SansIoCore::put_back_transmit`]) until it takes it.
 #[derive(Debug)]
 pub struct Runner<C, T, K, const BUF: usize> {
     core: C,
     transport: T,
     clock: K,
     scratch: [u8; BUF],
-    held: Held<BUF>,
+    /// The transport refused the core's next message; nothing more is
+    /// received or sent until it takes it.
+    blocked: bool,
     stats: RunnerStats,
 }
 
@@ -109,13 +103,7 @@ impl<C: SansIoCore, T: Transport, K: Clock, const BUF: usize> Runner<C, T, K, BU
             transport,
             clock,
             scratch: [0; BUF],
-            held: Held {
-                from: SocketAddr::from(([0, 0, 0, 0], 0)),
-                to: SocketAddr::from(([0, 0, 0, 0], 0)),
-                len: 0,
-                bytes: [0; BUF],
-                full: false,
-            },
+            blocked: false,
             stats: RunnerStats::default(),
         }
     }
@@ -149,7 +137,7 @@ impl<C: SansIoCore, T: Transport, K: Clock, const BUF: usize> Runner<C, T, K, BU
 
     /// Whether a message is held because the transport pushed back.
     pub fn is_blocked(&self) -> bool {
-        self.held.full
+        self.blocked
     }
 
     /// Takes the core, the transport and the clock back.
@@ -171,17 +159,20 @@ impl<C: SansIoCore, T: Transport, K: Clock, const BUF: usize> Runner<C, T, K, BU
     ) -> Result<Option<Instant>, T::Error> {
         let now = self.clock.now();
         ignore_pushback(self.transport.flush())?;
-        if self.retry_held()? {
+        if self.blocked {
+            // The message put back comes first again.
+            self.blocked = false;
             drain(
                 &mut self.core,
                 &mut self.transport,
-                &mut self.held,
+                &mut self.blocked,
+                true,
                 &mut self.stats,
                 &mut on_event,
             )?;
         }
         let mut handled = 0;
-        while !self.held.full && handled < MAX_RECEIVE_PER_POLL {
+        while !self.blocked && handled < MAX_RECEIVE_PER_POLL {
             match self.transport.receive(&mut self.scratch) {
                 Ok(Some(m)) => {
                     handled += 1;
@@ -201,7 +192,8 @@ impl<C: SansIoCore, T: Transport, K: Clock, const BUF: usize> Runner<C, T, K, BU
             drain(
                 &mut self.core,
                 &mut self.transport,
-                &mut self.held,
+                &mut self.blocked,
+                false,
                 &mut self.stats,
                 &mut on_event,
             )?;
@@ -213,43 +205,18 @@ impl<C: SansIoCore, T: Transport, K: Clock, const BUF: usize> Runner<C, T, K, BU
         drain(
             &mut self.core,
             &mut self.transport,
-            &mut self.held,
+            &mut self.blocked,
+            false,
             &mut self.stats,
             &mut on_event,
         )?;
         let wake = self.core.poll_timeout();
-        Ok(if self.held.full {
+        Ok(if self.blocked {
             let retry = now + RETRY_DELAY;
             Some(wake.map_or(retry, |w| w.min(retry)))
         } else {
             wake
         })
-    }
-
-    /// Offers the held message again; `true` once nothing is held.
-    fn retry_held(&mut self) -> Result<bool, T::Error> {
-        if !self.held.full {
-            return Ok(true);
-        }
-        match self
-            .transport
-            .transmit(self.held.from, self.held.to, self.held.data())
-        {
-            Ok(()) => {
-                self.stats.transmitted = self.stats.transmitted.wrapping_add(1);
-                self.held.full = false;
-                Ok(true)
-            }
-            Err(e) => match e.kind() {
-                TransportErrorKind::WouldBlock => Ok(false),
-                TransportErrorKind::TooLarge | TransportErrorKind::Unreachable => {
-                    self.stats.dropped_outgoing = self.stats.dropped_outgoing.wrapping_add(1);
-                    self.held.full = false;
-                    Ok(true)
-                }
-                _ => Err(e),
-            },
-        }
     }
 }
 
@@ -262,40 +229,46 @@ fn ignore_pushback<E: TransportError>(r: Result<(), E>) -> Result<(), E> {
 }
 
 /// Carries out the core's outputs until it has none or the transport
-/// pushes back (then the refused message is held and the rest stay queued
-/// in the core).
-fn drain<C: SansIoCore, T: Transport, const BUF: usize>(
+/// pushes back (then the refused message is put back in the core, first in
+/// its queue, and `blocked` is set). `retrying`: the first message is one
+/// put back before, already counted as deferred.
+fn drain<C: SansIoCore, T: Transport>(
     core: &mut C,
     transport: &mut T,
-    held: &mut Held<BUF>,
+    blocked: &mut bool,
+    mut retrying: bool,
     stats: &mut RunnerStats,
     on_event: &mut impl FnMut(C::Event),
 ) -> Result<(), T::Error> {
-    while !held.full {
+    while !*blocked {
         let Some(out) = core.poll_output() else {
             break;
         };
-        match out {
-            CoreOutput::Event(e) => on_event(e),
-            CoreOutput::Transmit { from, to, data } => match transport.transmit(from, to, data) {
-                Ok(()) => stats.transmitted = stats.transmitted.wrapping_add(1),
-                Err(e) => match e.kind() {
-                    TransportErrorKind::WouldBlock => match held.bytes.get_mut(..data.len()) {
-                        Some(dst) => {
-                            dst.copy_from_slice(data);
-                            held.from = from;
-                            held.to = to;
-                            held.len = data.len();
-                            held.full = true;
+        let (from, to, data) = match out {
+            CoreOutput::Event(e) => {
+                on_event(e);
+                continue;
+            }
+            CoreOutput::Transmit { from, to, data } => (from, to, data),
+        };
+        let retry = core::mem::take(&mut retrying);
+        match transport.transmit(from, to, data) {
+            Ok(()) => stats.transmitted = stats.transmitted.wrapping_add(1),
+            Err(e) => match e.kind() {
+                TransportErrorKind::WouldBlock => {
+                    if core.put_back_transmit() {
+                        *blocked = true;
+                        if !retry {
                             stats.deferred = stats.deferred.wrapping_add(1);
                         }
-                        None => stats.dropped_outgoing = stats.dropped_outgoing.wrapping_add(1),
-                    },
-                    TransportErrorKind::TooLarge | TransportErrorKind::Unreachable => {
+                    } else {
                         stats.dropped_outgoing = stats.dropped_outgoing.wrapping_add(1);
                     }
-                    _ => return Err(e),
-                },
+                }
+                TransportErrorKind::TooLarge | TransportErrorKind::Unreachable => {
+                    stats.dropped_outgoing = stats.dropped_outgoing.wrapping_add(1);
+                }
+                _ => return Err(e),
             },
         }
     }

@@ -42,7 +42,8 @@ const BUFFERS: usize = if DESK_PHONE_BUFFERS < TRANSACTIONS {
     TRANSACTIONS
 };
 
-/// Receive buffer and held-transmit buffer of the runner: one Ethernet MTU.
+/// Receive buffer of the runner: one Ethernet MTU. A datagram the driver
+/// refuses stays in the phone until it takes it.
 const DATAGRAM: usize = 1500;
 
 /// The phone of this image.

@@ -209,7 +209,9 @@ pub struct OptionsCore {
     pub next: Option<Instant>,
     pub body_len: usize,
     out: VecDeque<(SocketAddr, Vec<u8>)>,
-    current: Vec<u8>,
+    /// The message the last `poll_output` returned, while it may be put
+    /// back.
+    current: Option<(SocketAddr, Vec<u8>)>,
     events: VecDeque<PingEvent>,
 }
 
@@ -224,7 +226,7 @@ impl OptionsCore {
             next: peer.map(|_| Instant::ZERO),
             body_len,
             out: VecDeque::new(),
-            current: Vec::new(),
+            current: None,
             events: VecDeque::new(),
         }
     }
@@ -284,16 +286,26 @@ impl SansIoCore for OptionsCore {
     }
 
     fn poll_output(&mut self) -> Option<CoreOutput<'_, PingEvent>> {
+        self.current = None;
         if let Some(e) = self.events.pop_front() {
             return Some(CoreOutput::Event(e));
         }
-        let (to, data) = self.out.pop_front()?;
-        self.current = data;
+        let (to, data) = self.current.insert(self.out.pop_front()?);
         Some(CoreOutput::Transmit {
             from: self.local,
-            to,
-            data: &self.current,
+            to: *to,
+            data,
         })
+    }
+
+    fn put_back_transmit(&mut self) -> bool {
+        match self.current.take() {
+            Some(m) => {
+                self.out.push_front(m);
+                true
+            }
+            None => false,
+        }
     }
 
     fn poll_timeout(&self) -> Option<Instant> {
