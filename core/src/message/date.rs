@@ -39,7 +39,7 @@ impl SipDate {
     /// §3.1.2.12); names are case-sensitive as in RFC 2616 §3.3.1. Error
     /// offsets are relative to `s`.
     pub fn parse(s: &str) -> Result<SipDate, ParseError> {
-        let lead = s.len() - s.trim_start().len();
+        let lead = s.len() - s.trim_ascii_start().len();
         let t = trim_lws(s);
         let bad = |at: usize| ParseError::new(ParseErrorKind::BadHeaderValue, lead + at);
         // "Sun, 06 Nov 1994 08:49:37 GMT" is exactly 29 bytes.

@@ -296,7 +296,7 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
                         let is_tag = p
                             .split('=')
                             .next()
-                            .is_some_and(|n| n.trim().eq_ignore_ascii_case("tag"));
+                            .is_some_and(|n| n.trim_ascii().eq_ignore_ascii_case("tag"));
                         if !p.is_empty() && !is_tag {
                             w.text(&[";", p]);
                         }

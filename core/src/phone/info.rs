@@ -70,7 +70,7 @@ pub enum InfoBodyError {
 
 /// Reads the digit of a DTMF INFO body of type `content_type`.
 pub fn parse_dtmf_info(content_type: &str, body: &[u8]) -> Result<InfoDigit, InfoBodyError> {
-    let media_type = content_type.split(';').next().unwrap_or("").trim();
+    let media_type = content_type.split(';').next().unwrap_or("").trim_ascii();
     let text = core::str::from_utf8(body).map_err(|_| InfoBodyError::BadSignal)?;
     if media_type.eq_ignore_ascii_case(DTMF_RELAY_TYPE) {
         let mut digit = None;
@@ -79,7 +79,7 @@ pub fn parse_dtmf_info(content_type: &str, body: &[u8]) -> Result<InfoDigit, Inf
             let Some((name, value)) = line.split_once('=') else {
                 continue;
             };
-            let (name, value) = (name.trim(), value.trim());
+            let (name, value) = (name.trim_ascii(), value.trim_ascii());
             if name.eq_ignore_ascii_case("Signal") {
                 digit = Some(signal_digit(value).ok_or(InfoBodyError::BadSignal)?);
             } else if name.eq_ignore_ascii_case("Duration") {
@@ -92,7 +92,7 @@ pub fn parse_dtmf_info(content_type: &str, body: &[u8]) -> Result<InfoDigit, Inf
         let digit = digit.ok_or(InfoBodyError::NoSignal)?;
         Ok(InfoDigit { digit, duration })
     } else if media_type.eq_ignore_ascii_case(DTMF_TYPE) {
-        let value = text.trim();
+        let value = text.trim_ascii();
         if value.is_empty() {
             return Err(InfoBodyError::NoSignal);
         }

@@ -263,7 +263,7 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
                 // yet); one that does not parse is ignored.
                 let typed = req
                     .content_type()
-                    .is_some_and(|t| t.trim().eq_ignore_ascii_case(MWI_BODY_TYPE));
+                    .is_some_and(|t| t.trim_ascii().eq_ignore_ascii_case(MWI_BODY_TYPE));
                 if typed && was_live {
                     if let Ok(summary) = parse_message_summary(req.body()) {
                         self.mwi.summary = Some(summary);

@@ -200,7 +200,7 @@ pub fn is_anonymous(req: &Message<'_>) -> bool {
     let privacy_id = req
         .header_values(HeaderName::Other("Privacy"))
         .flat_map(|v| v.split(';'))
-        .any(|p| p.trim().eq_ignore_ascii_case("id"));
+        .any(|p| p.trim_ascii().eq_ignore_ascii_case("id"));
     from_hidden || privacy_id
 }
 
@@ -218,8 +218,8 @@ pub fn requested_answer_after(req: &Message<'_>) -> Option<Duration> {
         let params = value.rsplit('>').next().unwrap_or(value);
         for p in params.split(';') {
             let (name, arg) = match p.split_once('=') {
-                Some((n, a)) => (n.trim(), a.trim().trim_matches('"')),
-                None => (p.trim(), ""),
+                Some((n, a)) => (n.trim_ascii(), a.trim_ascii().trim_matches('"')),
+                None => (p.trim_ascii(), ""),
             };
             let delay = if name.eq_ignore_ascii_case("answer-after") {
                 arg.parse::<u32>()

@@ -46,7 +46,7 @@ fn supports_option(supported: &str, tag: &str) -> bool {
     (cfg!(feature = "prack") && tag.eq_ignore_ascii_case(OPTION_TAG))
         || supported
             .split(',')
-            .any(|t| t.trim().eq_ignore_ascii_case(tag))
+            .any(|t| t.trim_ascii().eq_ignore_ascii_case(tag))
 }
 
 /// Whether an option-tag list names `100rel` (a malformed list counts as not).

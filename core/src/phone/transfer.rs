@@ -139,7 +139,7 @@ fn first_free<T>(slots: &[Option<T>]) -> Option<usize> {
 /// §19.1.4: user case-sensitive, host not).
 fn same_party(a: &str, b: &str) -> bool {
     fn strip(s: &str) -> &str {
-        s.trim().trim_start_matches('<').trim_end_matches('>')
+        s.trim_ascii().trim_start_matches('<').trim_end_matches('>')
     }
     let (Ok(a), Ok(b)) = (Uri::parse(strip(a)), Uri::parse(strip(b))) else {
         return false;

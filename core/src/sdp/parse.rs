@@ -468,7 +468,7 @@ fn parse_rtpmap<'a>(body: &'a [u8], value: &'a str) -> Result<RtpMap<'a>, SdpErr
     );
     let (pt, rest) = value.split_once([' ', '\t']).ok_or(bad)?;
     let pt: u8 = num_field(body, pt, SdpErrorKind::BadAttribute)?;
-    let mut parts = rest.trim_start().split('/');
+    let mut parts = rest.trim_ascii_start().split('/');
     let encoding = parts.next().unwrap_or("");
     let clock = parts.next().ok_or(bad)?;
     if encoding.is_empty() || pt > 127 {
@@ -565,7 +565,7 @@ impl<'a> SessionDescription<'a> {
 
     fn attribute(&mut self, body: &'a [u8], text: &'a str) -> Result<(), SdpError> {
         let (name, value) = match text.split_once(':') {
-            Some((n, v)) => (n, Some(v.trim())),
+            Some((n, v)) => (n, Some(v.trim_ascii())),
             None => (text, None),
         };
         if let Some(d) = Direction::from_attribute(name) {
@@ -593,7 +593,7 @@ impl<'a> SessionDescription<'a> {
                     if m.fmtp(pt).is_none() {
                         let _ = m.fmtps.push(Fmtp {
                             pt,
-                            params: params.trim(),
+                            params: params.trim_ascii(),
                         });
                     }
                 }

@@ -46,7 +46,7 @@ pub fn parse_message_summary(body: &[u8]) -> Result<MessageSummary, SummaryError
     let mut voice = None;
     for (i, line) in text.lines().enumerate() {
         let n = u16::try_from(i).unwrap_or(u16::MAX);
-        let line = line.trim();
+        let line = line.trim_ascii();
         if line.is_empty() {
             // The summary lines end at the first blank line; message
             // headers may follow.
@@ -55,7 +55,7 @@ pub fn parse_message_summary(body: &[u8]) -> Result<MessageSummary, SummaryError
         let Some((name, value)) = line.split_once(':') else {
             continue;
         };
-        let (name, value) = (name.trim(), value.trim());
+        let (name, value) = (name.trim_ascii(), value.trim_ascii());
         if name.eq_ignore_ascii_case("Messages-Waiting") {
             waiting = Some(if value.eq_ignore_ascii_case("yes") {
                 true
@@ -77,7 +77,7 @@ pub fn parse_message_summary(body: &[u8]) -> Result<MessageSummary, SummaryError
 /// `new/old` optionally followed by `(urgent-new/urgent-old)`.
 fn parse_counts(value: &str) -> Option<MessageCounts> {
     let (plain, urgent) = match value.split_once('(') {
-        Some((p, u)) => (p.trim(), Some(u.trim().strip_suffix(')')?.trim())),
+        Some((p, u)) => (p.trim_ascii(), Some(u.trim_ascii().strip_suffix(')')?.trim_ascii())),
         None => (value, None),
     };
     let (new, old) = pair(plain)?;
@@ -95,7 +95,7 @@ fn parse_counts(value: &str) -> Option<MessageCounts> {
 
 fn pair(s: &str) -> Option<(u32, u32)> {
     let (a, b) = s.split_once('/')?;
-    Some((a.trim().parse().ok()?, b.trim().parse().ok()?))
+    Some((a.trim_ascii().parse().ok()?, b.trim_ascii().parse().ok()?))
 }
 
 #[cfg(test)]

@@ -65,7 +65,7 @@ pub(crate) fn write_derived(
 
     let mut w = MessageWriter::new(out);
     w.request_line(method, line.uri);
-    w.header("Via", via.trim());
+    w.header("Via", via.trim_ascii());
     for route in original
         .headers()
         .filter(|h| HeaderName::Route.matches(h.name))
