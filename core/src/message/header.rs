@@ -46,28 +46,28 @@ macro_rules! header_names {
                 }
             }
 
+            // The three below read the name tables by `index`: a `match`
+            // with a string per arm compiled to about 1 KiB on a Cortex-M.
+
             /// The canonical full name.
             pub fn as_str(&self) -> &'a str {
-                match self {
-                    $( HeaderName::$variant => $full, )*
-                    HeaderName::Other(s) => s,
+                match (self, self.index()) {
+                    (HeaderName::Other(s), _) => s,
+                    (_, i) => i.and_then(|i| FULL_NAMES.get(i)).copied().unwrap_or(""),
                 }
             }
 
             /// The compact form, for headers that have one.
             pub fn compact(&self) -> Option<&'static str> {
-                match self {
-                    $( HeaderName::$variant => { None $( .or(Some($compact)) )? } )*
-                    HeaderName::Other(_) => None,
-                }
+                // The compact forms are single lower-case letters.
+                let i = self.index()?;
+                let letter = COMPACT_TABLE.iter().position(|&n| usize::from(n) == i + 1)?;
+                "abcdefghijklmnopqrstuvwxyz".get(letter..letter + 1)
             }
 
             /// Whether the written `name` denotes this header.
             pub fn matches(&self, name: &str) -> bool {
-                match self {
-                    $( HeaderName::$variant => eq_ic(name, $full) $( || eq_ic(name, $compact) )?, )*
-                    HeaderName::Other(s) => eq_ic(name, s),
-                }
+                eq_ic(name, self.as_str()) || self.compact().is_some_and(|c| eq_ic(name, c))
             }
         }
     };
@@ -212,6 +212,8 @@ const COMPACT_TABLE: [u8; 26] = {
     while i < COMPACT_NAMES.len() {
         let b = COMPACT_NAMES[i].as_bytes();
         if b.len() == 1 {
+            // `HeaderName::compact` reads the letter back from its position.
+            assert!(b[0].is_ascii_lowercase(), "compact form not a lower-case letter");
             t[(b[0] | 0x20).wrapping_sub(b'a') as usize] = (i + 1) as u8;
         }
         i += 1;
@@ -558,6 +560,21 @@ impl<'a> Iterator for Headers<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn full_and_compact_forms_of_every_known_name() {
+        for (i, name) in KNOWN.iter().enumerate() {
+            assert_eq!(name.as_str(), FULL_NAMES[i]);
+            assert_eq!(name.compact().unwrap_or(""), COMPACT_NAMES[i]);
+            assert!(name.matches(FULL_NAMES[i]));
+        }
+        assert_eq!(HeaderName::Via.compact(), Some("v"));
+        assert_eq!(HeaderName::CSeq.compact(), None);
+        assert_eq!(HeaderName::Other("X-Foo").as_str(), "X-Foo");
+        assert_eq!(HeaderName::Other("X-Foo").compact(), None);
+        assert!(!HeaderName::Via.matches("x"));
+        assert!(!HeaderName::Other("X-Foo").matches("X-Fo"));
+    }
 
     #[test]
     fn compact_and_case_insensitive_names() {
