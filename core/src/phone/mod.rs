@@ -40,6 +40,8 @@ mod registrar;
 mod session_timer;
 mod stopped;
 #[cfg(test)]
+mod pool_tests;
+#[cfg(test)]
 mod test_support;
 mod transfer;
 #[cfg(all(

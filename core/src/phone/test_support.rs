@@ -56,8 +56,8 @@ impl Datagram {
 }
 
 /// Phones and the wire between them.
-pub(crate) struct Net<const CALLS: usize, const TXNS: usize> {
-    pub(crate) phones: Vec<Phone<CALLS, TXNS>>,
+pub(crate) struct Net<const CALLS: usize, const TXNS: usize, const BUFFERS: usize = TXNS> {
+    pub(crate) phones: Vec<Phone<CALLS, TXNS, 0, BUFFERS>>,
     /// The events each phone reported, in order.
     pub(crate) events: Vec<Vec<Event>>,
     /// Datagrams sent and not yet delivered.
@@ -71,9 +71,9 @@ pub(crate) struct Net<const CALLS: usize, const TXNS: usize> {
     pub(crate) answered: Instant,
 }
 
-impl<const CALLS: usize, const TXNS: usize> Net<CALLS, TXNS> {
+impl<const CALLS: usize, const TXNS: usize, const BUFFERS: usize> Net<CALLS, TXNS, BUFFERS> {
     /// Phone `i` of `phones` listens on [`addr`]`(i)`.
-    pub(crate) fn new(phones: Vec<Phone<CALLS, TXNS>>) -> Self {
+    pub(crate) fn new(phones: Vec<Phone<CALLS, TXNS, 0, BUFFERS>>) -> Self {
         let events = phones.iter().map(|_| Vec::new()).collect();
         Net {
             phones,

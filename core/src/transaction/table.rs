@@ -888,7 +888,7 @@ mod tests {
             Reliability::Unreliable
         };
         let kind = rng.below(4);
-        let method = if kind % 2 == 0 {
+        let method = if kind.is_multiple_of(2) {
             "INVITE"
         } else {
             pick(rng, &["OPTIONS", "CANCEL"])

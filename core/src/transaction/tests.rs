@@ -1422,3 +1422,113 @@ fn a_table_costs_its_buffers_and_little_more_per_slot() {
     assert!(per_buffer <= buffer, "a buffer costs {per_buffer} bytes");
     assert_eq!(core::mem::size_of::<TimerTable>(), 12 * 8);
 }
+
+/// Every way a transaction stops needing its message gives its buffer
+/// back: the state (a final response, an ACK), the end of its timers
+/// (Timer K, Timer B), a transport error ([`Transaction::terminate`]),
+/// removal, and the move to a compact record.
+#[test]
+fn every_way_a_transaction_ends_gives_its_buffer_back() {
+    let udp = Reliability::Unreliable;
+    let mut table: TransactionTable<8, 2, 3> = TransactionTable::new();
+    let start = |t: &mut TransactionTable<8, 2, 3>, m: &str, b: &str| {
+        t.start_client(request(m, b).as_bytes(), peer(), udp, cfg(), at(0))
+    };
+    // Three requests out take the three buffers; a fourth is refused and
+    // takes no slot.
+    let options = start(&mut table, "OPTIONS", "z9hG4bKo").unwrap();
+    let inv_client = start(&mut table, "INVITE", "z9hG4bKi").unwrap();
+    let bye = start(&mut table, "BYE", "z9hG4bKb").unwrap();
+    assert_eq!(
+        start(&mut table, "INFO", "z9hG4bKn"),
+        Err(TransactionError::PoolEmpty)
+    );
+    assert_eq!((table.len(), table.pool().in_use()), (3, 3));
+    // A final response: the TU reads the request while it handles it, and
+    // the buffer is back on the next call into the table.
+    let ok = response(200, "OPTIONS", "z9hG4bKo", "x");
+    assert_eq!(
+        table.on_response(at(10), &parse(&ok)),
+        Some((options, ClientEvent::Deliver))
+    );
+    assert_eq!(
+        table.message(options).unwrap(),
+        request("OPTIONS", "z9hG4bKo").as_bytes()
+    );
+    assert_eq!(table.pool().in_use(), 3);
+    // A transport error: terminated, freed with its buffer.
+    table.get_mut(bye).unwrap().terminate();
+    assert_eq!(table.remove_terminated(), 1);
+    assert_eq!(table.pool().in_use(), 1, "the OPTIONS' and the BYE's back");
+    // Removal.
+    assert!(table.remove(inv_client).is_some());
+    assert_eq!(table.pool().in_use(), 0);
+    // Timer B: an INVITE never answered.
+    let unanswered = start(&mut table, "INVITE", "z9hG4bKj").unwrap();
+    let mut ends = Vec::new();
+    while let Some(e) = table.handle_timer(at(40_000)) {
+        ends.push(e);
+    }
+    assert!(ends.contains(&(unanswered, TimerEvent::Timeout)));
+    assert!(ends.contains(&(options, TimerEvent::Terminated)));
+    assert_eq!((table.len(), table.pool().in_use()), (0, 0));
+
+    // Servers: a 486 kept until the ACK (RFC 3261 §17.2.1), then Confirmed.
+    let inv = table
+        .start_server(invite().as_bytes(), peer(), udp, cfg(), at(0))
+        .unwrap();
+    assert_eq!(
+        table.pool().in_use(),
+        0,
+        "nothing to keep before a response"
+    );
+    let busy = response(486, "INVITE", BRANCH, "u");
+    table.send_response(inv, at(1), busy.as_bytes()).unwrap();
+    assert_eq!(table.pool().in_use(), 1);
+    let ack = request("ACK", BRANCH);
+    assert_eq!(
+        table.on_request(at(2), &parse(&ack)),
+        Some((inv, ServerEvent::Absorb))
+    );
+    assert_eq!(table.pool().in_use(), 0, "Confirmed keeps nothing");
+    // A 180 then a 2xx: the TU keeps the 2xx (RFC 6026 §8.7), and the
+    // transaction moves to a record of its key.
+    let inv2 = table
+        .start_server(
+            request("INVITE", "z9hG4bKs").as_bytes(),
+            peer(),
+            udp,
+            cfg(),
+            at(3),
+        )
+        .unwrap();
+    let ringing = response(180, "INVITE", "z9hG4bKs", "u");
+    table
+        .send_response(inv2, at(3), ringing.as_bytes())
+        .unwrap();
+    assert_eq!(table.pool().in_use(), 1);
+    let ok = response(200, "INVITE", "z9hG4bKs", "u");
+    table.send_response(inv2, at(4), ok.as_bytes()).unwrap();
+    assert_eq!(table.pool().in_use(), 0);
+    // An answered BYE moves to a Completed record with its response: the
+    // slot's buffer goes back.
+    let bye = request("BYE", "z9hG4bKc");
+    let id = table
+        .start_server(bye.as_bytes(), peer(), udp, cfg(), at(5))
+        .unwrap();
+    let ok = response(200, "BYE", "z9hG4bKc", "u");
+    table.send_response(id, at(5), ok.as_bytes()).unwrap();
+    assert_eq!(
+        table.on_request(at(6), &parse(&bye)),
+        Some((id, ServerEvent::Resend))
+    );
+    assert_eq!(table.completed_len(), 1);
+    assert_eq!(
+        table.last_response(&parse(&bye)).map(|r| r.1),
+        Some(ok.as_bytes())
+    );
+    assert_eq!(table.pool().in_use(), 0);
+    while table.handle_timer(at(100_000)).is_some() {}
+    assert!(table.is_empty() && table.pool().in_use() == 0);
+    assert_eq!(table.pool().peak(), 3);
+}
