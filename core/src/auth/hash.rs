@@ -1,7 +1,8 @@
 //! Streaming MD5/SHA-256 over the pieces of A1, A2 and KD, with the result
 //! as lowercase hex in a fixed buffer.
 
-use md5::Digest as _;
+#[cfg(feature = "sha256")]
+use sha2::Digest as _;
 
 use super::{AuthError, DigestAlgorithm};
 
@@ -10,7 +11,7 @@ use super::{AuthError, DigestAlgorithm};
 #[derive(Clone)]
 pub enum Hasher {
     /// MD5 state.
-    Md5(md5::Md5),
+    Md5(super::md5::Md5),
     /// SHA-256 state.
     #[cfg(feature = "sha256")]
     Sha256(sha2::Sha256),
@@ -32,7 +33,7 @@ impl Hasher {
     /// compute (see [`DigestAlgorithm::is_computed`]).
     pub fn new(algorithm: DigestAlgorithm) -> Result<Self, AuthError> {
         match algorithm {
-            DigestAlgorithm::Md5 | DigestAlgorithm::Md5Sess => Ok(Hasher::Md5(md5::Md5::new())),
+            DigestAlgorithm::Md5 | DigestAlgorithm::Md5Sess => Ok(Hasher::Md5(super::md5::Md5::new())),
             #[cfg(feature = "sha256")]
             DigestAlgorithm::Sha256 | DigestAlgorithm::Sha256Sess => {
                 Ok(Hasher::Sha256(sha2::Sha256::new()))

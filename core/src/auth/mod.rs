@@ -35,6 +35,7 @@
 mod compute;
 mod hash;
 mod header;
+mod md5;
 mod verify;
 
 #[cfg(test)]
@@ -43,6 +44,7 @@ mod tests;
 pub use compute::{respond, DigestRequest, DigestResponse, Secret};
 pub use hash::{DigestHex, Hasher};
 pub use header::write_authorization;
+pub use md5::Md5;
 pub use verify::{constant_time_eq, parse_nonce_count, verify, DigestCredentials};
 
 /// The digest algorithms a SIP phone meets (RFC 7616 §3.3, RFC 8760 §2).
