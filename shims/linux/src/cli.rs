@@ -27,7 +27,8 @@ pub enum Capacity {
     /// transactions.
     Server,
     /// A load target: [`LOAD_CALLS`] calls, [`LOAD_TXNS`] transactions,
-    /// [`LOAD_COMPLETED`] records of answered non-INVITE requests.
+    /// [`LOAD_COMPLETED`] records of answered non-INVITE requests,
+    /// [`LOAD_BUFFERS`] message buffers.
     Load,
 }
 
@@ -52,6 +53,12 @@ pub const LOAD_TXNS: usize = 40960;
 /// (the BYEs) waiting out Timer J (64·T1 = 32 s, RFC 3261 §17.2.2): the
 /// most a table has, 2,048 calls/s for 32 s.
 pub const LOAD_COMPLETED: usize = 65536;
+/// Message buffers of the load capacity. An answered call needs one from
+/// its 180 to its ACK (the 2xx takes the 180's), and the answered BYE's
+/// 200 moves to a record of its own: about one per call slot, so four per
+/// slot leave new callers (who may take three quarters) room beyond
+/// every call slot, and the rest for requests in dialogs.
+pub const LOAD_BUFFERS: usize = 4 * LOAD_CALLS;
 
 /// Flags every phone command takes.
 #[derive(Debug, Clone, Args)]
@@ -404,8 +411,8 @@ fn secs(s: f64, flag: &str) -> Result<Duration, Failure> {
 }
 
 /// Registers (when a registrar is set) and waits for the outcome.
-pub fn register_first<const C: usize, const T: usize, const D: usize>(
-    rt: &mut Runtime<C, T, D>,
+pub fn register_first<const C: usize, const T: usize, const D: usize, const B: usize>(
+    rt: &mut Runtime<C, T, D, B>,
     settings: &Settings,
     quiet: bool,
 ) -> Result<(), Failure> {
@@ -455,12 +462,12 @@ pub fn register_first<const C: usize, const T: usize, const D: usize>(
     ))
 }
 
-fn start<const C: usize, const T: usize, const D: usize>(
+fn start<const C: usize, const T: usize, const D: usize, const B: usize>(
     common: &Common,
     audio: AudioPlan,
     towards: Option<std::net::SocketAddr>,
     adjust: impl FnOnce(&mut Settings),
-) -> Result<(Settings, Runtime<C, T, D>), Failure> {
+) -> Result<(Settings, Runtime<C, T, D, B>), Failure> {
     let mut settings = common.settings().map_err(|e| Failure::new(2, e.0))?;
     adjust(&mut settings);
     let rt =
@@ -476,17 +483,19 @@ fn start<const C: usize, const T: usize, const D: usize>(
 /// `handset register`.
 pub fn register(args: RegisterArgs) -> Result<(), Failure> {
     match args.common.capacity.unwrap_or(Capacity::Desk) {
-        Capacity::Desk => register_with::<4, 64, 0>(args),
-        Capacity::Server => register_with::<SERVER_CALLS, SERVER_TXNS, 0>(args),
-        Capacity::Load => register_with::<LOAD_CALLS, LOAD_TXNS, LOAD_COMPLETED>(args),
+        Capacity::Desk => register_with::<4, 64, 0, 64>(args),
+        Capacity::Server => register_with::<SERVER_CALLS, SERVER_TXNS, 0, SERVER_TXNS>(args),
+        Capacity::Load => {
+            register_with::<LOAD_CALLS, LOAD_TXNS, LOAD_COMPLETED, LOAD_BUFFERS>(args)
+        }
     }
 }
 
-fn register_with<const C: usize, const T: usize, const D: usize>(
+fn register_with<const C: usize, const T: usize, const D: usize, const B: usize>(
     args: RegisterArgs,
 ) -> Result<(), Failure> {
     let stay = secs(args.stay, "--stay")?;
-    let (settings, mut rt) = start::<C, T, D>(&args.common, AudioPlan::default(), None, |_| {})?;
+    let (settings, mut rt) = start::<C, T, D, B>(&args.common, AudioPlan::default(), None, |_| {})?;
     if settings.registrar.is_none() {
         return Err(Failure::new(
             2,
@@ -529,9 +538,9 @@ fn register_with<const C: usize, const T: usize, const D: usize>(
 /// `handset call`.
 pub fn call(args: CallArgs) -> Result<(), Failure> {
     match args.common.capacity.unwrap_or(Capacity::Desk) {
-        Capacity::Desk => call_with::<4, 64, 0>(args),
-        Capacity::Server => call_with::<SERVER_CALLS, SERVER_TXNS, 0>(args),
-        Capacity::Load => call_with::<LOAD_CALLS, LOAD_TXNS, LOAD_COMPLETED>(args),
+        Capacity::Desk => call_with::<4, 64, 0, 64>(args),
+        Capacity::Server => call_with::<SERVER_CALLS, SERVER_TXNS, 0, SERVER_TXNS>(args),
+        Capacity::Load => call_with::<LOAD_CALLS, LOAD_TXNS, LOAD_COMPLETED, LOAD_BUFFERS>(args),
     }
 }
 
@@ -544,7 +553,7 @@ fn uri_addr(uri: &str) -> Option<std::net::SocketAddr> {
     ))
 }
 
-fn call_with<const C: usize, const T: usize, const D: usize>(
+fn call_with<const C: usize, const T: usize, const D: usize, const B: usize>(
     args: CallArgs,
 ) -> Result<(), Failure> {
     let (plan, play_secs) = args.audio.plan().map_err(|m| Failure::new(2, m))?;
@@ -561,7 +570,7 @@ fn call_with<const C: usize, const T: usize, const D: usize>(
     };
     let ring_timeout = secs(args.ring_timeout, "--ring-timeout")?;
     let quiet = args.common.quiet;
-    let (settings, mut rt) = start::<C, T, D>(&args.common, plan, uri_addr(&args.uri), |s| {
+    let (settings, mut rt) = start::<C, T, D, B>(&args.common, plan, uri_addr(&args.uri), |s| {
         // A transferor keeps its call until the transferee reports the
         // outcome (RFC 5589 §6.1), then hangs up.
         if transfer.is_some() {
@@ -761,13 +770,13 @@ pub fn print_event(e: &Event, quiet: bool) {
 /// `handset answer`.
 pub fn answer(args: AnswerArgs) -> Result<(), Failure> {
     match args.common.capacity.unwrap_or(Capacity::Server) {
-        Capacity::Desk => answer_with::<4, 64, 0>(args),
-        Capacity::Server => answer_with::<SERVER_CALLS, SERVER_TXNS, 0>(args),
-        Capacity::Load => answer_with::<LOAD_CALLS, LOAD_TXNS, LOAD_COMPLETED>(args),
+        Capacity::Desk => answer_with::<4, 64, 0, 64>(args),
+        Capacity::Server => answer_with::<SERVER_CALLS, SERVER_TXNS, 0, SERVER_TXNS>(args),
+        Capacity::Load => answer_with::<LOAD_CALLS, LOAD_TXNS, LOAD_COMPLETED, LOAD_BUFFERS>(args),
     }
 }
 
-fn answer_with<const C: usize, const T: usize, const D: usize>(
+fn answer_with<const C: usize, const T: usize, const D: usize, const B: usize>(
     args: AnswerArgs,
 ) -> Result<(), Failure> {
     let (plan, _) = args.audio.plan().map_err(|m| Failure::new(2, m))?;
@@ -777,7 +786,7 @@ fn answer_with<const C: usize, const T: usize, const D: usize>(
         .transpose()?;
     let run_for = secs(args.duration, "--duration")?;
     let quiet = args.common.quiet;
-    let (settings, mut rt) = start::<C, T, D>(&args.common, plan, None, |s| {
+    let (settings, mut rt) = start::<C, T, D, B>(&args.common, plan, None, |s| {
         s.transfer.policy = if args.accept_refer {
             TransferPolicy::AcceptAll
         } else {

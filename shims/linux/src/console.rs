@@ -14,8 +14,8 @@ use handset_core::phone::{CallHandle, Command, Event};
 use mio::Waker;
 
 use crate::cli::{
-    interrupted, register_first, say, AudioArgs, Capacity, Common, Failure, LOAD_CALLS,
-    LOAD_COMPLETED, LOAD_TXNS, SERVER_CALLS, SERVER_TXNS,
+    interrupted, register_first, say, AudioArgs, Capacity, Common, Failure, LOAD_BUFFERS,
+    LOAD_CALLS, LOAD_COMPLETED, LOAD_TXNS, SERVER_CALLS, SERVER_TXNS,
 };
 use crate::runtime::{Runtime, RuntimeEvent};
 
@@ -161,14 +161,14 @@ pub fn parse_line(line: &str) -> Result<Line, String> {
 /// `handset phone`.
 pub fn phone(args: PhoneArgs) -> Result<(), Failure> {
     match args.common.capacity.unwrap_or(Capacity::Desk) {
-        Capacity::Desk => phone_with::<4, 64, 0>(args),
-        Capacity::Server => phone_with::<SERVER_CALLS, SERVER_TXNS, 0>(args),
-        Capacity::Load => phone_with::<LOAD_CALLS, LOAD_TXNS, LOAD_COMPLETED>(args),
+        Capacity::Desk => phone_with::<4, 64, 0, 64>(args),
+        Capacity::Server => phone_with::<SERVER_CALLS, SERVER_TXNS, 0, SERVER_TXNS>(args),
+        Capacity::Load => phone_with::<LOAD_CALLS, LOAD_TXNS, LOAD_COMPLETED, LOAD_BUFFERS>(args),
     }
 }
 
-fn pick<const C: usize, const T: usize, const D: usize>(
-    rt: &Runtime<C, T, D>,
+fn pick<const C: usize, const T: usize, const D: usize, const B: usize>(
+    rt: &Runtime<C, T, D, B>,
     slot: Option<u8>,
     want: impl Fn(CallState) -> bool,
 ) -> Option<CallHandle> {
@@ -185,14 +185,14 @@ fn pick<const C: usize, const T: usize, const D: usize>(
     }
 }
 
-fn phone_with<const C: usize, const T: usize, const D: usize>(
+fn phone_with<const C: usize, const T: usize, const D: usize, const B: usize>(
     args: PhoneArgs,
 ) -> Result<(), Failure> {
     let (plan, _) = args.audio.plan().map_err(|m| Failure::new(2, m))?;
     let mut settings = args.common.settings().map_err(|e| Failure::new(2, e.0))?;
     // The console's user decides on transfers (accept-transfer).
     settings.transfer.policy = handset_core::phone::TransferPolicy::Ask;
-    let mut rt: Runtime<C, T, D> =
+    let mut rt: Runtime<C, T, D, B> =
         Runtime::start(&settings, plan, None).map_err(|e| Failure::new(1, e.to_string()))?;
     println!(
         "listening {} {}",
@@ -230,7 +230,10 @@ fn phone_with<const C: usize, const T: usize, const D: usize>(
     Ok(())
 }
 
-fn run_line<const C: usize, const T: usize, const D: usize>(rt: &mut Runtime<C, T, D>, line: Line) {
+fn run_line<const C: usize, const T: usize, const D: usize, const B: usize>(
+    rt: &mut Runtime<C, T, D, B>,
+    line: Line,
+) {
     let no_call = || println!("error no such call");
     match line {
         Line::Dial(uri) => rt.command(Command::Dial { to: &uri }),
@@ -309,8 +312,8 @@ fn run_line<const C: usize, const T: usize, const D: usize>(rt: &mut Runtime<C, 
     }
 }
 
-fn run_feature<const C: usize, const T: usize, const D: usize>(
-    rt: &mut Runtime<C, T, D>,
+fn run_feature<const C: usize, const T: usize, const D: usize, const B: usize>(
+    rt: &mut Runtime<C, T, D, B>,
     f: crate::features::FeatureLine,
 ) {
     use crate::features::{describe, FeatureLine};

@@ -139,10 +139,15 @@ enum SipSocket {
     },
 }
 
-/// A phone with `CALLS` call slots and `TXNS` transaction slots, live on
-/// sockets.
-pub struct Runtime<const CALLS: usize, const TXNS: usize, const COMPLETED: usize = 0> {
-    phone: Box<Phone<CALLS, TXNS, COMPLETED>>,
+/// A phone with `CALLS` call slots, `TXNS` transaction slots and
+/// `BUFFERS` message buffers, live on sockets.
+pub struct Runtime<
+    const CALLS: usize,
+    const TXNS: usize,
+    const COMPLETED: usize = 0,
+    const BUFFERS: usize = TXNS,
+> {
+    phone: Box<Phone<CALLS, TXNS, COMPLETED, BUFFERS>>,
     clock: Clock,
     poll: Poll,
     mio_events: Events,
@@ -182,8 +187,8 @@ fn to_std(d: Duration) -> StdDuration {
     StdDuration::from_micros(d.as_micros())
 }
 
-impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize>
-    Runtime<CALLS, TXNS, COMPLETED>
+impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFERS: usize>
+    Runtime<CALLS, TXNS, COMPLETED, BUFFERS>
 {
     /// Binds the SIP socket and builds the phone. `towards` helps pick the
     /// local IP when the bind address is unspecified.
@@ -252,7 +257,7 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize>
     }
 
     /// The phone.
-    pub fn phone(&self) -> &Phone<CALLS, TXNS, COMPLETED> {
+    pub fn phone(&self) -> &Phone<CALLS, TXNS, COMPLETED, BUFFERS> {
         &self.phone
     }
 
@@ -798,8 +803,8 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize>
     }
 }
 
-impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize> Drop
-    for Runtime<CALLS, TXNS, COMPLETED>
+impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFERS: usize> Drop
+    for Runtime<CALLS, TXNS, COMPLETED, BUFFERS>
 {
     fn drop(&mut self) {
         for slot in 0..self.media.len() {
@@ -833,11 +838,16 @@ fn bind_sip_udp(addr: SocketAddr) -> io::Result<UdpSocket> {
 /// hold no bytes while empty; more in a debug build); on the builder's
 /// stack that copy is unmapped when it exits, instead of staying resident
 /// on the stack of the thread that runs the loop.
-fn boxed_phone<const CALLS: usize, const TXNS: usize, const COMPLETED: usize>(
+fn boxed_phone<
+    const CALLS: usize,
+    const TXNS: usize,
+    const COMPLETED: usize,
+    const BUFFERS: usize,
+>(
     config: Config,
     seed: u64,
-) -> Result<Box<Phone<CALLS, TXNS, COMPLETED>>, StartError> {
-    let stack = 8 * std::mem::size_of::<Phone<CALLS, TXNS, COMPLETED>>() + (16 << 20);
+) -> Result<Box<Phone<CALLS, TXNS, COMPLETED, BUFFERS>>, StartError> {
+    let stack = 8 * std::mem::size_of::<Phone<CALLS, TXNS, COMPLETED, BUFFERS>>() + (16 << 20);
     std::thread::scope(|s| {
         let builder = std::thread::Builder::new()
             .name("phone-init".into())
