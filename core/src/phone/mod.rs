@@ -90,10 +90,13 @@ use crate::transaction::{
 };
 use crate::ua::{self, text, LocalIdentity};
 
-/// Bytes of queued datagrams a phone holds between two drains.
-pub const OUTBOX_BYTES: usize = 4 * MAX_MESSAGE;
+/// Bytes of queued datagrams a phone holds between two drains: two
+/// messages of the largest size (no simulated flow queues more than
+/// 1.8 KB at once). A transaction timer that finds less than a message's
+/// room waits, still due, until the caller drained the queue.
+pub const OUTBOX_BYTES: usize = 2 * MAX_MESSAGE;
 /// Datagrams a phone can queue between two drains.
-pub const OUTBOX_SLOTS: usize = 16;
+pub const OUTBOX_SLOTS: usize = 8;
 /// Events a phone can queue between two drains.
 pub const EVENT_SLOTS: usize = 16;
 /// Message buffers (`BUFFERS` of [`Phone`]) enough for a desk phone: the
@@ -746,7 +749,7 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
     // Own frame: its message-sized locals stay off its callers' stack.
     #[inline(never)]
     fn run_timers(&mut self) {
-        while let Some((id, ev)) = self.txns.handle_timer(self.now) {
+        while let Some((id, ev)) = self.due_transaction_timer() {
             match ev {
                 TimerEvent::Retransmit => self.resend_stored(id),
                 TimerEvent::Timeout => {
@@ -791,6 +794,19 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
         if cfg!(feature = "info-dtmf") {
             self.poll_info_dtmf();
         }
+    }
+
+    /// The next transaction timer due, unless the outbox lacks room for
+    /// the message it may queue (a retransmission): then it stays due, so
+    /// `poll_timeout` is already reached and the caller, once it drained
+    /// the outbox, ticks again at once. A late tick that finds every
+    /// transaction retransmitting thus sends them all, in order, none
+    /// dropped.
+    fn due_transaction_timer(&mut self) -> Option<(TransactionId, TimerEvent)> {
+        if !self.outbox.has_room(MAX_MESSAGE) {
+            return None;
+        }
+        self.txns.handle_timer(self.now)
     }
 
     fn poll_registration(&mut self) {

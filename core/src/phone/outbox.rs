@@ -149,6 +149,11 @@ impl<const BYTES: usize, const SLOTS: usize> Outbox<BYTES, SLOTS> {
         self.last = None;
     }
 
+    /// Whether a datagram of `bytes` bytes would be queued now.
+    pub fn has_room(&self, bytes: usize) -> bool {
+        !self.records.is_full() && BYTES.saturating_sub(self.used) >= bytes
+    }
+
     /// Whether nothing is queued.
     pub fn is_empty(&self) -> bool {
         self.records.is_empty()
@@ -162,6 +167,8 @@ impl<const BYTES: usize, const SLOTS: usize> Outbox<BYTES, SLOTS> {
 
 #[cfg(test)]
 mod tests {
+    extern crate std;
+
     use super::*;
 
     fn addr(port: u16) -> SocketAddr {
@@ -260,6 +267,64 @@ mod tests {
         assert!(p.poll_output().is_none());
     }
 
+    /// Everything the phone outputs now: the datagrams' destinations and
+    /// bytes.
+    fn drain_transmits<const C: usize, const T: usize>(
+        p: &mut crate::phone::Phone<C, T>,
+    ) -> std::vec::Vec<(SocketAddr, std::vec::Vec<u8>)> {
+        use crate::phone::Output;
+        let mut sent = std::vec::Vec::new();
+        while let Some(out) = p.poll_output() {
+            if let Output::Transmit { to, data, .. } = out {
+                sent.push((to, data.to_vec()));
+            }
+        }
+        sent
+    }
+
+    #[test]
+    fn a_late_tick_retransmits_every_request_none_dropped_in_order() {
+        use crate::phone::{Command, Config, Input, Phone};
+        use crate::time::{Duration, Instant};
+        let mut config = Config::new("alice", "example.com", addr(5060)).unwrap();
+        config.registrar = Some(addr(5070));
+        let mut p: Phone<4, 16> = Phone::new(config, 5);
+        let t0 = Instant::ZERO;
+        let mut first = std::vec::Vec::new();
+        p.handle_input(t0, Input::Command(Command::Register))
+            .unwrap();
+        first.extend(drain_transmits(&mut p));
+        for to in [
+            "sip:b@127.0.0.2",
+            "sip:c@127.0.0.3",
+            "sip:d@127.0.0.4",
+            "sip:e@127.0.0.5",
+        ] {
+            p.handle_input(t0, Input::Command(Command::Dial { to }))
+                .unwrap();
+            first.extend(drain_transmits(&mut p));
+        }
+        assert_eq!(first.len(), 5, "a REGISTER and four INVITEs");
+        let bytes: usize = first.iter().map(|(_, d)| d.len()).sum();
+        assert!(bytes > OUTBOX_BYTES_OF_PHONE, "more than the outbox holds");
+        // The caller slept past Timer A and E (T1) of all five: the tick
+        // finds them all due at once.
+        let late = t0 + Duration::from_millis(700);
+        p.handle_input(late, Input::Tick).unwrap();
+        let mut rounds = std::vec![drain_transmits(&mut p)];
+        assert!(rounds[0].len() < 5, "the outbox filled: the rest waits");
+        while p.poll_timeout().is_some_and(|t| t <= late) && rounds.len() < 10 {
+            p.handle_input(late, Input::Tick).unwrap();
+            rounds.push(drain_transmits(&mut p));
+        }
+        let again: std::vec::Vec<_> = rounds.into_iter().flatten().collect();
+        assert_eq!(again, first, "each request once more, as first sent");
+        assert_eq!(p.outbox.dropped(), 0);
+        assert!(p.poll_timeout().is_some_and(|t| t > late));
+    }
+
+    const OUTBOX_BYTES_OF_PHONE: usize = crate::phone::OUTBOX_BYTES;
+
     #[test]
     fn full_arena_or_queue_drops_and_counts() {
         let mut o: Outbox<8, 2> = Outbox::new();
@@ -268,6 +333,9 @@ mod tests {
         o.push(addr(1), addr(2), b"b").unwrap();
         assert_eq!(o.push(addr(1), addr(2), b"c"), Err(OutboxError::Full));
         assert_eq!(o.dropped(), 2);
+        assert!(!o.has_room(0), "no record free");
+        assert_eq!(o.pop().unwrap().2, b"a");
+        assert!(o.has_room(6) && !o.has_room(7), "2 of 8 bytes used");
         assert_eq!(
             o.push_with(addr(1), addr(2), |_| None),
             Err(OutboxError::Full)
