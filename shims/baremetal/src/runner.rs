@@ -212,8 +212,11 @@ impl<C: SansIoCore, T: Transport, K: Clock, const BUF: usize> Runner<C, T, K, BU
         )?;
         let wake = self.core.poll_timeout();
         Ok(if self.blocked {
+            // A deadline already reached waits for the transport too: the
+            // core keeps work that needs room for a message (a due
+            // retransmission) until its queue drains.
             let retry = now + RETRY_DELAY;
-            Some(wake.map_or(retry, |w| w.min(retry)))
+            Some(wake.filter(|&w| w > now).map_or(retry, |w| w.min(retry)))
         } else {
             wake
         })
