@@ -422,8 +422,10 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
         {
             next = earliest(next, c.poll_timeout());
         }
-        for f in &self.features {
-            next = earliest(next, f.poll_timeout());
+        if cfg!(feature = "policy") {
+            for f in &self.features {
+                next = earliest(next, f.poll_timeout());
+            }
         }
         next = earliest(next, self.transfer_poll_timeout());
         if cfg!(feature = "mwi") {
