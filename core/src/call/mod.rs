@@ -16,9 +16,16 @@ use crate::rng::Rng;
 use crate::sdp::MediaSession;
 use crate::time::{Duration, Instant};
 use crate::transaction::{Branch, BufferId, TransactionId};
-use crate::ua::{self, random_token, LocalIdentity, Text, MAX_CALL_ID, MAX_TAG};
+use crate::ua::{self, random_token, LocalIdentity, Text};
 
 use session_timer::SessionTimer;
+
+/// Length of the tags the phone draws for its calls (From of an outgoing
+/// call, To of an incoming one).
+pub const LOCAL_TAG_LEN: usize = 12;
+
+/// Length of the Call-IDs the phone draws for its outgoing calls.
+pub const CALL_ID_LEN: usize = 24;
 
 /// Why a call ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,7 +40,8 @@ pub enum EndReason {
     CallerCancelled,
     /// This phone rejected the incoming call with this status.
     Rejected(u16),
-    /// The callee (or a proxy) answered with a final error status.
+    /// The callee (or a proxy) answered with a final error status; 513
+    /// when a 2xx created a dialog too large for this phone to keep.
     Failed(u16),
     /// Nobody answered within the configured ring time.
     NoAnswer,
@@ -127,10 +135,10 @@ pub struct Call {
     pub state: CallState,
     /// Its dialog once one exists (early or confirmed).
     pub dialog: Option<DialogHandle>,
-    /// The Call-ID.
-    pub call_id: Text<MAX_CALL_ID>,
-    /// Our tag (From for outgoing, To for incoming calls).
-    pub local_tag: Text<MAX_TAG>,
+    /// Our tag (From for outgoing, To for incoming calls), drawn by the
+    /// phone. The Call-ID is not kept here: the INVITE's transaction holds
+    /// it until a dialog does.
+    pub local_tag: Text<LOCAL_TAG_LEN>,
     /// The transaction of the INVITE in progress (initial or re-INVITE,
     /// either direction).
     pub invite_tx: Option<TransactionId>,
@@ -183,7 +191,6 @@ impl Call {
             direction,
             state,
             dialog: None,
-            call_id: Text::new(),
             local_tag: Text::new(),
             invite_tx: None,
             invite_cseq: 1,
@@ -250,8 +257,8 @@ pub fn write_initial_invite(
     branch: &str,
     sdp: &[u8],
 ) {
-    call.call_id = random_token(rng, 24);
-    call.local_tag = random_token(rng, 12);
+    let call_id: Text<CALL_ID_LEN> = random_token(rng, CALL_ID_LEN);
+    call.local_tag = random_token(rng, LOCAL_TAG_LEN);
     w.request_line(Method::Invite, target);
     me.write_via(w, branch);
     w.header("Max-Forwards", "70");
@@ -259,7 +266,7 @@ pub fn write_initial_invite(
     me.write_aor(w);
     w.text(&[";tag=", &call.local_tag, "\r\n"]);
     w.header_text("To", &["<", target, ">"]);
-    w.header("Call-ID", &call.call_id);
+    w.header("Call-ID", &call_id);
     let cseq = Decimal::new(u64::from(call.invite_cseq));
     w.header_text("CSeq", &[cseq.as_str(), " INVITE"]);
     me.write_contact(w);

@@ -820,7 +820,14 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
             }
             match Dialog::new_uac(&req, resp, false) {
                 Ok(d) => call.dialog = self.dialogs.insert(d).ok(),
-                Err(_) => return,
+                Err(_) => {
+                    // A 2xx whose dialog this phone cannot hold (e.g. over
+                    // its text budget: 513, RFC 3261 §21.5.11): without the
+                    // dialog no ACK or BYE can follow, so the call ends
+                    // here; the callee gives up its 2xx (§13.3.1.4).
+                    self.end_call(slot, EndReason::Failed(513));
+                    return;
+                }
             }
         }
         let cancelled = call.cancel_reason;
@@ -1041,7 +1048,8 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
             self.reply_in_invite_tx(id, req, 488, &[]);
             return Ok(());
         }
-        let tag: ua::Text<{ crate::ua::MAX_TAG }> = random_token(&mut self.rng, 12);
+        let tag: ua::Text<{ crate::call::LOCAL_TAG_LEN }> =
+            random_token(&mut self.rng, crate::call::LOCAL_TAG_LEN);
         let Some(dialog) = self.insert_uas_dialog(req, &tag) else {
             self.reply_in_invite_tx(id, req, 400, &[]);
             return Ok(());
@@ -1057,9 +1065,6 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
             call.local_tag = tag.clone();
             call.invite_tx = Some(id);
             call.invite_cseq = req.cseq().and_then(|c| c.ok()).map_or(0, |c| c.seq);
-            if let Some(cid) = req.call_id().and_then(ua::text) {
-                call.call_id = cid;
-            }
             call.dialog = dialog;
             call.no_answer_at = Some(self.now + self.config.incoming_ring_timeout);
         }
