@@ -9,10 +9,12 @@ use crate::call::{
     glare_retry_delay, write_initial_invite, write_invite_response, write_invite_response_with,
     Call, CallDirection, CallState, OwnReinvite, PendingOk,
 };
-use crate::dialog::{CSeqCheck, Dialog, DialogState, RequestClass};
+use crate::dialog::{CSeqCheck, Dialog, DialogHandle, DialogState, DialogTable, RequestClass};
 use crate::media::{MediaInput, MediaStream, StreamParams};
 use crate::message::{Message, MessageWriter, Method, Uri};
-use crate::sdp::{MediaPolicy, MediaSession, Negotiated, SessionDescription, AUDIO_RTP_CLOCK};
+use crate::sdp::{
+    MediaPolicy, MediaSession, Negotiated, NegotiationError, SessionDescription, AUDIO_RTP_CLOCK,
+};
 use crate::time::Duration;
 use crate::transaction::{
     new_branch, ClientEvent, TimerEvent, TransactionError, TransactionId, MAX_MESSAGE,
@@ -132,24 +134,74 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
         to: &str,
         extra: &[(&str, &str)],
     ) -> Result<usize, CommandError> {
+        let slot = self.start_outgoing_call(to, extra)?;
+        let handle = self.handle(slot);
+        self.event(Event::Calling(handle));
+        Ok(slot)
+    }
+
+    /// Sets up an outgoing call in a free slot and sends its INVITE.
+    // Own frame: the INVITE, its transaction and the call are built here,
+    // and the events that follow (which may end other calls) run after
+    // this frame is gone.
+    #[inline(never)]
+    fn start_outgoing_call(
+        &mut self,
+        to: &str,
+        extra: &[(&str, &str)],
+    ) -> Result<usize, CommandError> {
         Uri::parse(to).map_err(|_| CommandError::BadUri)?;
         let dest = self.first_hop(to).ok_or(CommandError::BadUri)?;
         let slot = self.free_slot().ok_or(CommandError::NoFreeCallSlot)?;
-        let (mut media, rtp) = self.new_media_session(slot);
+        let (media, rtp) = self.new_media_session(slot);
+        // The call is built in its slot rather than on the stack and moved
+        // there; the slot is taken into use (a new handle) only once the
+        // INVITE is out, and left empty when it cannot be sent.
+        self.place(
+            slot,
+            Call::new(CallDirection::Outgoing, CallState::Calling, media, rtp),
+        );
+        match self.send_initial_invite(slot, to, extra, dest) {
+            Ok(()) => {
+                self.take_slot(slot);
+                Ok(slot)
+            }
+            Err(e) => {
+                if let Some(entry) = self.calls.get_mut(slot) {
+                    *entry = None;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Writes the initial INVITE of the call placed in `slot` and sends it
+    /// to `dest` from a new client transaction.
+    fn send_initial_invite(
+        &mut self,
+        slot: usize,
+        to: &str,
+        extra: &[(&str, &str)],
+        dest: SocketAddr,
+    ) -> Result<(), CommandError> {
+        let session_timer = self.new_session_timer();
+        let Some(Some(call)) = self.calls.get_mut(slot) else {
+            return Err(CommandError::NoResources);
+        };
         let mut sdp = [0u8; 512];
-        let sdp_len = media
+        let sdp_len = call
+            .media
             .create_offer(&self.config.media)
             .write(&mut sdp)
             .map_err(|_| CommandError::NoResources)?;
-        let mut call = Call::new(CallDirection::Outgoing, CallState::Calling, media, rtp);
-        call.session_timer = self.new_session_timer();
+        call.session_timer = session_timer;
         let branch = new_branch(&mut self.rng);
         let mut buf = [0u8; MAX_MESSAGE];
         let mut w = MessageWriter::new(&mut buf);
         let body = sdp.get(..sdp_len).unwrap_or(&[]);
         write_initial_invite(
             &mut w,
-            &mut call,
+            call,
             &self.config.identity,
             to,
             &mut self.rng,
@@ -179,21 +231,33 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
             .map_err(|_| CommandError::NoResources)?;
         call.invite_tx = Some(id);
         call.no_answer_at = Some(self.now + self.config.no_answer_timeout);
-        self.install(slot, call);
         self.transmit(dest, bytes);
-        let handle = self.handle(slot);
-        self.event(Event::Calling(handle));
-        Ok(slot)
+        Ok(())
     }
 
+    /// Puts `call` in `slot` and takes the slot into use.
     fn install(&mut self, slot: usize, call: Call) {
-        if let Some(g) = self.generations.get_mut(slot) {
-            *g = g.wrapping_add(1);
-        }
+        self.place(slot, call);
+        self.take_slot(slot);
+    }
+
+    /// Puts `call` in the storage of `slot`, which stays free (no handle
+    /// reaches it, the walks over calls skip it) until [`Self::take_slot`].
+    fn place(&mut self, slot: usize, call: Call) {
         // A slot's storage is taken on its first use (see `Phone::calls`).
         while self.calls.len() <= slot && self.calls.push(None).is_ok() {}
         if let Some(s) = self.calls.get_mut(slot) {
             *s = Some(call);
+        }
+    }
+
+    /// Takes the placed call in `slot` into use: a new generation for its
+    /// handle, and the walks over calls include it.
+    fn take_slot(&mut self, slot: usize) {
+        if let Some(g) = self.generations.get_mut(slot) {
+            *g = g.wrapping_add(1);
+        }
+        if matches!(self.calls.get(slot), Some(Some(_))) {
             self.calls_high = self.calls_high.max(slot + 1);
             if let Some(live) = self.live_slots.get_mut(slot) {
                 *live = true;
@@ -754,16 +818,14 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
                 // table and the call slots are borrowed apart, no copy.
                 let invite = self.txns.message(id).unwrap_or(&[]);
                 if let Ok(req) = Message::parse_datagram(invite) {
-                    if let Ok(d) = Dialog::new_uac(&req, resp, false) {
-                        call.dialog = self.dialogs.insert(d).ok();
+                    if let Some(d) = insert_uac_dialog(&mut self.dialogs, &req, resp) {
+                        call.dialog = d;
                     }
                 }
             }
             // Early media: an answer in a 183 (RFC 3261 §13.2.1 / RFC 3960).
             if !resp.body().is_empty() && call.media.offer_pending() {
-                if let Ok(sdp) = &SessionDescription::parse(resp.body()) {
-                    early_media = call.media.process_answer(sdp).is_ok();
-                }
+                early_media = take_answer(&mut call.media, resp.body()).is_some();
             }
         }
         if let Some(rseq) = prack {
@@ -818,9 +880,9 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
             if let Some(d) = call.dialog.take() {
                 self.dialogs.discard(d);
             }
-            match Dialog::new_uac(&req, resp, false) {
-                Ok(d) => call.dialog = self.dialogs.insert(d).ok(),
-                Err(_) => {
+            match insert_uac_dialog(&mut self.dialogs, &req, resp) {
+                Some(d) => call.dialog = d,
+                None => {
                     // A 2xx whose dialog this phone cannot hold (e.g. over
                     // its text budget: 513, RFC 3261 §21.5.11): without the
                     // dialog no ACK or BYE can follow, so the call ends
@@ -834,10 +896,7 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
         // An answer already taken from a provisional response stands
         // (RFC 3262 §5); the 2xx need not repeat it.
         let negotiated = if call.media.offer_pending() && !call.update_offer_pending() {
-            SessionDescription::parse(resp.body())
-                .as_ref()
-                .ok()
-                .and_then(|sdp| call.media.process_answer(sdp).ok())
+            take_answer(&mut call.media, resp.body())
         } else {
             call.media.negotiated()
         };
@@ -882,10 +941,7 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
                 self.send_ack(slot, cseq, b"");
                 return;
             }
-            let neg = SessionDescription::parse(resp.body())
-                .as_ref()
-                .ok()
-                .and_then(|sdp| call.media.process_answer(sdp).ok());
+            let neg = take_answer(&mut call.media, resp.body());
             if let Some(d) = call.dialog.and_then(|d| self.dialogs.get_mut(d)) {
                 let _ = d.refresh_remote_target(resp);
             }
@@ -1104,7 +1160,7 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
         &mut self,
         req: &Message<'_>,
         local_tag: &str,
-    ) -> Option<Option<crate::dialog::DialogHandle>> {
+    ) -> Option<Option<DialogHandle>> {
         let dialog = Dialog::new_uas(req, local_tag, 180, false).ok()?;
         Some(self.dialogs.insert(dialog).ok())
     }
@@ -1186,17 +1242,13 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
         };
         let was_answering = call.state == CallState::Answering;
         // Late offer: the answer arrives in the ACK.
-        if call.media.offer_pending() && !call.update_offer_pending() {
-            let ok = SessionDescription::parse(body)
-                .as_ref()
-                .ok()
-                .and_then(|sdp| call.media.process_answer(sdp).ok())
-                .is_some();
-            if !ok {
-                self.send_bye(slot);
-                self.end_call(slot, EndReason::Failed(488));
-                return;
-            }
+        if call.media.offer_pending()
+            && !call.update_offer_pending()
+            && take_answer(&mut call.media, body).is_none()
+        {
+            self.send_bye(slot);
+            self.end_call(slot, EndReason::Failed(488));
+            return;
         }
         call.state = CallState::Confirmed;
         if was_answering {
@@ -1327,11 +1379,7 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
             call.media.create_offer(&self.config.media);
             Ok(None)
         } else {
-            SessionDescription::parse(req.body())
-                .as_ref()
-                .map_err(|_| crate::sdp::NegotiationError::NoAudio)
-                .and_then(|sdp| call.media.answer_offer(&self.config.media, sdp))
-                .map(Some)
+            answer_offer(&mut call.media, &self.config.media, req.body()).map(Some)
         };
         let neg = match result {
             Ok(n) => n,
@@ -1565,11 +1613,47 @@ fn take_initial_offer(media: &mut MediaSession, policy: &MediaPolicy, body: &[u8
         media.create_offer(policy);
         return true;
     }
+    answer_offer(media, policy, body).is_ok()
+}
+
+/// Answers the offer in `body` (RFC 3264 §6) with `media`'s answer.
+// Own frame, as the two below: the parsed SDP (2.4 KiB) and the answer stay
+// out of the frames of the message handlers that call these.
+#[inline(never)]
+pub(super) fn answer_offer(
+    media: &mut MediaSession,
+    policy: &MediaPolicy,
+    body: &[u8],
+) -> Result<Negotiated, NegotiationError> {
     SessionDescription::parse(body)
         .as_ref()
-        .map_err(|_| crate::sdp::NegotiationError::NoAudio)
+        .map_err(|_| NegotiationError::NoAudio)
         .and_then(|sdp| media.answer_offer(policy, sdp))
-        .is_ok()
+}
+
+/// Takes the answer in `body` to `media`'s pending offer (RFC 3264 §5):
+/// the negotiated media, `None` when the body is no usable answer.
+#[inline(never)]
+pub(super) fn take_answer(media: &mut MediaSession, body: &[u8]) -> Option<Negotiated> {
+    SessionDescription::parse(body)
+        .as_ref()
+        .ok()
+        .and_then(|sdp| media.process_answer(sdp).ok())
+}
+
+/// Sets up the dialog the response `resp` to our `invite` creates (RFC
+/// 3261 §12.1.2) in `dialogs`. `None` when the response cannot create
+/// one; `Some(None)` when the table is full.
+// Own frame: the dialog is built on the stack before it moves into the
+// table, and that copy stays out of the response handlers' frames.
+#[inline(never)]
+pub(super) fn insert_uac_dialog<const N: usize>(
+    dialogs: &mut DialogTable<N>,
+    invite: &Message<'_>,
+    resp: &Message<'_>,
+) -> Option<Option<DialogHandle>> {
+    let dialog = Dialog::new_uac(invite, resp, false).ok()?;
+    Some(dialogs.insert(dialog).ok())
 }
 
 fn stream_params(local: SocketAddr, neg: &Negotiated, ssrc: u32) -> StreamParams {
