@@ -359,19 +359,16 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
         let tx = tx.ok_or(CommandError::WrongState)?;
         // The 180 the transaction holds carries every header a final
         // response repeats (Via, From, To with our tag, Call-ID, CSeq,
-        // Record-Route), so the answer is built from it.
-        let mut req_copy = [0u8; MAX_MESSAGE];
-        let n = {
-            let m = self.txns.message(tx).ok_or(CommandError::WrongState)?;
-            let dst = req_copy
-                .get_mut(..m.len())
-                .ok_or(CommandError::NoResources)?;
-            dst.copy_from_slice(m);
-            m.len()
-        };
-        let req = Message::parse_datagram(req_copy.get(..n).unwrap_or(&[]))
-            .map_err(|_| CommandError::WrongState)?;
-        self.send_ok_with_sdp(slot, tx, &req)
+        // Record-Route), so the answer is built from it, read where the
+        // transaction keeps it: the 200 is written before the table
+        // changes, so no copy of it is needed.
+        let mut buf = [0u8; MAX_MESSAGE];
+        let m = self.txns.message(tx).ok_or(CommandError::WrongState)?;
+        let req = Message::parse_datagram(m).map_err(|_| CommandError::WrongState)?;
+        let (n, cseq) = self
+            .write_ok_with_sdp(slot, &req, &mut buf)
+            .map_err(|_| CommandError::NoResources)?;
+        self.send_written_ok(slot, tx, buf.get(..n).unwrap_or(&[]), cseq)
             .map_err(|_| CommandError::NoResources)?;
         if let Some(Some(c)) = self.calls.get_mut(slot) {
             c.state = CallState::Answering;
@@ -394,6 +391,19 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
         tx: TransactionId,
         req: &Message<'_>,
     ) -> Result<(), InputError> {
+        let mut buf = [0u8; MAX_MESSAGE];
+        let (n, cseq) = self.write_ok_with_sdp(slot, req, &mut buf)?;
+        self.send_written_ok(slot, tx, buf.get(..n).unwrap_or(&[]), cseq)
+    }
+
+    /// Writes into `buf` the 2xx to `req`, an INVITE of the call in `slot`,
+    /// with our current SDP. Returns its length and the INVITE's CSeq.
+    fn write_ok_with_sdp(
+        &self,
+        slot: usize,
+        req: &Message<'_>,
+        buf: &mut [u8],
+    ) -> Result<(usize, u32), InputError> {
         let Some(Some(call)) = self.calls.get(slot) else {
             return Err(InputError::Unusable);
         };
@@ -406,9 +416,8 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
                 .write(&mut sdp)
                 .map_err(|_| InputError::Unusable)?
         };
-        let mut buf = [0u8; MAX_MESSAGE];
         let n = write_invite_response_with(
-            &mut buf,
+            buf,
             req,
             200,
             &call.local_tag,
@@ -417,7 +426,20 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
             sdp.get(..sdp_len).unwrap_or(&[]),
         )
         .ok_or(InputError::Unusable)?;
-        let bytes = buf.get(..n).unwrap_or(&[]);
+        let cseq = req.cseq().and_then(|c| c.ok()).map_or(0, |c| c.seq);
+        Ok((n, cseq))
+    }
+
+    /// Sends `bytes`, the 2xx to the INVITE of server transaction `tx`
+    /// whose CSeq is `cseq`, and arms its retransmission for the call in
+    /// `slot`.
+    fn send_written_ok(
+        &mut self,
+        slot: usize,
+        tx: TransactionId,
+        bytes: &[u8],
+        cseq: u32,
+    ) -> Result<(), InputError> {
         let (to, held) = match self.txns.get(tx) {
             Some(t) => (t.peer(), t.holds_buffer()),
             None => return Err(InputError::Unusable),
@@ -436,7 +458,6 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
             .pool_mut()
             .lend(bytes)
             .map_err(|_| InputError::Unusable)?;
-        let cseq = req.cseq().and_then(|c| c.ok()).map_or(0, |c| c.seq);
         let t1 = self.config.timers.t1;
         let pending = PendingOk {
             bytes: kept,
@@ -478,21 +499,17 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
         let Some(tx) = call.invite_tx else {
             return;
         };
-        let tag = call.local_tag.clone();
-        let mut req_copy = [0u8; MAX_MESSAGE];
-        let Some(m) = self.txns.message(tx) else {
-            return;
-        };
-        let n = m.len();
-        if let Some(dst) = req_copy.get_mut(..n) {
-            dst.copy_from_slice(m);
-        }
-        let Ok(req) = Message::parse_datagram(req_copy.get(..n).unwrap_or(&[])) else {
-            return;
-        };
+        // The INVITE is read where its transaction keeps it: the response
+        // is written before the table changes, so no copy of it is needed.
         let mut buf = [0u8; MAX_MESSAGE];
-        let Some(len) =
-            write_invite_response(&mut buf, &req, code, &tag, &self.config.identity, b"")
+        let Some(len) = self
+            .txns
+            .message(tx)
+            .and_then(|m| Message::parse_datagram(m).ok())
+            .and_then(|req| {
+                let me = &self.config.identity;
+                write_invite_response(&mut buf, &req, code, &call.local_tag, me, b"")
+            })
         else {
             return;
         };
@@ -787,12 +804,6 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
                 self.end_call(slot, reason);
             }
         }
-    }
-
-    pub(super) fn request_of(&self, id: TransactionId, out: &mut [u8]) -> Option<usize> {
-        let m = self.txns.message(id)?;
-        out.get_mut(..m.len())?.copy_from_slice(m);
-        Some(m.len())
     }
 
     // Own frame: its message-sized locals stay off its callers' stack.

@@ -166,17 +166,18 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
             Some(Some(c)) => c.local_tag.clone(),
             _ => return,
         };
-        let mut req_copy = [0u8; MAX_MESSAGE];
-        let Some(n) = self.request_of(tx, &mut req_copy) else {
-            return;
-        };
-        let Ok(req) = Message::parse_datagram(req_copy.get(..n).unwrap_or(&[])) else {
-            return;
-        };
         let contact = angle(&target);
+        // The INVITE is read where its transaction keeps it: the 302 is
+        // written before the table changes, so no copy of it is needed.
         let mut buf = [0u8; MAX_MESSAGE];
-        let Some(len) =
-            ua::write_simple_response(&mut buf, &req, 302, Some(&tag), &[("Contact", &contact)])
+        let Some(len) = self
+            .txns
+            .message(tx)
+            .and_then(|m| Message::parse_datagram(m).ok())
+            .and_then(|req| {
+                let extra = [("Contact", contact.as_str())];
+                ua::write_simple_response(&mut buf, &req, 302, Some(&tag), &extra)
+            })
         else {
             return;
         };
@@ -214,11 +215,8 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
         if cancelling || followed >= self.policy.max_redirects {
             return false;
         }
-        let mut req_copy = [0u8; MAX_MESSAGE];
-        let Some(n) = self.request_of(id, &mut req_copy) else {
-            return false;
-        };
-        let Ok(req) = Message::parse_datagram(req_copy.get(..n).unwrap_or(&[])) else {
+        // The request is read where its transaction keeps it, no copy.
+        let Some(Ok(req)) = self.txns.message(id).map(Message::parse_datagram) else {
             return false;
         };
         // The first Contact that is a SIP URI and not where the request
@@ -240,7 +238,7 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
                 }
             }
         }
-        if target.is_empty() || self.reissue_initial_invite(slot, &req, &target).is_none() {
+        if target.is_empty() || self.reissue_initial_invite(slot, id, &target).is_none() {
             return false;
         }
         if let Some(f) = self.features.get_mut(slot) {
@@ -255,17 +253,20 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
 
     /// Sends the initial INVITE of the outgoing call in `slot` again, to
     /// `target`, after a final response that asks for it (a 3xx, RFC 3261
-    /// §8.1.3.4; a 422, RFC 4028 §7.4). `req` is the request the old
-    /// transaction holds. The call keeps its Call-ID, From tag and To, the
-    /// CSeq counts up, the branch is new (a new transaction). Returns the
-    /// new transaction.
+    /// §8.1.3.4; a 422, RFC 4028 §7.4). `old` is the transaction of the
+    /// request; its headers are read where it keeps them. The call keeps
+    /// its Call-ID, From tag and To, the CSeq counts up, the branch is new
+    /// (a new transaction). Returns the new transaction.
     pub(super) fn reissue_initial_invite(
         &mut self,
         slot: usize,
-        req: &Message<'_>,
+        old: TransactionId,
         target: &str,
     ) -> Option<TransactionId> {
         let dest = self.first_hop(target)?;
+        // Read in place: the new INVITE is written before the table
+        // changes, so no copy of the old one is needed.
+        let req = Message::parse_datagram(self.txns.message(old)?).ok()?;
         let Some(Some(call)) = self.calls.get(slot) else {
             return None;
         };

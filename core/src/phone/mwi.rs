@@ -187,16 +187,10 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
             return true;
         }
         self.mwi.tx = None;
-        let mut copy = [0u8; MAX_MESSAGE];
+        // The SUBSCRIBE is read where its transaction keeps it: the table
+        // and the subscriber are borrowed apart, no copy.
         let sent = self.txns.message(id).unwrap_or(&[]);
-        let n = sent.len();
-        if let Some(dst) = copy.get_mut(..n) {
-            dst.copy_from_slice(sent);
-        }
-        let outcome = match (
-            Message::parse_datagram(copy.get(..n).unwrap_or(&[])),
-            self.mwi.sub.first_mut(),
-        ) {
+        let outcome = match (Message::parse_datagram(sent), self.mwi.sub.first_mut()) {
             (Ok(req), Some(s)) => s.on_response(self.now, &req, resp),
             _ => SubscribeOutcome::Ignored,
         };

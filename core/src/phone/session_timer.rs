@@ -11,7 +11,7 @@ use crate::call::session_timer::{
 use crate::call::{glare_retry_delay, CallDirection};
 use crate::message::{Decimal, Message};
 use crate::time::Duration;
-use crate::transaction::{TransactionId, MAX_MESSAGE};
+use crate::transaction::TransactionId;
 use crate::ua::Text;
 
 /// How long a refresh waits when another exchange of the call is in
@@ -149,22 +149,19 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
         if !retry {
             return false;
         }
-        let mut req_copy = [0u8; MAX_MESSAGE];
-        let Some(n) = self.request_of(id, &mut req_copy) else {
-            return false;
-        };
-        let Ok(req) = Message::parse_datagram(req_copy.get(..n).unwrap_or(&[])) else {
-            return false;
-        };
         // The transaction holds the ACK it sent for the 422: its
-        // Request-URI is the INVITE's (RFC 3261 §17.1.1.3).
+        // Request-URI is the INVITE's (RFC 3261 §17.1.1.3). It is read
+        // where the transaction keeps it, no copy.
+        let Some(Ok(req)) = self.txns.message(id).map(Message::parse_datagram) else {
+            return false;
+        };
         let Some(Ok(uri)) = req.request_uri() else {
             return false;
         };
         let Some(target) = crate::ua::text::<{ super::MAX_FORWARD_TARGET }>(uri.raw) else {
             return false;
         };
-        self.reissue_initial_invite(slot, &req, &target).is_some()
+        self.reissue_initial_invite(slot, id, &target).is_some()
     }
 
     /// The session timers of every call: refresh when this phone is the
