@@ -302,9 +302,12 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
         };
         let call = EndedCall {
             invite_tx: ended.invite_tx,
-            stream: ended.stream.take(),
             dialog: ended.dialog,
         };
+        // The stream stops where it is; only its last output is queued.
+        if let Some(s) = ended.stream.take() {
+            self.stopped_streams.stop(self.now, handle, s);
+        }
         *entry = None;
         if let Some(live) = self.live_slots.get_mut(slot) {
             *live = false;
@@ -325,9 +328,6 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
             if matches!(t.state(), Calling | Proceeding) {
                 t.terminate();
             }
-        }
-        if let Some(s) = call.stream {
-            self.stopped_streams.stop(self.now, handle, s);
         }
         if let Some(d) = call.dialog {
             // A REFER subscription may outlive the call (RFC 5057 §5).
@@ -1682,6 +1682,5 @@ fn stream_params(local: SocketAddr, neg: &Negotiated, ssrc: u32) -> StreamParams
 /// What [`Phone::end_call`] still needs of a call once its slot is free.
 struct EndedCall {
     invite_tx: Option<TransactionId>,
-    stream: Option<MediaStream>,
     dialog: Option<crate::dialog::DialogHandle>,
 }

@@ -275,6 +275,10 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
     }
 
     /// Answers an INFO within the dialog of the call in `slot`.
+    // Own frame, as every in-dialog request handler: its locals stay out of
+    // `on_in_dialog_request`'s frame, which is on the run loop's deepest
+    // chains.
+    #[inline(never)]
     pub(super) fn on_info(
         &mut self,
         slot: usize,

@@ -19,15 +19,14 @@
 
 use core::net::SocketAddr;
 
+use super::calls::{answer_offer, insert_uac_dialog, take_answer};
 use super::{CallHandle, CommandError, EndReason, Event, InputError, Phone};
 use crate::call::reliable::{
     write_reliable_provisional, ProvisionalTimer, Receipt, ReliableReceiver, OPTION_TAG,
 };
 use crate::call::update::{judge_update, OwnUpdate, UpdateVerdict};
 use crate::call::{glare_retry_delay, CallDirection, CallState};
-use crate::dialog::Dialog;
 use crate::message::{push_all, reason_phrase, Decimal, Message, MessageWriter, Method};
-use crate::sdp::SessionDescription;
 use crate::transaction::{
     InviteServerState, Transaction, TransactionError, TransactionId, MAX_MESSAGE,
 };
@@ -211,6 +210,10 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
 
     /// A PRACK in the dialog of the call in `slot` (RFC 3262 §3): 200 when
     /// its RAck names the provisional response awaiting it, else 481.
+    // Own frame, as every in-dialog request handler: its locals stay out of
+    // `on_in_dialog_request`'s frame, which is on the run loop's deepest
+    // chains.
+    #[inline(never)]
     pub(super) fn on_prack(
         &mut self,
         slot: usize,
@@ -236,9 +239,7 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
         // A late-offer INVITE: our offer went in the provisional response,
         // the answer comes in the PRACK (RFC 3262 §5).
         if call.media.offer_pending() && !req.body().is_empty() {
-            if let Ok(sdp) = &SessionDescription::parse(req.body()) {
-                let _ = call.media.process_answer(sdp);
-            }
+            let _ = take_answer(&mut call.media, req.body());
         }
         let answer_now = core::mem::take(&mut call.reliable.uas.answer_waiting);
         self.respond_with_body(raw, req, from, 200, &[], b"")?;
@@ -334,10 +335,10 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
         let Ok(req) = Message::parse_datagram(invite) else {
             return;
         };
-        let Ok(d) = Dialog::new_uac(&req, resp, false) else {
+        let Some(inserted) = insert_uac_dialog(&mut self.dialogs, &req, resp) else {
             return;
         };
-        if let Ok(dh) = self.dialogs.insert(d) {
+        if let Some(dh) = inserted {
             let _ = self.send_in_dialog_of(dh, Method::Prack, &extra, None, b"");
             self.dialogs.discard(dh);
         }
@@ -409,6 +410,10 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
     /// 200; with an offer, 200 with the answer, 488 when it cannot be
     /// accepted, 491 when our own offer is pending (glare), 500 with
     /// Retry-After while an offer we received is still unanswered.
+    // Own frame, as every in-dialog request handler: its locals stay out of
+    // `on_in_dialog_request`'s frame, which is on the run loop's deepest
+    // chains.
+    #[inline(never)]
     pub(super) fn on_update(
         &mut self,
         slot: usize,
@@ -436,10 +441,7 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
             }
             UpdateVerdict::Answer => {
                 let was_held = call.held_by_peer;
-                let answer = SessionDescription::parse(req.body())
-                    .as_ref()
-                    .map_err(|_| crate::sdp::NegotiationError::NoAudio)
-                    .and_then(|sdp| call.media.answer_offer(&self.config.media, sdp));
+                let answer = answer_offer(&mut call.media, &self.config.media, req.body());
                 let Ok(neg) = answer else {
                     return self.respond_to_update(slot, raw, req, from, 488);
                 };
@@ -638,11 +640,7 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
             }
             if own.offer {
                 let body = resp.map_or(&[][..], |r| r.body());
-                let answered = SessionDescription::parse(body)
-                    .as_ref()
-                    .ok()
-                    .and_then(|sdp| call.media.process_answer(sdp).ok())
-                    .is_some();
+                let answered = take_answer(&mut call.media, body).is_some();
                 if !answered {
                     // The agreed media stay as they were.
                     call.media.offer_failed();
