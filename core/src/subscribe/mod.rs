@@ -19,8 +19,13 @@ use crate::dialog::{CSeqCheck, Dialog};
 use crate::message::{Decimal, Message, MessageWriter, Method, SubState};
 use crate::rng::Rng;
 use crate::time::{Duration, Instant};
-use crate::ua::{random_token, LocalIdentity, Text, MAX_CALL_ID, MAX_DOMAIN, MAX_TAG, MAX_USER};
+use crate::ua::{random_token, LocalIdentity, Text, MAX_DOMAIN, MAX_USER};
 use crate::ua::{text, PRODUCT};
+
+/// Length of the Call-IDs a subscription draws (one per new dialog).
+const CALL_ID_LEN: usize = 24;
+/// Length of the From tags a subscription draws.
+const TAG_LEN: usize = 12;
 
 /// Longest Request-URI of a new subscription (`sip:user@domain`).
 pub const MAX_TARGET: usize = 5 + MAX_USER + MAX_DOMAIN;
@@ -112,8 +117,8 @@ pub struct Subscriber {
     package: &'static str,
     accept: &'static str,
     target: Text<MAX_TARGET>,
-    call_id: Text<MAX_CALL_ID>,
-    local_tag: Text<MAX_TAG>,
+    call_id: Text<CALL_ID_LEN>,
+    local_tag: Text<TAG_LEN>,
     cseq: u32,
     dialog: Option<Dialog>,
     config: SubscribeConfig,
@@ -155,8 +160,8 @@ impl Subscriber {
             package,
             accept,
             target,
-            call_id: random_token(rng, 24),
-            local_tag: random_token(rng, 12),
+            call_id: random_token(rng, CALL_ID_LEN),
+            local_tag: random_token(rng, TAG_LEN),
             cseq: 0,
             dialog: None,
             config,
@@ -264,8 +269,8 @@ impl Subscriber {
         if self.dialog.is_none() && self.new_identity {
             // A new subscription is a new dialog: new Call-ID and tag, so
             // that late messages of the old one cannot match it.
-            self.call_id = random_token(rng, 24);
-            self.local_tag = random_token(rng, 12);
+            self.call_id = random_token(rng, CALL_ID_LEN);
+            self.local_tag = random_token(rng, TAG_LEN);
             self.cseq = 0;
             self.new_identity = false;
         }
