@@ -79,6 +79,9 @@ impl Duration {
     }
 
     /// `self * n`, saturating at the largest duration.
+    // Out of line: a saturating 64-bit multiply is long on a 32-bit core,
+    // and timers use it in many places.
+    #[inline(never)]
     pub const fn saturating_mul(self, n: u64) -> Duration {
         Duration(self.0.saturating_mul(n))
     }
