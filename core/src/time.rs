@@ -98,6 +98,9 @@ impl Duration {
 
 impl Add<Duration> for Instant {
     type Output = Instant;
+    // Out of line: a saturating 64-bit add inlined at every deadline the
+    // phone computes cost more flash than the calls.
+    #[inline(never)]
     fn add(self, d: Duration) -> Instant {
         Instant(self.0.saturating_add(d.0))
     }
