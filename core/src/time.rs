@@ -39,6 +39,8 @@ impl Instant {
     }
 
     /// The time from `earlier` to `self`, zero if `earlier` is later.
+    // Out of line, as `Instant + Duration`.
+    #[inline(never)]
     pub const fn saturating_duration_since(self, earlier: Instant) -> Duration {
         Duration(self.0.saturating_sub(earlier.0))
     }
