@@ -380,6 +380,11 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
     pub fn poll_output(&mut self) -> Option<Output<'_>> {
         // Only a datagram returned by this very call may be put back.
         self.outbox.forget_last();
+        // Timers a full outbox held back (`due_transaction_timer`) run once
+        // the caller drained it, so one drain still takes everything due.
+        if self.outbox.is_empty() && self.txns.poll_timeout().is_some_and(|t| t <= self.now) {
+            self.run_transaction_timers();
+        }
         if let Some(e) = self.events.pop_front() {
             return Some(Output::Event(e));
         }
@@ -751,6 +756,32 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
     // Own frame: its message-sized locals stay off its callers' stack.
     #[inline(never)]
     fn run_timers(&mut self) {
+        self.run_transaction_timers();
+        self.run_call_timers();
+        if cfg!(feature = "session-timer") {
+            self.run_session_timers();
+        }
+        if cfg!(feature = "prack") {
+            self.run_reliable_timers();
+        }
+        if cfg!(feature = "policy") {
+            self.run_feature_timers();
+        }
+        self.run_transfer_timers();
+        self.poll_registration();
+        if cfg!(feature = "mwi") {
+            self.poll_mwi();
+        }
+        if cfg!(feature = "info-dtmf") {
+            self.poll_info_dtmf();
+        }
+    }
+
+    /// Runs every transaction timer due, as far as the outbox has room
+    /// (see [`Phone::due_transaction_timer`]).
+    // Own frame: its message-sized locals stay off its callers' stack.
+    #[inline(never)]
+    fn run_transaction_timers(&mut self) {
         while let Some((id, ev)) = self.due_transaction_timer() {
             match ev {
                 TimerEvent::Retransmit => self.resend_stored(id),
@@ -778,32 +809,13 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
             }
         }
         self.txns.remove_terminated();
-        self.run_call_timers();
-        if cfg!(feature = "session-timer") {
-            self.run_session_timers();
-        }
-        if cfg!(feature = "prack") {
-            self.run_reliable_timers();
-        }
-        if cfg!(feature = "policy") {
-            self.run_feature_timers();
-        }
-        self.run_transfer_timers();
-        self.poll_registration();
-        if cfg!(feature = "mwi") {
-            self.poll_mwi();
-        }
-        if cfg!(feature = "info-dtmf") {
-            self.poll_info_dtmf();
-        }
     }
 
     /// The next transaction timer due, unless the outbox lacks room for
-    /// the message it may queue (a retransmission): then it stays due, so
-    /// `poll_timeout` is already reached and the caller, once it drained
-    /// the outbox, ticks again at once. A late tick that finds every
-    /// transaction retransmitting thus sends them all, in order, none
-    /// dropped.
+    /// the message it may queue (a retransmission): then it stays due
+    /// until the caller drained the outbox, and [`Phone::poll_output`]
+    /// runs it then. A late tick that finds every transaction
+    /// retransmitting thus sends them all, in order, none dropped.
     fn due_transaction_timer(&mut self) -> Option<(TransactionId, TimerEvent)> {
         if !self.outbox.has_room(MAX_MESSAGE) {
             return None;

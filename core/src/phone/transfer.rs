@@ -23,7 +23,7 @@ use crate::call::CallState;
 use crate::dialog::{DialogHandle, ReplacesVerdict};
 use crate::message::{push_all, Decimal, HeaderName, Host, Message, Method, Scheme, Uri};
 use crate::time::{Duration, Instant};
-use crate::transaction::{MessageBuf, TransactionError, TransactionId, MAX_MESSAGE};
+use crate::transaction::{BufferId, MessageBuf, TransactionError, TransactionId, MAX_MESSAGE};
 use crate::transfer::{
     sipfrag_status, Notify, ReferNotifier, ReferSubscriber, StatusFrag, TransferConfig,
     TransferOutcome, TransferPolicy, SIPFRAG_TYPE,
@@ -94,7 +94,10 @@ struct Replacing {
 #[derive(Clone, Debug)]
 struct Consent {
     call: CallHandle,
-    request: MessageBuf,
+    /// The REFER, in a buffer lent by the transaction table's pool until
+    /// the user decides: a phone that never asks keeps no REFER-sized
+    /// buffer for it.
+    request: BufferId,
     from: SocketAddr,
     deadline: Instant,
 }
@@ -190,7 +193,7 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
     /// `call`, to show who the call would be transferred to.
     pub fn transfer_target(&self, call: CallHandle) -> Option<&str> {
         let c = self.transfers.consent.as_ref().filter(|c| c.call == call)?;
-        let m = Message::parse_datagram(c.request.as_bytes()).ok()?;
+        let m = Message::parse_datagram(self.txns.pool().bytes(c.request)).ok()?;
         m.header(HeaderName::ReferTo)
     }
 
@@ -455,7 +458,7 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
         req: &Message<'_>,
         from: SocketAddr,
     ) -> bool {
-        let Ok(request) = MessageBuf::from_slice(raw) else {
+        let Ok(request) = self.txns.pool_mut().lend(raw) else {
             return false;
         };
         // The transaction absorbs retransmissions while the user decides
@@ -746,7 +749,13 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
     }
 
     fn decide_consent(&mut self, c: Consent, accept: bool) {
-        let bytes = c.request.as_bytes();
+        // Back to the pool before the answer, which may need a buffer.
+        let request = MessageBuf::from_slice(self.txns.pool().bytes(c.request));
+        self.txns.pool_mut().give_back(c.request);
+        let Ok(request) = request else {
+            return;
+        };
+        let bytes = request.as_bytes();
         let Ok(req) = Message::parse_datagram(bytes) else {
             return;
         };

@@ -261,12 +261,17 @@ fn consent_refused_by_user_by_timeout_and_by_policy() {
     );
     net.run(Duration::from_secs(19));
     assert!(!net.saw(B, |e| matches!(e, Event::TransferFailed { .. })));
+    // The REFER waits in a buffer of the pool, the only one lent.
+    assert_eq!(net.phones[A].buffers_in_use(), 1);
     net.run(Duration::from_secs(2));
     assert!(net.saw(B, |e| *e
         == Event::TransferFailed {
             call: b_a,
             code: 603
         }));
+    // Given back: once the 603's Timer J ran out, nothing is lent.
+    net.run(Duration::from_secs(40));
+    assert_eq!(net.phones[A].buffers_in_use(), 0);
 
     // Policy refuses at once.
     let mut net = three_phones(|i, t| {
