@@ -33,7 +33,9 @@ impl Hasher {
     /// compute (see [`DigestAlgorithm::is_computed`]).
     pub fn new(algorithm: DigestAlgorithm) -> Result<Self, AuthError> {
         match algorithm {
-            DigestAlgorithm::Md5 | DigestAlgorithm::Md5Sess => Ok(Hasher::Md5(super::md5::Md5::new())),
+            DigestAlgorithm::Md5 | DigestAlgorithm::Md5Sess => {
+                Ok(Hasher::Md5(super::md5::Md5::new()))
+            }
             #[cfg(feature = "sha256")]
             DigestAlgorithm::Sha256 | DigestAlgorithm::Sha256Sess => {
                 Ok(Hasher::Sha256(sha2::Sha256::new()))

@@ -213,7 +213,10 @@ const COMPACT_TABLE: [u8; 26] = {
         let b = COMPACT_NAMES[i].as_bytes();
         if b.len() == 1 {
             // `HeaderName::compact` reads the letter back from its position.
-            assert!(b[0].is_ascii_lowercase(), "compact form not a lower-case letter");
+            assert!(
+                b[0].is_ascii_lowercase(),
+                "compact form not a lower-case letter"
+            );
             t[(b[0] | 0x20).wrapping_sub(b'a') as usize] = (i + 1) as u8;
         }
         i += 1;

@@ -77,7 +77,10 @@ pub fn parse_message_summary(body: &[u8]) -> Result<MessageSummary, SummaryError
 /// `new/old` optionally followed by `(urgent-new/urgent-old)`.
 fn parse_counts(value: &str) -> Option<MessageCounts> {
     let (plain, urgent) = match value.split_once('(') {
-        Some((p, u)) => (p.trim_ascii(), Some(u.trim_ascii().strip_suffix(')')?.trim_ascii())),
+        Some((p, u)) => (
+            p.trim_ascii(),
+            Some(u.trim_ascii().strip_suffix(')')?.trim_ascii()),
+        ),
         None => (value, None),
     };
     let (new, old) = pair(plain)?;
