@@ -30,7 +30,13 @@ use crate::credentials::{ChallengeVerdict, ClientAuth, Credentials};
 use crate::message::{Contacts, Decimal, Message, MessageWriter, Method};
 use crate::rng::Rng;
 use crate::time::{Duration, Instant};
-use crate::ua::{random_token, LocalIdentity, Text, MAX_CALL_ID, MAX_TAG, PRODUCT};
+use crate::ua::{random_token, LocalIdentity, Text, PRODUCT};
+
+/// Length of the Call-ID a registration draws (RFC 3261 §10.2: one for
+/// every REGISTER of this AOR from this UA).
+const CALL_ID_LEN: usize = 24;
+/// Length of the From tag a registration draws.
+const TAG_LEN: usize = 12;
 
 /// Registration settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -113,8 +119,8 @@ pub enum RegistrationOutcome {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Registration {
     state: RegistrationState,
-    call_id: Text<MAX_CALL_ID>,
-    from_tag: Text<MAX_TAG>,
+    call_id: Text<CALL_ID_LEN>,
+    from_tag: Text<TAG_LEN>,
     cseq: u32,
     wanted: u32,
     due: Option<Instant>,
@@ -131,8 +137,8 @@ impl Registration {
         Registration {
             state: RegistrationState::Idle,
             // §10.2: one Call-ID for all REGISTERs of this AOR from this UA.
-            call_id: random_token(rng, 24),
-            from_tag: random_token(rng, 12),
+            call_id: random_token(rng, CALL_ID_LEN),
+            from_tag: random_token(rng, TAG_LEN),
             cseq: 0,
             wanted: expires,
             due: None,
