@@ -87,10 +87,13 @@ struct Span {
 }
 
 impl Span {
-    /// An empty span at `offset`.
-    fn at(offset: usize) -> Result<Span, DialogError> {
-        let start = u16::try_from(offset).map_err(|_| DialogError::NoRoom)?;
-        Ok(Span { start, len: 0 })
+    /// An empty span at `offset`, an offset in a dialog's text.
+    fn at(offset: usize) -> Span {
+        // Within MAX_DIALOG_TEXT, which u16 holds (asserted below).
+        Span {
+            start: offset as u16,
+            len: 0,
+        }
     }
 
     fn end(self) -> usize {
@@ -276,48 +279,25 @@ impl Dialog {
     }
 
     /// A dialog holding `v` as its text, every other part at its default
-    /// (the constructors set them). Every value is checked against the
-    /// room left before anything is copied: the route set and remote
-    /// target are reserved first, display names are kept only when they
-    /// fit after everything else.
+    /// (the constructors set them). Display names are kept only in the
+    /// room the other values leave: the route set and remote target are
+    /// reserved before them.
     fn with_text(v: Values<'_>) -> Result<Dialog, DialogError> {
-        let uri_limit = |uri: &str, field| {
-            if uri.len() > MAX_URI {
-                Err(DialogError::TooLong(field))
-            } else {
-                Ok(())
+        for (uri, field) in [(&v.local, v.local_field), (&v.remote, v.remote_field)] {
+            if uri.uri.raw.len() > MAX_URI {
+                return Err(DialogError::TooLong(field));
             }
-        };
-        uri_limit(v.local.uri.raw, v.local_field)?;
-        uri_limit(v.remote.uri.raw, v.remote_field)?;
-        let routes_len = v.route_set.iter().map(|r| r.len()).sum();
-        let used = fit(
-            0,
-            &[
-                v.call_id.len(),
-                v.local_tag.len(),
-                v.remote_tag.len(),
-                v.local.uri.raw.len(),
-                v.remote.uri.raw.len(),
-                routes_len,
-                v.remote_target.len(),
-            ],
-        )?;
-        // Display names only in the room left, ours first.
-        let local_name = display_name(&v.local);
-        let local_name = local_name.filter(|d| fit(used, &[d.len()]).is_ok());
-        let used = used + local_name.map_or(0, str::len);
-        let remote_name = display_name(&v.remote);
-        let remote_name = remote_name.filter(|d| fit(used, &[d.len()]).is_ok());
-
+        }
         let mut text = String::new();
         let call_id = push(&mut text, v.call_id)?;
         let local_tag = push(&mut text, v.local_tag)?;
         let remote_tag = push(&mut text, v.remote_tag)?;
         let local_uri = push(&mut text, v.local.uri.raw)?;
         let remote_uri = push(&mut text, v.remote.uri.raw)?;
-        let local_display_name = local_name.map(|d| push(&mut text, d)).transpose()?;
-        let remote_display_name = remote_name.map(|d| push(&mut text, d)).transpose()?;
+        let routes_len: usize = v.route_set.iter().map(|r| r.len()).sum();
+        let tail = routes_len + v.remote_target.len();
+        let local_display_name = push_if_room(&mut text, display_name(&v.local), tail);
+        let remote_display_name = push_if_room(&mut text, display_name(&v.remote), tail);
         let text_len = text.len();
         let mut dialog = Dialog {
             text,
@@ -330,7 +310,7 @@ impl Dialog {
             remote_display_name,
             route_set: Vec::new(),
             // An empty target where the tail starts, replaced just below.
-            remote_target: Span::at(text_len)?,
+            remote_target: Span::at(text_len),
             local_cseq: None,
             remote_cseq: None,
             secure: false,
@@ -630,12 +610,24 @@ impl Dialog {
 
 /// Appends `s` to a dialog's text.
 fn push(text: &mut String<MAX_DIALOG_TEXT>, s: &str) -> Result<Span, DialogError> {
-    let span = Span {
-        start: u16::try_from(text.len()).map_err(|_| DialogError::NoRoom)?,
-        len: u16::try_from(s.len()).map_err(|_| DialogError::NoRoom)?,
-    };
+    let start = text.len();
     text.push_str(s).map_err(|()| DialogError::NoRoom)?;
-    Ok(span)
+    // Both within MAX_DIALOG_TEXT, which u16 holds (asserted above).
+    Ok(Span {
+        start: start as u16,
+        len: s.len() as u16,
+    })
+}
+
+/// Appends a display name when it fits with `reserve` bytes left after it.
+fn push_if_room(
+    text: &mut String<MAX_DIALOG_TEXT>,
+    name: Option<&str>,
+    reserve: usize,
+) -> Option<Span> {
+    let name = name?;
+    fit(text.len(), &[name.len(), reserve]).ok()?;
+    push(text, name).ok()
 }
 
 /// Copies `s` into bounded text, empty if it does not fit.
