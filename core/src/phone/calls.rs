@@ -357,6 +357,26 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
             return Ok(());
         }
         let tx = tx.ok_or(CommandError::WrongState)?;
+        self.send_answer(slot, tx)?;
+        if let Some(Some(c)) = self.calls.get_mut(slot) {
+            c.state = CallState::Answering;
+            c.no_answer_at = None;
+            if let Some(d) = c.dialog.and_then(|d| self.dialogs.get_mut(d)) {
+                d.confirm();
+            }
+        }
+        if !self.is_replacing(slot) {
+            self.hold_others(slot);
+        }
+        Ok(())
+    }
+
+    /// Sends the 2xx to the ringing INVITE (server transaction `tx`) of
+    /// the call in `slot`.
+    // Own frame: the 2xx's buffer stays out of `answer`'s frame, which goes
+    // on into the events of the calls put on hold.
+    #[inline(never)]
+    fn send_answer(&mut self, slot: usize, tx: TransactionId) -> Result<(), CommandError> {
         // The 180 the transaction holds carries every header a final
         // response repeats (Via, From, To with our tag, Call-ID, CSeq,
         // Record-Route), so the answer is built from it, read where the
@@ -369,18 +389,7 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
             .write_ok_with_sdp(slot, &req, &mut buf)
             .map_err(|_| CommandError::NoResources)?;
         self.send_written_ok(slot, tx, buf.get(..n).unwrap_or(&[]), cseq)
-            .map_err(|_| CommandError::NoResources)?;
-        if let Some(Some(c)) = self.calls.get_mut(slot) {
-            c.state = CallState::Answering;
-            c.no_answer_at = None;
-            if let Some(d) = c.dialog.and_then(|d| self.dialogs.get_mut(d)) {
-                d.confirm();
-            }
-        }
-        if !self.is_replacing(slot) {
-            self.hold_others(slot);
-        }
-        Ok(())
+            .map_err(|_| CommandError::NoResources)
     }
 
     /// Sends the 2xx to an INVITE of the call in `slot` with our current

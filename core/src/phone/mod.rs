@@ -35,12 +35,12 @@ mod info;
 mod mwi;
 mod outbox;
 mod policy;
+#[cfg(test)]
+mod pool_tests;
 mod prack;
 mod registrar;
 mod session_timer;
 mod stopped;
-#[cfg(test)]
-mod pool_tests;
 #[cfg(test)]
 mod test_support;
 mod transfer;
@@ -830,18 +830,32 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
         if self.register_tx.is_some() {
             return;
         }
+        if self.send_register(primary) == Some(false) {
+            let o = self
+                .registration
+                .on_timeout(self.now, &self.config.register);
+            self.registration_event(o);
+        }
+    }
+
+    /// Writes the REGISTER the registration asks for, if any, and sends it
+    /// to the registrar (`primary` or its fallback) from a new client
+    /// transaction. `None` when there is nothing to send, `Some(false)`
+    /// when no transaction could take it.
+    // Own frame: the REGISTER's buffer stays out of `run_timers`' frame,
+    // which goes on into the registration, transfer and call events.
+    #[inline(never)]
+    fn send_register(&mut self, primary: SocketAddr) -> Option<bool> {
         let branch = new_branch(&mut self.rng);
         let mut buf = [0u8; MAX_MESSAGE];
-        let Some(n) = self.registration.poll_request(
+        let n = self.registration.poll_request(
             self.now,
             &self.config.identity,
             &self.config.register,
             &mut self.rng,
             &branch,
             &mut buf,
-        ) else {
-            return;
-        };
+        )?;
         let registrar = self
             .registration
             .server_address(primary, &self.config.register);
@@ -856,13 +870,9 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
             Ok(id) => {
                 self.register_tx = Some(id);
                 self.transmit(registrar, bytes);
+                Some(true)
             }
-            Err(_) => {
-                let o = self
-                    .registration
-                    .on_timeout(self.now, &self.config.register);
-                self.registration_event(o);
-            }
+            Err(_) => Some(false),
         }
     }
 }

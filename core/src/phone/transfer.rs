@@ -83,6 +83,14 @@ struct Incoming {
     notify_tx: Option<TransactionId>,
 }
 
+/// What placing a transfer's new call needs of its job.
+struct JobTarget {
+    call: CallHandle,
+    target: Text<MAX_TARGET>,
+    replaces: Text<MAX_REPLACES>,
+    referred_by: Text<MAX_TARGET>,
+}
+
 /// A call that replaces another once it is accepted (transfer target).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Replacing {
@@ -582,7 +590,15 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
             return;
         };
         job.start_at = None;
-        let job = job.clone();
+        // Only what the new INVITE needs is copied out of the job (which
+        // the calls below may change), not the whole job with its
+        // subscription: the copy lives on through the dial's events.
+        let job = JobTarget {
+            call: job.call,
+            target: job.target.clone(),
+            replaces: job.replaces.clone(),
+            referred_by: job.referred_by.clone(),
+        };
         let in_call = self.slot(job.call).is_ok();
         if in_call {
             self.notify_report(idx, 100);
