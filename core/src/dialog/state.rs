@@ -288,29 +288,20 @@ impl Dialog {
                 return Err(DialogError::TooLong(field));
             }
         }
-        let mut text = String::new();
-        let call_id = push(&mut text, v.call_id)?;
-        let local_tag = push(&mut text, v.local_tag)?;
-        let remote_tag = push(&mut text, v.remote_tag)?;
-        let local_uri = push(&mut text, v.local.uri.raw)?;
-        let remote_uri = push(&mut text, v.remote.uri.raw)?;
-        let routes_len: usize = v.route_set.iter().map(|r| r.len()).sum();
-        let tail = routes_len + v.remote_target.len();
-        let local_display_name = push_if_room(&mut text, display_name(&v.local), tail);
-        let remote_display_name = push_if_room(&mut text, display_name(&v.remote), tail);
-        let text_len = text.len();
+        // The text is written where the dialog lies, not in a local copied
+        // into it afterwards.
+        let empty = Span::at(0);
         let mut dialog = Dialog {
-            text,
-            call_id,
-            local_tag,
-            remote_tag,
-            local_uri,
-            remote_uri,
-            local_display_name,
-            remote_display_name,
+            text: String::new(),
+            call_id: empty,
+            local_tag: empty,
+            remote_tag: empty,
+            local_uri: empty,
+            remote_uri: empty,
+            local_display_name: None,
+            remote_display_name: None,
             route_set: Vec::new(),
-            // An empty target where the tail starts, replaced just below.
-            remote_target: Span::at(text_len),
+            remote_target: empty,
             local_cseq: None,
             remote_cseq: None,
             secure: false,
@@ -318,6 +309,18 @@ impl Dialog {
             role: Role::Uac,
             by_invite: false,
         };
+        let d = &mut dialog;
+        d.call_id = push(&mut d.text, v.call_id)?;
+        d.local_tag = push(&mut d.text, v.local_tag)?;
+        d.remote_tag = push(&mut d.text, v.remote_tag)?;
+        d.local_uri = push(&mut d.text, v.local.uri.raw)?;
+        d.remote_uri = push(&mut d.text, v.remote.uri.raw)?;
+        let routes_len: usize = v.route_set.iter().map(|r| r.len()).sum();
+        let tail = routes_len + v.remote_target.len();
+        d.local_display_name = push_if_room(&mut d.text, display_name(&v.local), tail);
+        d.remote_display_name = push_if_room(&mut d.text, display_name(&v.remote), tail);
+        // An empty target where the tail starts, replaced just below.
+        d.remote_target = Span::at(d.text.len());
         dialog.set_route_set_and_target(&v.route_set, v.remote_target)?;
         Ok(dialog)
     }
