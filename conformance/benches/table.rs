@@ -2,8 +2,9 @@
 //! to match a message and run timers grows (or not) with table size.
 //!
 //! Each iteration is the table's share of one request over UDP: a new
-//! non-INVITE server transaction is inserted, its retransmission is
-//! matched (`on_request`), the TU's 200 is stored through `get_mut`, the
+//! non-INVITE server transaction is started in its slot (`start_server`),
+//! its retransmission is matched (`on_request`), the TU's 200 is sent
+//! through the table (`send_response`, into a buffer of its pool), the
 //! next wake-up is asked for (`poll_timeout`), the clock advances, and the
 //! timers due run (`handle_timer`, about one Timer J a step), so half the
 //! slots stay live throughout, each waiting out its 32 s Timer J.
@@ -20,9 +21,7 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use handset_core::message::Message;
 use handset_core::time::{Duration, Instant};
-use handset_core::transaction::{
-    NonInviteServerTransaction, Reliability, TimerConfig, TransactionTable,
-};
+use handset_core::transaction::{Reliability, TimerConfig, TransactionTable};
 
 fn request(n: u64) -> String {
     format!(
@@ -80,21 +79,22 @@ impl<const N: usize> Steady<N> {
         self.next += 1;
         let req = request(n);
         let peer = "192.0.2.1:5060".parse().expect("peer");
-        let tx = NonInviteServerTransaction::new(
-            req.as_bytes(),
-            peer,
-            Reliability::Unreliable,
-            TimerConfig::default(),
-            self.now,
-        )
-        .expect("transaction");
-        let id = self.table.insert(tx).expect("room");
+        let id = self
+            .table
+            .start_server(
+                req.as_bytes(),
+                peer,
+                Reliability::Unreliable,
+                TimerConfig::default(),
+                self.now,
+            )
+            .expect("room");
         let msg = Message::parse_datagram(req.as_bytes()).expect("parse");
         black_box(self.table.on_request(self.now, &msg));
         let resp = ok(n);
-        if let Some(t) = self.table.get_mut(id) {
-            t.send_response(self.now, resp.as_bytes()).expect("200");
-        }
+        self.table
+            .send_response(id, self.now, resp.as_bytes())
+            .expect("200");
         black_box(self.table.poll_timeout());
         self.now += self.step;
         while let Some(e) = self.table.handle_timer(self.now) {
