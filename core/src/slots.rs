@@ -109,6 +109,9 @@ impl<T, M, const N: usize> Default for Slots<T, M, N> {
 
 impl<T, M, const N: usize> Slots<T, M, N> {
     /// An empty table.
+    // Inlined so an empty table is built in its final place: called out
+    // of line, its storage is built on the stack and copied.
+    #[inline(always)]
     pub const fn new() -> Self {
         Slots {
             slots: Vec::new(),

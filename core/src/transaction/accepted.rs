@@ -35,6 +35,9 @@ pub(crate) struct AcceptedInvites<const N: usize> {
 }
 
 impl<const N: usize> AcceptedInvites<N> {
+    // Inlined so an empty table is built in its final place: called out
+    // of line, the table around it is built on the stack and copied.
+    #[inline(always)]
     pub(crate) fn new() -> Self {
         AcceptedInvites {
             records: Slots::new(),

@@ -73,6 +73,9 @@ impl<const N: usize> CompletedRequests<N> {
     /// the final response again.
     pub(crate) const EVENT: ServerEvent = ServerEvent::Resend;
 
+    // Inlined so an empty table is built in its final place: called out
+    // of line, the table around it is built on the stack and copied.
+    #[inline(always)]
     pub(crate) fn new() -> Self {
         CompletedRequests {
             branches: BranchIndex::new(),

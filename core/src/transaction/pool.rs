@@ -46,6 +46,9 @@ impl<const B: usize> Default for MessagePool<B> {
 
 impl<const B: usize> MessagePool<B> {
     /// A pool with every buffer free.
+    // Inlined so an empty pool is built in its final place: called out of
+    // line, the table around it is built on the stack and copied.
+    #[inline(always)]
     pub const fn new() -> Self {
         MessagePool {
             peak: 0,
