@@ -219,6 +219,7 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
             .finish(None, body)
             .map_err(|_| CommandError::NoResources)?;
         let bytes = buf.get(..n).unwrap_or(&[]);
+        // `call` borrows a slot, so the table is reached as a field.
         let id = self
             .txns
             .start_client(
@@ -583,13 +584,7 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
             return;
         };
         let bytes = buf.get(..n).unwrap_or(&[]);
-        let _ = self.txns.start_client(
-            bytes,
-            peer,
-            self.config.reliability,
-            self.config.timers,
-            self.now,
-        );
+        let _ = self.start_client_tx(bytes, peer);
         self.transmit(peer, bytes);
     }
 
@@ -635,13 +630,7 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
         w.header("User-Agent", ua::PRODUCT);
         let n = w.finish(content_type, body).ok()?;
         let bytes = buf.get(..n).unwrap_or(&[]);
-        let id = match self.txns.start_client(
-            bytes,
-            dest,
-            self.config.reliability,
-            self.config.timers,
-            self.now,
-        ) {
+        let id = match self.start_client_tx(bytes, dest) {
             Ok(id) => Some(id),
             Err(TransactionError::TableFull) => None,
             Err(_) => return None,
@@ -732,16 +721,7 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
             .finish(Some("application/sdp"), sdp.get(..sdp_len)?)
             .ok()?;
         let bytes = buf.get(..n)?;
-        let id = self
-            .txns
-            .start_client(
-                bytes,
-                dest,
-                self.config.reliability,
-                self.config.timers,
-                self.now,
-            )
-            .ok()?;
+        let id = self.start_client_tx(bytes, dest).ok()?;
         let call = self.calls.get_mut(slot)?.as_mut()?;
         call.invite_tx = Some(id);
         // RFC 3261 gives a UAC no timer for an INVITE past its provisional

@@ -320,16 +320,7 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
         let ct = (!body.is_empty()).then_some("application/sdp");
         let len = w.finish(ct, body).ok()?;
         let bytes = buf.get(..len).unwrap_or(&[]);
-        let new_id = self
-            .txns
-            .start_client(
-                bytes,
-                dest,
-                self.config.reliability,
-                self.config.timers,
-                self.now,
-            )
-            .ok()?;
+        let new_id = self.start_client_tx(bytes, dest).ok()?;
         if let Some(Some(call)) = self.calls.get_mut(slot) {
             // An early dialog with the first target ends with its 3xx.
             if let Some(d) = call.dialog.take() {

@@ -842,6 +842,22 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
     /// to the registrar (`primary` or its fallback) from a new client
     /// transaction. `None` when there is nothing to send, `Some(false)`
     /// when no transaction could take it.
+    /// Starts the client transaction of `request` to `dest` with the
+    /// phone's transport and timer settings.
+    fn start_client_tx(
+        &mut self,
+        request: &[u8],
+        dest: SocketAddr,
+    ) -> Result<TransactionId, TransactionError> {
+        self.txns.start_client(
+            request,
+            dest,
+            self.config.reliability,
+            self.config.timers,
+            self.now,
+        )
+    }
+
     // Own frame: the REGISTER's buffer stays out of `run_timers`' frame,
     // which goes on into the registration, transfer and call events.
     #[inline(never)]
@@ -860,13 +876,7 @@ impl<const CALLS: usize, const TXNS: usize, const COMPLETED: usize, const BUFFER
             .registration
             .server_address(primary, &self.config.register);
         let bytes = buf.get(..n).unwrap_or(&[]);
-        match self.txns.start_client(
-            bytes,
-            registrar,
-            self.config.reliability,
-            self.config.timers,
-            self.now,
-        ) {
+        match self.start_client_tx(bytes, registrar) {
             Ok(id) => {
                 self.register_tx = Some(id);
                 self.transmit(registrar, bytes);
